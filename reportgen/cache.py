@@ -1,0 +1,95 @@
+"""Content-addressed store of run outcomes: one ``.npz`` file per cache key.
+
+Entries are written to a temporary file and renamed into place, so a reader
+sees a whole entry or none, and two builds writing the same entry at once
+both succeed. An entry that cannot be read is a miss, reported once and
+replaced by the rebuild.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import BadInputError
+from .outcomes import Outcome, from_arrays, to_arrays
+
+
+@dataclass
+class ResultCache:
+    """A folder of entries, or a disabled cache that never hits and never writes."""
+
+    root: Path | None
+    warnings: list[str] = field(default_factory=list)
+
+    def _path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / key[:2] / f"{key}.npz"
+
+    def get(self, key: str) -> Outcome | None:
+        """The stored outcome for ``key``, or None on a miss (absent or unreadable)."""
+        if self.root is None:
+            return None
+        path = self._path(key)
+        try:
+            with np.load(path, allow_pickle=False) as arrays:
+                return from_arrays(arrays)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile, EOFError) as exc:
+            self.warnings.append(f"cache entry {path.name} is unreadable ({exc.__class__.__name__}); recomputing it")
+            return None
+
+    def get_parts(self, key: str) -> dict | None:
+        """The key parts stored beside an entry (for ``--explain``), if any."""
+        if self.root is None:
+            return None
+        try:
+            return json.loads((self.root / "keys" / f"{key}.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, outcome: Outcome, key_parts: dict) -> None:
+        """Store an outcome atomically (temporary file, then rename)."""
+        if self.root is None:
+            return
+        buffer = io.BytesIO()
+        np.savez(buffer, **to_arrays(outcome))
+        _atomic_write(self._path(key), buffer.getvalue())
+        _atomic_write(self.root / "keys" / f"{key}.json", json.dumps(key_parts, sort_keys=True).encode())
+
+    def check_writable(self) -> None:
+        """Fail early, with a clear message, when the cache folder cannot be written."""
+        if self.root is None:
+            return
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-"):
+                pass
+        except OSError as exc:
+            raise BadInputError(f"{self.root}: cache folder is not writable ({exc.strerror or exc}); "
+                                "use --cache DIR to move it or --no-cache to bypass it") from None
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise

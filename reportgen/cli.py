@@ -1,0 +1,110 @@
+"""Command line: parse options and call the library. No logic lives here.
+
+Heavy libraries (torch, matplotlib, WeasyPrint) are imported only inside
+``build``, so ``--help``, ``list`` and ``validate`` start instantly.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+
+DEFINITIONS = click.option(
+    "--definitions", "-d", type=click.Path(path_type=Path), default=Path("experiments"), show_default=True,
+    help="Folder holding course.toml and one .toml file per study.")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="reportgen")
+def main() -> None:
+    """Build lab reports for the function-approximators lecture from declarative experiments.
+
+    Exit status: 0 on success, 1 when the build fails, 2 on bad input
+    (definitions, options or templates).
+    """
+
+
+@main.command()
+@click.argument("studies", nargs=-1)
+@DEFINITIONS
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
+              help="Output folder for report.html, report.pdf and results.json.")
+@click.option("--cache", type=click.Path(path_type=Path), default=None,
+              help="Result store [default: .reportgen-cache beside the definitions folder].")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result store.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--timings", is_flag=True, help="Print where the build spent its time.")
+def build(studies: tuple[str, ...], definitions: Path, out: Path, cache: Path | None, no_cache: bool, quiet: bool,
+          timings: bool) -> None:
+    """Run the studies and write the report.
+
+    STUDIES restricts the build to those study ids (default: every study of
+    course.toml, in its order).
+    """
+    from .build import BuildOptions, build as run_build, default_cache
+
+    store = None if no_cache else (cache or default_cache(definitions))
+    say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
+    summary = run_build(BuildOptions(definitions=definitions, out=out, studies=studies, cache=store), log=say)
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    if timings:
+        total = sum(summary.timings.values())
+        for stage, seconds in summary.timings.items():
+            click.echo(f"{stage:>12}  {seconds:7.2f} s  {100 * seconds / total:5.1f} %", err=True)
+        click.echo(f"{'total':>12}  {total:7.2f} s", err=True)
+    for path in summary.outputs:
+        say(f"wrote {path}")
+
+
+@main.command(name="list")
+@DEFINITIONS
+def list_studies(definitions: Path) -> None:
+    """Show each study: id, kind, title and the number of runs its sweep expands to."""
+    from .spec import load_course
+
+    course = load_course(definitions)
+    rows = [(s.id, s.kind, str(s.n_runs), s.title) for s in course.studies]
+    widths = [max(len(r[i]) for r in rows + [("id", "kind", "runs", "title")]) for i in range(3)]
+    click.echo(f"{'id':<{widths[0]}}  {'kind':<{widths[1]}}  {'runs':>{widths[2]}}  title")
+    for study_id, kind, runs, title in rows:
+        click.echo(f"{study_id:<{widths[0]}}  {kind:<{widths[1]}}  {runs:>{widths[2]}}  {title}")
+
+
+@main.command()
+@DEFINITIONS
+def validate(definitions: Path) -> None:
+    """Check every definition file without running anything."""
+    from .spec import load_course
+
+    course = load_course(definitions)
+    runs = sum(s.n_runs for s in course.studies)
+    click.echo(f"{definitions}: {len(course.studies)} studies, {runs} runs: all definitions are valid")
+
+
+@main.command()
+@DEFINITIONS
+@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
+              help="Output folder to remove.")
+@click.option("--cache", "remove_cache", is_flag=True, help="Remove the result store too.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
+              help="Result store to remove [default: .reportgen-cache beside the definitions folder].")
+def clean(definitions: Path, out: Path, remove_cache: bool, cache_dir: Path | None) -> None:
+    """Remove the outputs (and, with --cache, the result store)."""
+    from .build import OUTPUTS, default_cache
+
+    for name in OUTPUTS:
+        (out / name).unlink(missing_ok=True)
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    if remove_cache:
+        shutil.rmtree(cache_dir or default_cache(definitions), ignore_errors=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

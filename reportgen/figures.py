@@ -1,0 +1,106 @@
+"""Matplotlib helpers shared by the studies: deterministic SVG figures in one house style.
+
+Figures are built on ``matplotlib.figure.Figure`` directly, never through
+pyplot's global state, inside an ``rc_context`` that fixes the SVG hash salt
+and drops the date, so the same data always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+import matplotlib
+
+matplotlib.use("Agg")  # never open a window, whatever the environment says
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure as MplFigure  # noqa: E402
+
+TEXT_WIDTH_IN = 6.6
+"""Width of the printed text block (A4 with 2 cm margins), so figures print at 100 %."""
+
+STYLE = {
+    "svg.hashsalt": "reportgen",
+    "svg.fonttype": "path",
+    "font.size": 8.5,
+    "axes.titlesize": 8.5,
+    "axes.labelsize": 8.5,
+    "legend.fontsize": 7.5,
+    "xtick.labelsize": 7.5,
+    "ytick.labelsize": 7.5,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.25,
+    "lines.linewidth": 1.3,
+    "figure.dpi": 100,
+    "savefig.facecolor": "white",
+    "figure.facecolor": "white",
+}
+
+DATA_COLOR = "#222222"
+TRUTH_COLOR = "#d62728"
+GAP_COLOR = "#bbbbbb"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A finished figure: SVG text plus what the report says about it."""
+
+    id: str
+    """Document-unique label, e.g. ``fig-overfitting-fits``."""
+    caption: str
+    alt: str
+    """Text alternative describing what the figure shows."""
+    svg: str
+
+    @property
+    def data_uri(self) -> str:
+        """The SVG as a ``data:`` URI for an ``<img>``."""
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
+
+
+@contextmanager
+def figure(nrows: int = 1, ncols: int = 1, height: float = 2.6, **subplot_kw) -> Iterator[tuple[MplFigure, np.ndarray]]:
+    """A fresh figure at text width in the house style; yields (figure, 2-D array of axes)."""
+    with matplotlib.rc_context(STYLE):
+        fig = MplFigure(figsize=(TEXT_WIDTH_IN, height), layout="constrained")
+        axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+        yield fig, axes
+
+
+def to_svg(fig: MplFigure) -> str:
+    """Render ``fig`` to byte-stable SVG text."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context(STYLE):
+        fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
+    return buffer.getvalue()
+
+
+def ordered_colors(n: int) -> list:
+    """``n`` colours along a perceptually ordered map, for a swept quantity."""
+    cmap = matplotlib.colormaps["viridis"]
+    return [cmap(v) for v in np.linspace(0.0, 0.85, max(n, 1))]
+
+
+def categorical_colors(n: int) -> list:
+    """``n`` distinguishable colours for unordered categories."""
+    cmap = matplotlib.colormaps["tab10"]
+    return [cmap(i % 10) for i in range(n)]
+
+
+def shade_gap(ax, gap: tuple[float, float] | None) -> None:
+    """Shade the interval where training points were removed."""
+    if gap is not None:
+        ax.axvspan(gap[0], gap[1], color=GAP_COLOR, alpha=0.35, lw=0, label="gap in the data")
+
+
+def data_limits(values: np.ndarray, margin: float = 0.35) -> tuple[float, float]:
+    """Y limits around the data, so that wild fits leave the frame instead of flattening the plot."""
+    lo, hi = float(np.min(values)), float(np.max(values))
+    pad = (hi - lo) * margin
+    return lo - pad, hi + pad

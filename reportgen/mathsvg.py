@@ -1,0 +1,95 @@
+"""LaTeX -> SVG at build time (ziamath), so HTML and PDF show the same equations without JavaScript.
+
+Prose marks math as in LaTeX: ``\\( ... \\)`` inline, ``\\[ ... \\]`` displayed,
+``\\label{eq:name}`` inside a display to number it and ``\\eqref{eq:name}`` to
+refer to it. :func:`typeset_math` replaces them in rendered HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .errors import BuildError
+
+BASE_PX = 16.0
+"""Font size the SVGs are drawn at; sizes are then given in em so equations follow the text size."""
+
+_DISPLAY = re.compile(r"\\\[(.+?)\\\]", re.S)
+_INLINE = re.compile(r"\\\((.+?)\\\)", re.S)
+_LABEL = re.compile(r"\\label\{([^}]+)\}")
+_EQREF = re.compile(r"\\eqref\{([^}]+)\}")
+
+
+@dataclass(frozen=True)
+class MathImage:
+    """One rendered formula and the box it occupies relative to the text baseline."""
+
+    svg: str
+    width_em: float
+    height_em: float
+    depth_em: float
+    """How far the formula reaches below the baseline."""
+
+    def img(self, alt: str, css_class: str) -> str:
+        """An ``<img>`` tag with the SVG as a data URI, sized in em and sitting on the baseline."""
+        uri = "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
+        style = f"width:{self.width_em:.3f}em;height:{self.height_em:.3f}em;vertical-align:{-self.depth_em:.3f}em"
+        return f'<img class="{css_class}" src="{uri}" alt="{html.escape(alt, quote=True)}" style="{style}">'
+
+
+@lru_cache(maxsize=None)
+def render_latex(latex: str, display: bool) -> MathImage:
+    """Render one formula; raise BuildError naming the formula if ziamath cannot."""
+    import ziamath
+
+    try:
+        math = ziamath.Latex(latex, size=BASE_PX, inline=not display)
+        svg = math.svg()
+    except Exception as exc:  # ziamath raises many types for malformed LaTeX
+        raise BuildError(f"cannot typeset the formula {latex!r}: {exc}") from None
+    match = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg)
+    if match is None:
+        raise BuildError(f"cannot typeset the formula {latex!r}: no viewBox in the SVG")
+    _, top, width, height = (float(v) for v in match.groups())
+    depth = height + top  # top is negative: the baseline is at y = 0
+    return MathImage(svg=svg, width_em=width / BASE_PX, height_em=height / BASE_PX, depth_em=depth / BASE_PX)
+
+
+def typeset_math(text: str) -> str:
+    """Replace LaTeX delimiters in rendered HTML with numbered SVG equations and links."""
+    numbers: dict[str, int] = {}
+
+    def display(match: re.Match) -> str:
+        source = html.unescape(match.group(1)).strip()
+        label = _LABEL.search(source)
+        source = _LABEL.sub("", source).strip()
+        image = render_latex(source, display=True).img(alt=source, css_class="math-display")
+        if label is None:
+            return f'<div class="equation">{image}</div>'
+        number = numbers.setdefault(label.group(1), len(numbers) + 1)
+        anchor = _anchor(label.group(1))
+        return (f'<div class="equation numbered" id="{anchor}">{image}'
+                f'<span class="eqno">({number})</span></div>')
+
+    def inline(match: re.Match) -> str:
+        source = html.unescape(match.group(1)).strip()
+        return render_latex(source, display=False).img(alt=source, css_class="math")
+
+    text = _DISPLAY.sub(display, text)
+    text = _INLINE.sub(inline, text)
+
+    def reference(match: re.Match) -> str:
+        label = match.group(1)
+        if label not in numbers:
+            raise BuildError(f"\\eqref{{{label}}} refers to no labelled equation")
+        return f'<a class="eqref" href="#{_anchor(label)}">({numbers[label]})</a>'
+
+    return _EQREF.sub(reference, text)
+
+
+def _anchor(label: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "-", label)

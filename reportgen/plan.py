@@ -1,0 +1,81 @@
+"""Expand studies into runs, each with the cache key of exactly what determines its numbers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from .spec import PriorStudyFile, RegressionStudyFile, Study
+
+COMPUTING_MODULES = ("expr.py", "data.py", "outcomes.py", "train.py", "prior.py")
+"""The source files whose code turns a run configuration into numbers."""
+
+
+@dataclass(frozen=True)
+class Run:
+    """One sweep point trained (or sampled) with one seed."""
+
+    study_id: str
+    params: tuple[tuple[str, Any], ...]
+    """Swept fields by dotted key."""
+    seed: int
+    config: RegressionStudyFile | PriorStudyFile
+    key: str
+    """Content address of the result: a hash of ``key_parts``."""
+    key_parts: dict[str, Any]
+    """What the key covers: ``config``, ``code`` and ``libraries``."""
+
+    @property
+    def label(self) -> str:
+        """A short human name, e.g. ``model.degree=3, data.noise=0.1, seed=0``."""
+        return ", ".join([f"{k}={v}" for k, v in self.params] + [f"seed={self.seed}"])
+
+
+def plan_study(study: Study) -> list[Run]:
+    """Every run of a study, sweep points in file order and seeds innermost."""
+    runs = []
+    for point in study.points:
+        for seed in study.seeds:
+            parts = {
+                "config": canonical_config(point.config),
+                "seed": seed,
+                "code": code_version(),
+                "libraries": library_versions(),
+            }
+            runs.append(Run(study_id=study.id, params=point.params, seed=seed, config=point.config,
+                            key=_digest(parts), key_parts=parts))
+    return runs
+
+
+def canonical_config(config: RegressionStudyFile | PriorStudyFile) -> dict[str, Any]:
+    """The numeric content of a run: data, model and training or sampling, without prose."""
+    dumped = config.model_dump(mode="json", exclude={"title", "summary"})
+    # The study kind only selects the analysis; two kinds training the same model share results.
+    dumped.pop("kind")
+    return dumped
+
+
+@lru_cache(maxsize=1)
+def code_version() -> str:
+    """Hash of the computing modules' source: editing the trainer invalidates, editing templates does not."""
+    here = Path(__file__).parent
+    digest = hashlib.sha256()
+    for name in COMPUTING_MODULES:
+        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+@lru_cache(maxsize=1)
+def library_versions() -> dict[str, str]:
+    """Versions of the numeric libraries, read without importing them."""
+    return {name: metadata.version(name) for name in ("torch", "numpy")}
+
+
+def _digest(parts: dict[str, Any]) -> str:
+    text = json.dumps(parts, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()

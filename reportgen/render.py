@@ -1,0 +1,110 @@
+"""The one Jinja environment, its filters, and the passes that number figures, tables and equations."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+
+from .errors import BadInputError, BuildError
+from .mathsvg import typeset_math
+from .studies.base import fmt, fmt_pm
+
+BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+_PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+_FLOAT = re.compile(r'<(figure|table) [^>]*id="((?:fig|tab)-[^"]+)"')
+_REF = re.compile(r"\\ref\{([^}]+)\}")
+_CITE = re.compile(r"\\cite\{([^}]+)\}")
+_NUMBER_SLOT = re.compile(r'<span class="float-number" data-for="([^"]+)"></span>')
+
+
+def template_dirs(extra: list[Path] | None = None) -> list[Path]:
+    """Search path: the user's folders first, then the built-in templates."""
+    builtin = _PACKAGED_TEMPLATES if _PACKAGED_TEMPLATES.is_dir() else BUILTIN_TEMPLATES
+    return [*(extra or []), builtin]
+
+
+def environment(extra: list[Path] | None = None) -> jinja2.Environment:
+    """The Jinja environment every template is rendered in."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
+        autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["num"] = lambda value, digits=3: Markup(fmt(value, digits))
+    env.filters["pm"] = lambda pair, digits=3: fmt_pm(pair[0], pair[1], digits)
+    env.filters["pct"] = lambda value, digits=0: f"{100 * value:.{digits}f} %"
+    return env
+
+
+def load_bibliography(extra: list[Path] | None = None) -> list[dict[str, Any]]:
+    """The entries of ``bibliography.toml`` from the template search path, in file order."""
+    for folder in template_dirs(extra):
+        path = folder / "bibliography.toml"
+        if path.is_file():
+            try:
+                return tomllib.loads(path.read_text(encoding="utf-8"))["entry"]
+            except (tomllib.TOMLDecodeError, KeyError) as exc:
+                raise BadInputError(f"{path}: invalid bibliography ({exc})") from None
+    return []
+
+
+def render_html(context: dict[str, Any], extra: list[Path] | None = None) -> str:
+    """Render ``report.html.j2`` and resolve math, numbering, cross-references and citations."""
+    env = environment(extra)
+    try:
+        text = env.get_template("report.html.j2").render(**context)
+    except jinja2.TemplateSyntaxError as exc:
+        raise BadInputError(f"template {exc.name or exc.filename}, line {exc.lineno}: {exc.message} "
+                            f"(search path: {', '.join(map(str, template_dirs(extra)))})") from None
+    except jinja2.TemplateNotFound as exc:
+        raise BadInputError(f"template {exc.name} not found (search path: "
+                            f"{', '.join(map(str, template_dirs(extra)))})") from None
+    except jinja2.UndefinedError as exc:
+        raise BuildError(f"template error: {exc.message}") from None
+    text = typeset_math(text)
+    text = number_floats(text)
+    return cite(text, context.get("bibliography", []))
+
+
+def number_floats(text: str) -> str:
+    """Number figures and tables in document order; fill their labels and every ``\\ref{id}``."""
+    numbers: dict[str, str] = {}
+    counts = {"fig": 0, "tab": 0}
+    for _, ident in _FLOAT.findall(text):
+        kind = ident[:3]
+        if ident not in numbers:
+            counts[kind] += 1
+            numbers[ident] = f"{'Figure' if kind == 'fig' else 'Table'} {counts[kind]}"
+    text = _NUMBER_SLOT.sub(lambda m: numbers.get(m.group(1), ""), text)
+
+    def reference(match: re.Match) -> str:
+        ident = match.group(1)
+        if ident not in numbers:
+            raise BuildError(f"\\ref{{{ident}}} refers to no figure or table in the report")
+        return f'<a class="xref" href="#{ident}">{numbers[ident]}</a>'
+
+    return _REF.sub(reference, text)
+
+
+def cite(text: str, bibliography: list[dict[str, Any]]) -> str:
+    """Replace ``\\cite{key,key}`` with numbered links into the bibliography."""
+    order = {entry["key"]: i + 1 for i, entry in enumerate(bibliography)}
+
+    def replace(match: re.Match) -> str:
+        links = []
+        for key in (k.strip() for k in match.group(1).split(",")):
+            if key not in order:
+                raise BuildError(f"\\cite{{{key}}} names no entry of bibliography.toml")
+            links.append(f'<a class="cite" href="#ref-{key}">{order[key]}</a>')
+        return "[" + ", ".join(links) + "]"
+
+    return _CITE.sub(replace, text)

@@ -1,0 +1,99 @@
+"""Analysis shared by the studies that train regression models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..data import Dataset, make_dataset
+from ..figures import DATA_COLOR, TRUTH_COLOR, data_limits, shade_gap
+from ..outcomes import RegressionOutcome
+from ..plan import Run
+
+
+@dataclass(frozen=True)
+class Cell:
+    """The runs of one sweep point (all seeds) and their summary statistics."""
+
+    params: dict[str, Any]
+    runs: tuple[Run, ...]
+    outcomes: tuple[RegressionOutcome, ...]
+    metrics: tuple[dict[str, float], ...]
+
+    def mean(self, metric: str) -> float:
+        """Mean over the healthy seeds (NaN when all diverged)."""
+        values = [m[metric] for m, o in zip(self.metrics, self.outcomes) if o.status == "ok"]
+        return float(np.mean(values)) if values else float("nan")
+
+    def spread(self, metric: str) -> float:
+        """Sample standard deviation over the healthy seeds (0 for a single seed)."""
+        values = [m[metric] for m, o in zip(self.metrics, self.outcomes) if o.status == "ok"]
+        return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+    def span(self, metric: str) -> tuple[float, float]:
+        """Smallest and largest value over the healthy seeds."""
+        values = [m[metric] for m, o in zip(self.metrics, self.outcomes) if o.status == "ok"]
+        return (float(min(values)), float(max(values))) if values else (float("nan"), float("nan"))
+
+    @property
+    def representative(self) -> int | None:
+        """Index of the first healthy seed, whose fit the figures draw."""
+        return next((i for i, o in enumerate(self.outcomes) if o.status == "ok"), None)
+
+
+def dataset_of(run: Run) -> Dataset:
+    """The data set a run was trained on."""
+    return make_dataset(run.config.data)
+
+
+def regression_metrics(run: Run, outcome: RegressionOutcome, data: Dataset) -> dict[str, float]:
+    """The numbers reported for every regression run."""
+    test_mse = float(np.mean((outcome.test_pred.astype(np.float64) - data.f_test) ** 2))
+    return {
+        "train_sse": float(outcome.train_sse),
+        "test_mse": test_mse,
+        "final_loss": float(outcome.losses[-1]),
+        "weight_norm": float(np.sqrt(np.sum(outcome.parameters.astype(np.float64) ** 2))),
+        "n_parameters": int(outcome.parameters.size),
+    }
+
+
+def cells(runs: Sequence[Run], outcomes: Sequence[RegressionOutcome], metrics: Sequence[dict]) -> list[Cell]:
+    """Group runs by sweep point, in sweep order."""
+    groups: dict[tuple, list[int]] = {}
+    for i, run in enumerate(runs):
+        groups.setdefault(run.params, []).append(i)
+    return [Cell(dict(params), tuple(runs[i] for i in idx), tuple(outcomes[i] for i in idx),
+                 tuple(metrics[i] for i in idx)) for params, idx in groups.items()]
+
+
+def split_by(cell_list: list[Cell], key: str) -> dict[Any, list[Cell]]:
+    """Cells grouped by every swept value other than ``key``: one series per group, ``key`` along it."""
+    series: dict[Any, list[Cell]] = {}
+    for cell in cell_list:
+        rest = tuple((k, v) for k, v in cell.params.items() if k != key)
+        series.setdefault(rest, []).append(cell)
+    return series
+
+
+def series_label(rest: tuple[tuple[str, Any], ...]) -> str:
+    """A legend label for the fixed values of a series, e.g. ``noise 0.3``."""
+    return ", ".join(f"{k.split('.')[-1].replace('_', ' ')} {v}" for k, v in rest) or "all runs"
+
+
+def draw_data(ax, data: Dataset) -> None:
+    """Training points, the noiseless target and the gap, in the house style."""
+    shade_gap(ax, data.gap)
+    ax.plot(data.x_test, data.f_test, color=TRUTH_COLOR, lw=1.2, ls="--", label="target f(x)", zorder=3)
+    ax.scatter(data.x_train, data.y_train, s=14, color=DATA_COLOR, zorder=4, label="training data")
+    ax.set_ylim(*data_limits(np.concatenate([data.y_train, data.f_test])))
+    ax.set_xlim(data.x_test[0], data.x_test[-1])
+    ax.set_xlabel("x")
+
+
+def downsample_curve(losses: np.ndarray, points: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """Log-spaced steps (1-based) and their losses, so a 10,000-step curve stays a small SVG."""
+    steps = np.unique(np.geomspace(1, len(losses), points).astype(int))
+    return steps, losses[steps - 1]

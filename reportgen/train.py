@@ -1,0 +1,361 @@
+"""The sweep trainer: every regression run of a study trained at once, exactly.
+
+Runs are grouped into *chunks* of a fixed number of columns. A chunk's
+parameters are one tensor, with one column (polynomials) or one batch row
+(MLPs) per run; learning rates and weight decays are per-run tensors, and
+runs of smaller degree or width are zero-padded and masked. Adam is applied
+elementwise in the operation order of ``torch.optim.Adam``'s default
+implementation, so the update of each run is bit-identical to that
+optimizer on the run alone.
+
+Why the fixed chunk width and the per-run padding buckets: the float32 GEMM
+kernels choose their blocking from the matrix shape, so a column's bits
+would depend on how many other runs share the matrix. With shapes that
+depend only on the run itself (its bucket) and a constant number of
+columns, a run's result is the same whatever else is trained beside it,
+and a build that retrains only changed runs reproduces a cold build.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from .outcomes import RegressionOutcome
+from .spec import MLPSpec, PolynomialSpec, TrainSpec
+
+CHUNK = 64
+"""Columns per chunk; unused columns hold inert dummy runs."""
+
+
+@dataclass(frozen=True)
+class RegressionJob:
+    """One run to train: model, optimizer settings, data and the seed of its initial weights."""
+
+    model: PolynomialSpec | MLPSpec
+    train: TrainSpec
+    seed: int
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+
+
+# --------------------------------------------------------------------------- initial weights
+
+
+def initial_parameters(model: PolynomialSpec | MLPSpec, seed: int) -> list[torch.Tensor]:
+    """The default ``nn.Linear`` initialisation, drawn from a generator seeded with ``seed``.
+
+    Tensors come in ``nn.Module.parameters()`` order (weight, bias per layer),
+    so ``torch.manual_seed(seed)`` followed by building the lecture's module
+    gives the same values.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    tensors = []
+    for fan_in, fan_out in layer_shapes(model):
+        weight = torch.empty(fan_out, fan_in)
+        torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+        bias = torch.empty(fan_out)
+        bound = 1 / math.sqrt(fan_in)
+        torch.nn.init.uniform_(bias, -bound, bound, generator=generator)
+        tensors += [weight, bias]
+    return tensors
+
+
+def layer_shapes(model: PolynomialSpec | MLPSpec) -> list[tuple[int, int]]:
+    """(fan_in, fan_out) of each linear layer, input to output."""
+    if isinstance(model, PolynomialSpec):
+        return [(model.degree, 1)]
+    sizes = [1] + [model.width] * model.depth + [1]
+    return list(zip(sizes[:-1], sizes[1:]))
+
+
+def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
+    """Columns x, x**2, ..., x**degree of a float32 column vector, as the lecture computes them."""
+    return torch.stack([x[:, 0] ** (k + 1) for k in range(degree)], dim=1)
+
+
+# --------------------------------------------------------------------------- public entry
+
+
+def train_runs(jobs: Sequence[RegressionJob]) -> list[RegressionOutcome]:
+    """Train every job; results come back in the order of ``jobs``."""
+    results: list[RegressionOutcome | None] = [None] * len(jobs)
+    previous_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # kernels must not change their blocking with the thread count
+    try:
+        with torch.no_grad():
+            for indices in _chunks(jobs):
+                chunk = [jobs[i] for i in indices]
+                trained = _train_polynomials(chunk) if isinstance(chunk[0].model, PolynomialSpec) else _train_mlps(chunk)
+                for i, run in zip(indices, trained):
+                    results[i] = run
+    finally:
+        torch.set_num_threads(previous_threads)
+    return results  # type: ignore[return-value]
+
+
+def _chunks(jobs: Sequence[RegressionJob]) -> list[list[int]]:
+    """Group jobs that can share one batched program, in chunks of at most CHUNK runs."""
+    groups: dict[tuple, list[int]] = {}
+    for i, job in enumerate(jobs):
+        groups.setdefault(_shape_key(job), []).append(i)
+    return [members[s:s + CHUNK] for members in groups.values() for s in range(0, len(members), CHUNK)]
+
+
+def _shape_key(job: RegressionJob) -> tuple:
+    t = job.train
+    common = (t.steps, t.betas, t.eps, job.x_train.tobytes(), job.x_test.tobytes())
+    if isinstance(job.model, PolynomialSpec):
+        return ("polynomial", degree_bucket(job.model.degree)) + common
+    return ("mlp", width_bucket(job.model.width), job.model.depth, job.model.activation) + common
+
+
+def degree_bucket(degree: int) -> int:
+    """Padded number of polynomial features: a function of the degree alone."""
+    return 16 if degree <= 16 else 128 * math.ceil(degree / 128)
+
+
+def width_bucket(width: int) -> int:
+    """Padded hidden width: a function of the width alone."""
+    return 16 if width <= 16 else 32 * math.ceil(width / 32)
+
+
+# --------------------------------------------------------------------------- batched Adam
+
+
+class _BatchedAdam:
+    """``torch.optim.Adam`` (default, non-fused) on a tensor holding many runs.
+
+    ``lr`` and ``weight_decay`` are per-run tensors broadcastable against the
+    parameters; the operation order is that of ``_single_tensor_adam``, with
+    ``grad.add(param, alpha=wd)`` written as the equivalent fused
+    ``addcmul`` and ``addcdiv``'s scalar replaced by a per-run tensor.
+    """
+
+    def __init__(self, params: torch.Tensor, mask: torch.Tensor, lr: torch.Tensor, weight_decay: torch.Tensor,
+                 betas: tuple[float, float], eps: float):
+        self.params = params
+        self.exp_avg = torch.zeros_like(params)
+        # Padded entries keep a harmless non-zero second moment: sqrt of zeros and denormals is slow.
+        self.exp_avg_sq = torch.where(mask.bool(), torch.zeros_like(params), torch.ones_like(params))
+        self.lr = lr.to(torch.float64)
+        self.weight_decay = weight_decay
+        self.any_decay = bool((weight_decay != 0).any())
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.step_count = 0
+
+    def step(self, grad: torch.Tensor) -> None:
+        """Apply one Adam update given this step's gradient."""
+        self.step_count += 1
+        if self.any_decay:
+            grad = torch.addcmul(grad, self.params, self.weight_decay)
+        self.exp_avg.lerp_(grad, 1 - self.beta1)
+        self.exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
+        bias_correction1 = 1 - self.beta1 ** self.step_count
+        bias_correction2 = 1 - self.beta2 ** self.step_count
+        neg_step_size = (-(self.lr / bias_correction1)).to(torch.float32)
+        denom = (self.exp_avg_sq.sqrt() / bias_correction2 ** 0.5).add_(self.eps)
+        self.params.add_(torch.mul(neg_step_size, self.exp_avg).div_(denom))
+
+
+# --------------------------------------------------------------------------- polynomials
+
+
+def _train_polynomials(jobs: list[RegressionJob]) -> list[RegressionOutcome]:
+    """Parameter-major layout: column r of ``params`` is run r, row 0 its bias."""
+    width = degree_bucket(jobs[0].model.degree)
+    x = torch.from_numpy(jobs[0].x_train.astype(np.float32)).unsqueeze(1)
+    x_test = torch.from_numpy(jobs[0].x_test.astype(np.float32)).unsqueeze(1)
+    features = _with_bias_column(polynomial_features(x, width))
+    test_features = _with_bias_column(polynomial_features(x_test, width))
+
+    params = torch.zeros(width + 1, CHUNK)
+    mask = torch.zeros(width + 1, CHUNK)
+    targets = torch.zeros(len(x), CHUNK)
+    for r, job in enumerate(jobs):
+        weight, bias = initial_parameters(job.model, job.seed)
+        degree = job.model.degree
+        params[0, r] = bias[0]
+        params[1:degree + 1, r] = weight[0]
+        mask[: degree + 1, r] = 1
+        targets[:, r] = torch.from_numpy(job.y_train.astype(np.float32))
+    adam = _BatchedAdam(params, mask, *_hyper(jobs, (1, CHUNK)), jobs[0].train.betas, jobs[0].train.eps)
+
+    steps = jobs[0].train.steps
+    losses = torch.empty(steps, CHUNK)
+    features_t = features.T.contiguous()
+    for k in range(steps):
+        residual = torch.mm(features, params).sub_(targets)
+        torch.sum(residual * residual, dim=0, out=losses[k])
+        grad = torch.mm(features_t, residual.mul_(2)).mul_(mask)
+        adam.step(grad)
+
+    train_pred = torch.mm(features, params)
+    test_pred = torch.mm(test_features, params)
+    flat = [torch.cat([params[1:job.model.degree + 1, r], params[:1, r]]) for r, job in enumerate(jobs)]
+    return _collect(jobs, losses, train_pred.T, targets.T, test_pred.T, flat)
+
+
+def _with_bias_column(features: torch.Tensor) -> torch.Tensor:
+    return torch.cat([torch.ones(len(features), 1), features], dim=1).contiguous()
+
+
+# --------------------------------------------------------------------------- MLPs
+
+
+_ACTIVATIONS = {
+    "tanh": (torch.tanh, lambda z, h: 1 - h * h),
+    "sigmoid": (torch.sigmoid, lambda z, h: h * (1 - h)),
+    "relu": (torch.relu, lambda z, h: (z > 0).to(z.dtype)),
+    "identity": (lambda z: z, lambda z, h: torch.ones_like(z)),
+}
+
+
+class _MLPLayout:
+    """Where each layer's weight and bias live in a run's flat parameter row.
+
+    Weights are stored transposed ([fan_in, fan_out]) so that a batch of
+    inputs multiplies them directly with ``baddbmm``.
+    """
+
+    def __init__(self, width: int, depth: int):
+        sizes = [1] + [width] * depth + [1]
+        self.shapes = list(zip(sizes[:-1], sizes[1:]))
+        self.offsets = []
+        offset = 0
+        for fan_in, fan_out in self.shapes:
+            self.offsets.append((offset, offset + fan_in * fan_out))
+            offset += fan_in * fan_out + fan_out
+        self.size = offset
+
+    def views(self, flat: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """(weight [R, fan_in, fan_out], bias [R, 1, fan_out]) views into ``flat`` [R, size]."""
+        layers = []
+        for (fan_in, fan_out), (w0, b0) in zip(self.shapes, self.offsets):
+            weight = flat[:, w0:b0].view(-1, fan_in, fan_out)
+            bias = flat[:, b0:b0 + fan_out].view(-1, 1, fan_out)
+            layers.append((weight, bias))
+        return layers
+
+
+def _train_mlps(jobs: list[RegressionJob]) -> list[RegressionOutcome]:
+    """Run-major layout: row r of ``params`` is run r, every layer packed in one row."""
+    spec = jobs[0].model
+    hidden = width_bucket(spec.width)
+    layout = _MLPLayout(hidden, spec.depth)
+    activation, derivative = _ACTIVATIONS[spec.activation]
+    x = torch.from_numpy(jobs[0].x_train.astype(np.float32)).view(1, -1, 1).expand(CHUNK, -1, -1)
+    x_test = torch.from_numpy(jobs[0].x_test.astype(np.float32)).view(1, -1, 1).expand(CHUNK, -1, -1)
+
+    params = torch.zeros(CHUNK, layout.size)
+    mask = torch.zeros(CHUNK, layout.size)
+    targets = torch.zeros(CHUNK, x.shape[1], 1)
+    for r, job in enumerate(jobs):
+        real = _MLPLayout(job.model.width, job.model.depth)
+        tensors = initial_parameters(job.model, job.seed)
+        for layer, ((weight, bias), (fan_in, fan_out)) in enumerate(zip(_pairs(tensors), real.shapes)):
+            w_view, b_view = layout.views(params[r:r + 1])[layer]
+            w_mask, b_mask = layout.views(mask[r:r + 1])[layer]
+            w_view[0, :fan_in, :fan_out] = weight.T
+            b_view[0, 0, :fan_out] = bias
+            w_mask[0, :fan_in, :fan_out] = 1
+            b_mask[0, 0, :fan_out] = 1
+        targets[r, :, 0] = torch.from_numpy(job.y_train.astype(np.float32))
+    adam = _BatchedAdam(params, mask, *_hyper(jobs, (CHUNK, 1)), jobs[0].train.betas, jobs[0].train.eps)
+
+    layers = layout.views(params)
+    steps = jobs[0].train.steps
+    losses = torch.empty(steps, CHUNK)
+    for k in range(steps):
+        inputs, pre, post = _forward(x, layers, activation)
+        residual = post[-1].sub(targets)
+        torch.sum((residual * residual).view(CHUNK, -1), dim=1, out=losses[k])
+        grads = _backward(inputs, pre, post, layers, residual.mul_(2), derivative)
+        adam.step(torch.cat([g.reshape(CHUNK, -1) for g in grads], dim=1).mul_(mask))
+
+    train_pred = _forward(x, layers, activation)[2][-1][:, :, 0]
+    test_pred = _forward(x_test, layers, activation)[2][-1][:, :, 0]
+    flat = [_unpad(params[r], layout, job.model) for r, job in enumerate(jobs)]
+    return _collect(jobs, losses, train_pred, targets[:, :, 0], test_pred, flat)
+
+
+def _forward(x, layers, activation):
+    """Inputs to each layer, pre-activations and outputs (the last one linear)."""
+    inputs, pre, post = [], [], []
+    h = x
+    for i, (weight, bias) in enumerate(layers):
+        inputs.append(h)
+        z = torch.baddbmm(bias, h, weight) if h.shape[2] > 1 else torch.addcmul(bias, h, weight)
+        h = z if i == len(layers) - 1 else activation(z)
+        pre.append(z)
+        post.append(h)
+    return inputs, pre, post
+
+
+def _backward(inputs, pre, post, layers, grad_out, derivative):
+    """Gradients of the SSE with respect to every weight and bias, in layout order."""
+    grads = []
+    g = grad_out
+    for i in reversed(range(len(layers))):
+        weight, _ = layers[i]
+        if i < len(layers) - 1:
+            g = g * derivative(pre[i], post[i])
+        h = inputs[i]
+        grad_weight = torch.bmm(h.transpose(1, 2), g) if h.shape[2] > 1 else (h * g).sum(dim=1, keepdim=True)
+        grad_bias = g.sum(dim=1, keepdim=True)
+        grads[:0] = [grad_weight, grad_bias]
+        if i > 0:
+            g = torch.bmm(g, weight.transpose(1, 2))
+    return grads
+
+
+def _pairs(tensors: list[torch.Tensor]):
+    return list(zip(tensors[0::2], tensors[1::2]))
+
+
+def _unpad(row: torch.Tensor, layout: _MLPLayout, model: MLPSpec) -> torch.Tensor:
+    """A run's parameters without padding, in ``nn.Module.parameters()`` order."""
+    parts = []
+    for (weight, bias), (fan_in, fan_out) in zip(layout.views(row.unsqueeze(0)), layer_shapes(model)):
+        parts += [weight[0, :fan_in, :fan_out].T.reshape(-1), bias[0, 0, :fan_out]]
+    return torch.cat(parts)
+
+
+# --------------------------------------------------------------------------- shared
+
+
+def _hyper(jobs: list[RegressionJob], shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-run learning rates (float64) and weight decays (float32), dummy runs included."""
+    lr = torch.full((CHUNK,), 0.0, dtype=torch.float64)
+    decay = torch.zeros(CHUNK)
+    for r, job in enumerate(jobs):
+        lr[r] = job.train.lr
+        decay[r] = job.train.weight_decay
+    return lr.view(shape), decay.view(shape)
+
+
+def _collect(jobs, losses, train_pred, targets, test_pred, flat) -> list[RegressionOutcome]:
+    runs = []
+    for r, _ in enumerate(jobs):
+        curve = losses[:, r].numpy().copy()
+        bad = ~np.isfinite(curve)
+        final_pred = train_pred[r]
+        final_sse = float(((final_pred - targets[r]) ** 2).sum())
+        parameters = flat[r].numpy().copy()
+        finite = not bad.any() and math.isfinite(final_sse) and bool(np.isfinite(parameters).all())
+        runs.append(RegressionOutcome(
+            status="ok" if finite else "diverged",
+            losses=curve,
+            train_sse=final_sse,
+            train_pred=final_pred.numpy().copy(),
+            test_pred=test_pred[r].numpy().copy(),
+            parameters=parameters,
+            diverged_at=int(np.argmax(bad)) if bad.any() else None,
+        ))
+    return runs
