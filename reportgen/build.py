@@ -92,7 +92,7 @@ def build(options: BuildOptions, log: Callable[[str], None] = lambda _: None) ->
     with timed("pdf"):
         from .pdf import render_pdf
 
-        pdf = render_pdf(html)
+        pdf = render_pdf(html, epoch=course.epoch)
     document = results_document(course, results, provenance)
     with timed("write"):
         summary.outputs = publish(options.out, {

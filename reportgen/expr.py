@@ -8,6 +8,7 @@ is ever passed to ``eval``, so a definition file cannot run code.
 from __future__ import annotations
 
 import ast
+import difflib
 import operator
 from dataclasses import dataclass
 from typing import Callable
@@ -28,7 +29,12 @@ FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "arctan": np.arctan,
     "sign": np.sign,
 }
-CONSTANTS = {"pi": np.pi, "e": np.e}
+CONSTANTS = {"pi": np.float64(np.pi), "e": np.float64(np.e)}
+MAX_LENGTH = 1000
+"""Longest accepted source text; a target is one line of mathematics."""
+MAX_DEPTH = 100
+"""Deepest accepted nesting, so that checking and evaluating never exhaust the Python stack."""
+
 _BINARY = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -37,6 +43,34 @@ _BINARY = {
     ast.Pow: operator.pow,
 }
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_SYMBOLS = {
+    ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.LShift: "<<", ast.RShift: ">>",
+    ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.Invert: "~", ast.Not: "not",
+}
+# What a user would call each refused construct; anything else is named by its AST class.
+_CONSTRUCTS = {
+    ast.Attribute: "attribute access",
+    ast.Subscript: "subscript",
+    ast.Slice: "slice",
+    ast.Lambda: "lambda",
+    ast.ListComp: "comprehension",
+    ast.SetComp: "comprehension",
+    ast.DictComp: "comprehension",
+    ast.GeneratorExp: "comprehension",
+    ast.List: "list",
+    ast.Tuple: "tuple",
+    ast.Set: "set",
+    ast.Dict: "dict",
+    ast.Compare: "comparison",
+    ast.BoolOp: "'and'/'or'",
+    ast.IfExp: "conditional expression",
+    ast.NamedExpr: "assignment",
+    ast.JoinedStr: "f-string",
+    ast.Starred: "starred expression",
+    ast.Await: "await",
+    ast.Yield: "yield",
+    ast.YieldFrom: "yield",
+}
 
 
 class ExpressionError(ValueError):
@@ -60,49 +94,106 @@ class Expression:
 
 def parse_expression(source: str) -> Expression:
     """Parse and check ``source``; raise ExpressionError naming what is not allowed."""
+    text = source.strip()
+    if not text:
+        raise ExpressionError("expected an expression in x, got an empty string")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionError(f"expected at most {MAX_LENGTH} characters, got {len(text)}")
     try:
-        tree = ast.parse(source.strip(), mode="eval")
+        tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"not a valid expression ({exc.msg})") from None
-    for node in ast.walk(tree):
-        _check(node)
+    except (RecursionError, MemoryError):
+        raise ExpressionError("the expression is nested too deeply") from None
+    _check(tree.body, text, depth=0)
     return Expression(source=source, tree=tree)
 
 
-def _check(node: ast.AST) -> None:
-    allowed = (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Call, ast.Name, ast.Constant, ast.Load)
-    if isinstance(node, tuple(_BINARY) + tuple(_UNARY)):
+def allowed() -> str:
+    """Everything an expression may use, for error messages and documentation."""
+    return f"x, numbers, {', '.join(CONSTANTS)}, + - * / ** and {', '.join(FUNCTIONS)}"
+
+
+def _check(node: ast.AST, text: str, depth: int) -> None:
+    """Refuse ``node`` unless it and everything under it is on the whitelist."""
+    if depth > MAX_DEPTH:
+        raise ExpressionError(f"the expression is nested more than {MAX_DEPTH} levels deep")
+    if isinstance(node, ast.BinOp):
+        _check_operator(node.op)
+        _check(node.left, text, depth + 1)
+        _check(node.right, text, depth + 1)
+    elif isinstance(node, ast.UnaryOp):
+        _check_operator(node.op)
+        _check(node.operand, text, depth + 1)
+    elif isinstance(node, ast.Constant):
+        _check_number(node.value)
+    elif isinstance(node, ast.Name):
+        _check_name(node.id)
+    elif isinstance(node, ast.Call):
+        _check_call(node, text, depth)
+    else:
+        construct = _CONSTRUCTS.get(type(node), f"'{type(node).__name__}'")
+        raise ExpressionError(f"{construct} {_segment(node, text)!r} is not allowed; use {allowed()}")
+
+
+def _check_operator(op: ast.AST) -> None:
+    if type(op) in _BINARY or type(op) in _UNARY:
         return
-    if not isinstance(node, allowed):
-        raise ExpressionError(f"'{type(node).__name__}' is not allowed; use x, numbers, + - * / ** and {_names()}")
-    if isinstance(node, ast.BinOp) and type(node.op) not in _BINARY:
-        raise ExpressionError(f"operator '{type(node.op).__name__}' is not allowed")
-    if isinstance(node, ast.UnaryOp) and type(node.op) not in _UNARY:
-        raise ExpressionError(f"operator '{type(node.op).__name__}' is not allowed")
-    if isinstance(node, ast.Constant) and (isinstance(node.value, bool) or not isinstance(node.value, (int, float))):
-        raise ExpressionError(f"constant {node.value!r} is not a number")
-    if isinstance(node, ast.Name) and node.id != "x" and node.id not in CONSTANTS and node.id not in FUNCTIONS:
-        raise ExpressionError(f"unknown name '{node.id}'; use x, {', '.join(CONSTANTS)} or {_names()}")
-    if isinstance(node, ast.Call):
-        if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
-            raise ExpressionError(f"only these functions may be called: {_names()}")
-        if len(node.args) != 1 or node.keywords:
-            raise ExpressionError(f"{node.func.id}() takes exactly one argument")
+    symbol = _SYMBOLS.get(type(op), type(op).__name__)
+    hint = " (use ** for powers)" if symbol == "^" else ""
+    raise ExpressionError(f"operator '{symbol}' is not allowed{hint}; use + - * / **")
 
 
-def _names() -> str:
-    return ", ".join(FUNCTIONS)
+def _check_number(value: object) -> None:
+    # bool is an int subclass, and complex numbers are numbers, but neither is a real-valued constant.
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        what = "string" if isinstance(value, (str, bytes)) else "constant"
+        raise ExpressionError(f"{what} {value!r} is not allowed; only real numbers may appear as constants")
+    try:
+        float(value)
+    except OverflowError:
+        raise ExpressionError(f"the number {str(value)[:20]}... is too large") from None
+
+
+def _check_name(name: str) -> None:
+    if name == "x" or name in CONSTANTS:
+        return
+    if name in FUNCTIONS:
+        raise ExpressionError(f"'{name}' is a function; call it as {name}(...)")
+    raise ExpressionError(f"unknown name '{name}'{_did_you_mean(name, ['x', *CONSTANTS])}; "
+                          f"use x, {', '.join(CONSTANTS)} or a function call")
+
+
+def _check_call(node: ast.Call, text: str, depth: int) -> None:
+    if not isinstance(node.func, ast.Name):
+        _check(node.func, text, depth + 1)  # names the construct: attribute access, lambda, ...
+        raise ExpressionError(f"calling {_segment(node.func, text)!r} is not allowed")
+    name = node.func.id
+    if name not in FUNCTIONS:
+        raise ExpressionError(f"unknown function '{name}'{_did_you_mean(name, FUNCTIONS)}; "
+                              f"use one of {', '.join(FUNCTIONS)}")
+    if len(node.args) != 1 or node.keywords:
+        given = len(node.args) + len(node.keywords)
+        raise ExpressionError(f"{name}() takes exactly one argument, got {given}")
+    _check(node.args[0], text, depth + 1)
+
+
+def _segment(node: ast.AST, text: str) -> str:
+    """The source text of ``node``, as the user wrote it."""
+    return ast.get_source_segment(text, node) or ast.unparse(node)
+
+
+def _did_you_mean(name: str, options) -> str:
+    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _evaluate(node: ast.AST, x: np.ndarray):
+    """Walk a checked tree; NumPy scalars make 1/0 and 10**400 give inf instead of raising."""
     if isinstance(node, ast.Constant):
-        return float(node.value)
+        return np.float64(node.value)
     if isinstance(node, ast.Name):
-        if node.id == "x":
-            return x
-        if node.id in CONSTANTS:
-            return CONSTANTS[node.id]
-        raise ExpressionError(f"'{node.id}' is a function; call it as {node.id}(...)")
+        return x if node.id == "x" else CONSTANTS[node.id]
     if isinstance(node, ast.BinOp):
         return _BINARY[type(node.op)](_evaluate(node.left, x), _evaluate(node.right, x))
     if isinstance(node, ast.UnaryOp):

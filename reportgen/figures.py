@@ -104,3 +104,15 @@ def data_limits(values: np.ndarray, margin: float = 0.35) -> tuple[float, float]
     lo, hi = float(np.min(values)), float(np.max(values))
     pad = (hi - lo) * margin
     return lo - pad, hi + pad
+
+
+def log_scale(ax, x: bool = True, y: bool = True) -> None:
+    """Log axes where the plotted data allow it (a study whose runs all diverged has nothing to show)."""
+    points = [np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
+              for line in ax.get_lines()]
+    points = np.concatenate(points) if points else np.empty((0, 2))
+    drawable = points[np.isfinite(points).all(axis=1)]
+    if x and np.any(drawable[:, 0] > 0):
+        ax.set_xscale("log")
+    if y and np.any(drawable[:, 1] > 0):
+        ax.set_yscale("log")

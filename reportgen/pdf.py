@@ -3,18 +3,37 @@
 from __future__ import annotations
 
 import logging
+import os
+from contextlib import contextmanager
+from typing import Iterator
 
 from .errors import BuildError
 
 
-def render_pdf(html: str) -> bytes:
-    """The PDF of a self-contained HTML document, byte-identical for identical input."""
+def render_pdf(html: str, epoch: int = 0) -> bytes:
+    """The PDF of a self-contained HTML document, byte-identical for identical input.
+
+    ``epoch`` (seconds) stands in for "now" wherever a library would stamp
+    the clock into the file: fontTools writes it into every embedded font.
+    """
     import weasyprint
 
     # WeasyPrint logs every CSS property it ignores; the report's CSS serves browsers too.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
     try:
-        return weasyprint.HTML(string=html, base_url=None).write_pdf(pdf_variant="pdf/ua-1")
+        with _source_date_epoch(epoch):
+            return weasyprint.HTML(string=html, base_url=None).write_pdf(pdf_variant="pdf/ua-1")
     except Exception as exc:  # WeasyPrint surfaces layout failures as many types
         raise BuildError(f"PDF rendering failed: {exc.__class__.__name__}: {exc}") from exc
+
+
+@contextmanager
+def _source_date_epoch(epoch: int) -> Iterator[None]:
+    previous = os.environ.get("SOURCE_DATE_EPOCH")
+    os.environ["SOURCE_DATE_EPOCH"] = str(previous if previous is not None else epoch)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["SOURCE_DATE_EPOCH"]

@@ -12,12 +12,15 @@ from __future__ import annotations
 import datetime as _dt
 import difflib
 import itertools
+import json
 import os
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import SpecError
@@ -35,10 +38,24 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 class _Frozen(BaseModel):
     """Strict, immutable, closed: TOML values are never coerced and unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # TOML spells inf and nan; neither is a usable learning rate, noise level or domain bound.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class _At(ValueError):
+    """A cross-field check's failure, pinned to the key (and index) below the model that it is about.
+
+    pydantic reports a model validator's error at the model itself (``data``); ``_problem`` appends
+    ``loc`` so the user reads ``data.removed[2]`` instead.
+    """
+
+    def __init__(self, loc: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
 
 
 def _check_interval(value: tuple[float, float]) -> tuple[float, float]:
+    """Refuse an interval whose low end is not below its high end."""
     if not value[0] < value[1]:
         raise ValueError(f"expected [low, high] with low < high, got [{value[0]}, {value[1]}]")
     return value
@@ -49,7 +66,7 @@ class DataSpec(_Frozen):
 
     target: str = "x * sin(10 * x)"
     """Noiseless target f(x), a safe expression in x."""
-    points: Annotated[int, Field(ge=2)] = 20
+    points: Annotated[int, Field(ge=2, le=100_000)] = 20
     """Number of equally spaced x values on ``domain`` before removal."""
     domain: tuple[float, float] = (0.0, 1.0)
     """Interval of the training inputs."""
@@ -59,7 +76,7 @@ class DataSpec(_Frozen):
     """Standard deviation of the Gaussian noise added to the targets."""
     seed: NonNegativeInt = 0
     """Seed of NumPy's legacy global generator for the noise."""
-    test_points: Annotated[int, Field(ge=2)] = 200
+    test_points: Annotated[int, Field(ge=2, le=100_000)] = 200
     """Number of points of the evaluation grid."""
     test_domain: tuple[float, float] = (-0.05, 1.05)
     """Interval of the evaluation grid."""
@@ -72,18 +89,34 @@ class DataSpec(_Frozen):
         try:
             parse_expression(value)
         except ExpressionError as exc:
-            raise ValueError(f"unsafe or invalid expression {value!r}: {exc}") from None
+            raise ValueError(f"expected a safe expression in x, got {_show(value)}: {exc}") from None
         return value
 
     @model_validator(mode="after")
     def _removed_in_range(self) -> "DataSpec":
-        bad = [i for i in self.removed if i >= self.points]
-        if bad:
-            raise ValueError(f"removed: expected indices below points = {self.points}, got {bad[0]}")
-        if len(set(self.removed)) != len(self.removed):
-            raise ValueError("removed: expected distinct indices, got a repeated one")
-        if self.points - len(self.removed) < 1:
-            raise ValueError("removed: every point would be removed")
+        seen: set[int] = set()
+        for i, index in enumerate(self.removed):
+            if index >= self.points:
+                raise _At(("removed", i), f"expected an index below points = {self.points}, got {index}")
+            if index in seen:
+                raise _At(("removed", i), f"expected distinct indices, got {index} again")
+            seen.add(index)
+        if len(self.removed) >= self.points:
+            raise _At(("removed",), f"expected at least one of the {self.points} points to remain, got all removed")
+        return self
+
+    @model_validator(mode="after")
+    def _target_finite(self) -> "DataSpec":
+        # NaN or inf where the target is sampled would silently poison the fit or the figures.
+        target = parse_expression(self.target)
+        train = np.delete(np.linspace(self.domain[0], self.domain[1], num=self.points), list(self.removed))
+        test = np.linspace(self.test_domain[0], self.test_domain[1], num=self.test_points)
+        for where, x in (("training point", train), ("point of test_domain", test)):
+            y = target(x)
+            bad = np.flatnonzero(~np.isfinite(y))
+            if bad.size:
+                raise _At(("target",), f"expected a finite value at every {where}, "
+                                       f"got {y[bad[0]]} at x = {x[bad[0]]:g}")
         return self
 
 
@@ -222,6 +255,15 @@ class Course:
     studies: tuple[Study, ...]
     root: Path
 
+    @property
+    def epoch(self) -> int:
+        """The report date as seconds since 1970 (0 when undated), for tools that stamp a time."""
+        try:
+            day = _dt.date.fromisoformat(self.date)
+        except ValueError:
+            return 0
+        return int(_dt.datetime(day.year, day.month, day.day, tzinfo=_dt.timezone.utc).timestamp())
+
     def select(self, ids: tuple[str, ...] | list[str]) -> "Course":
         """Return the course restricted to ``ids`` (in course order); unknown ids are bad input."""
         if not ids:
@@ -244,6 +286,15 @@ class CourseFile(_Frozen):
     date: str | _dt.date | None = None
     studies: tuple[str, ...] | None = None
 
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_or_text(cls, value: Any) -> Any:
+        # Checked by hand: pydantic would report the union as one error per member (date.str, date.date).
+        # A TOML date-time is a datetime, a date subclass, yet not what the title page wants.
+        if value is None or isinstance(value, str) or (type(value) is _dt.date):
+            return value
+        raise ValueError(f"expected a date such as 2026-11-29 or a string, got {_show(value)}")
+
 
 # --------------------------------------------------------------------------- loading
 
@@ -251,11 +302,12 @@ class CourseFile(_Frozen):
 def load_course(root: str | os.PathLike) -> Course:
     """Read and validate ``root/course.toml`` and every study file; raise SpecError listing all problems."""
     root = Path(root)
-    problems: list[str] = []
-    course_path = root / "course.toml"
     if not root.is_dir():
         raise SpecError([f"{root}: definitions folder not found"])
-    raw_course = _read_toml(course_path, problems)
+    problems: list[str] = []
+    course_path = root / "course.toml"
+    known_files = {p.stem for p in root.glob("*.toml")} - {"course"}
+    course_file = _load_course_file(course_path, known_files, problems)
     studies: dict[str, Study] = {}
     for path in sorted(root.glob("*.toml")):
         if path.name == "course.toml":
@@ -265,22 +317,9 @@ def load_course(root: str | os.PathLike) -> Course:
             study = _validate_study(path, raw, problems)
             if study is not None:
                 studies[study.id] = study
-    if raw_course is None:
-        raise SpecError(problems)
-    raw_course.pop("__source__")
-    course_file = _validate(CourseFile, raw_course, _display(course_path), problems)
-    if course_file is None:
+    if problems or course_file is None:
         raise SpecError(problems)
     order = course_file.studies if course_file.studies is not None else tuple(sorted(studies))
-    known_files = {p.stem for p in root.glob("*.toml")} - {"course"}
-    for i, study_id in enumerate(order):
-        if study_id not in known_files:
-            problems.append(f"{_display(course_path)}: studies[{i}]: no file {study_id}.toml"
-                            f"{_did_you_mean(study_id, known_files)}")
-    if not order:
-        problems.append(f"{_display(course_path)}: studies: expected at least one study, got none")
-    if problems:
-        raise SpecError(problems)
     return Course(
         title=course_file.title,
         subtitle=course_file.subtitle,
@@ -289,6 +328,35 @@ def load_course(root: str | os.PathLike) -> Course:
         studies=tuple(studies[i] for i in order),
         root=root,
     )
+
+
+def _load_course_file(path: Path, known_files: set[str], problems: list[str]) -> CourseFile | None:
+    """Validate course.toml, including that it names existing study files, each once."""
+    where = _display(path)
+    raw = _read_toml(path, problems)
+    if raw is None:
+        return None
+    raw.pop("__source__")
+    course_file, found = _validate(CourseFile, raw)
+    problems.extend(f"{where}: {key}: {message}" for key, message in found)
+    if course_file is None:
+        return None
+    if course_file.studies is None:
+        if not known_files:
+            problems.append(f"{where}: studies: expected at least one study file beside course.toml, got none")
+        return course_file
+    if not course_file.studies:
+        problems.append(f"{where}: studies: expected at least one study, got []")
+    seen: set[str] = set()
+    for i, study_id in enumerate(course_file.studies):
+        if study_id in seen:
+            problems.append(f"{where}: studies[{i}]: expected distinct study ids, got {_show(study_id)} again")
+        elif study_id not in known_files:
+            options = _one_of(sorted(known_files)) or "none found"
+            problems.append(f"{where}: studies[{i}]: expected a study file beside course.toml ({options}), "
+                            f"got {_show(study_id)}: no file {study_id}.toml{_did_you_mean(study_id, known_files)}")
+        seen.add(study_id)
+    return course_file
 
 
 def _course_date(value: str | _dt.date | None) -> str:
@@ -311,18 +379,22 @@ def _display(path: Path) -> str:
 
 
 def _read_toml(path: Path, problems: list[str]) -> dict | None:
+    where = _display(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        problems.append(f"{_display(path)}: file not found")
+        problems.append(f"{where}: file not found")
         return None
     except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"{_display(path)}: cannot read file ({exc.__class__.__name__}: {exc})")
+        problems.append(f"{where}: cannot read file ({exc.__class__.__name__}: {exc})")
         return None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        problems.append(f"{_display(path)}: invalid TOML: {exc}")
+        # tomllib (3.11) puts the position at the end of its message; it belongs where the key path goes.
+        match = re.fullmatch(r"(.*) \(at (line \d+, column \d+|end of document)\)", str(exc), re.DOTALL)
+        message, position = (match.group(1), match.group(2)) if match else (str(exc), "")
+        problems.append(f"{where}: {position + ': ' if position else ''}invalid TOML: {_lower_first(message)}")
         return None
     return _tuples(raw) | {"__source__": text}
 
@@ -337,6 +409,7 @@ def _tuples(value: Any) -> Any:
 
 
 def _validate_study(path: Path, raw: dict, problems: list[str]) -> Study | None:
+    """Validate one study file and expand its sweep; on any problem, record it and return None."""
     where = _display(path)
     source = raw.pop("__source__")
     kind = raw.get("kind")
@@ -348,17 +421,18 @@ def _validate_study(path: Path, raw: dict, problems: list[str]) -> Study | None:
                         f"{_did_you_mean(str(kind), STUDY_KINDS)}")
         return None
     schema = PriorStudyFile if kind == "prior" else RegressionStudyFile
-    raw = _with_model_kind(raw, kind, where, problems)
-    if raw is None:
-        return None
+    before = len(problems)
+    raw, model_ok = _with_model_kind(raw, kind, where, problems)
     sweep_raw = raw.get("sweep", {})
+    base_raw = {k: v for k, v in raw.items() if k != "sweep"}
+    base, found = _validate(schema, base_raw)
+    problems.extend(f"{where}: {key}: {message}" for key, message in found)
+    axes: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    seeds: tuple[int, ...] = (0,)
     if not isinstance(sweep_raw, dict):
         problems.append(f"{where}: sweep: expected a table, got {_show(sweep_raw)}")
-        return None
-    base_raw = {k: v for k, v in raw.items() if k != "sweep"}
-    before = len(problems)
-    base = _validate(schema, base_raw, where, problems)
-    axes, seeds = _validate_sweep(schema, base_raw, sweep_raw, where, problems)
+    elif model_ok:  # without a usable model every swept value would repeat the model's problem
+        axes, seeds = _validate_sweep(schema, base_raw, sweep_raw, set(found), where, problems)
     if base is None or len(problems) > before:
         return None
     points = _expand(schema, base_raw, axes, where, problems)
@@ -368,34 +442,48 @@ def _validate_study(path: Path, raw: dict, problems: list[str]) -> Study | None:
                  axes=axes, seeds=seeds, points=points, source=source)
 
 
-def _with_model_kind(raw: dict, kind: str, where: str, problems: list[str]) -> dict | None:
-    """Default ``model.kind`` from the study kind, and insist it matches."""
+def _with_model_kind(raw: dict, kind: str, where: str, problems: list[str]) -> tuple[dict, bool]:
+    """Default ``model.kind`` from the study kind, and insist it matches.
+
+    Returns the study with its model kind filled in, and whether the model can be trusted. A wrong or
+    malformed model is reported here and replaced by a stand-in, so the rest of the file is still checked.
+    """
     model = raw.get("model")
+    expected = REQUIRED_MODEL[kind]
     if model is None:
-        problems.append(f"{where}: model: required table is missing")
-        return None
+        return raw, False  # pydantic reports the missing table
     if not isinstance(model, dict):
         problems.append(f"{where}: model: expected a table, got {_show(model)}")
-        return None
-    expected = REQUIRED_MODEL[kind]
+        return raw | {"model": {"kind": expected}}, False
     given = model.get("kind", expected)
     if given != expected:
-        problems.append(f"{where}: model.kind: expected {_show(expected)} for a {kind} study, got {_show(given)}")
-        return None
-    return raw | {"model": model | {"kind": expected}}
+        problems.append(f"{where}: model.kind: expected '{expected}' for {_article(kind)} {kind} study, "
+                        f"got {_show(given)}")
+        return raw | {"model": {"kind": expected}}, False
+    return raw | {"model": model | {"kind": expected}}, True
 
 
-def _validate(schema: type[BaseModel], raw: dict, where: str, problems: list[str], prefix: str = ""):
+def _validate(schema: type[BaseModel], raw: dict) -> tuple[Any, list[tuple[str, str]]]:
+    """Validate ``raw``; return the model (None if invalid) and every problem as (dotted key, message)."""
     try:
-        return schema.model_validate(raw)
+        return schema.model_validate(raw), []
     except ValidationError as exc:
-        for error in exc.errors():
-            problems.append(f"{where}: {prefix or _dotted(error['loc'])}: {_explain(error, schema)}")
-        return None
+        return None, [_problem(error, schema) for error in exc.errors()]
 
 
-def _validate_sweep(schema, base_raw, sweep_raw, where, problems):
-    """Check every swept key and value; return the axes and the seeds."""
+def _problem(error: dict, schema: type[BaseModel]) -> tuple[str, str]:
+    """One pydantic error as (dotted key, message), placed at the key a cross-field check names."""
+    cause = (error.get("ctx") or {}).get("error")
+    loc = tuple(error["loc"]) + tuple(getattr(cause, "loc", ()))
+    return _dotted(loc), _explain(error | {"loc": loc}, schema)
+
+
+def _validate_sweep(schema, base_raw, sweep_raw, known, where, problems):
+    """Check every swept key and value; return the axes and the seeds.
+
+    ``known`` holds the problems already reported for the file's own values: a swept value that leaves
+    them in place must not report them again, once per value.
+    """
     flat = _flatten(sweep_raw)
     seeds: tuple[int, ...] = (0,)
     axes = []
@@ -417,19 +505,18 @@ def _validate_sweep(schema, base_raw, sweep_raw, where, problems):
             seeds = values
             continue
         if key not in sweepable:
-            problems.append(f"{where}: {loc}: unknown field '{key}'{_did_you_mean(key, sweepable)}")
+            problems.append(f"{where}: {loc}: unknown field '{key}'{_did_you_mean(key, [*sweepable, 'seeds'])}")
             continue
         if len(set(map(repr, values))) != len(values):
             problems.append(f"{where}: {loc}: expected distinct values, got {_show(values)}")
         for i, value in enumerate(values):
-            trial = _set_path(base_raw, key, value)
-            try:
-                schema.model_validate(trial)
-            except ValidationError as exc:
-                for error in exc.errors():
-                    inner = _dotted(error["loc"])
-                    if inner == key or inner.startswith(key.rsplit(".", 1)[0]):
-                        problems.append(f"{where}: {loc}[{i}]: {_explain(error, schema)}")
+            _, found = _validate(schema, _set_path(base_raw, key, value))
+            for inner, message in found:
+                if inner == key or inner.startswith(key + "["):
+                    problems.append(f"{where}: {loc}[{i}]: {message}")
+                elif (inner, message) not in known:
+                    # The value is fine on its own but breaks another key (data.points vs data.removed).
+                    problems.append(f"{where}: {loc}[{i}] = {_show(value)}: {inner}: {message}")
         axes.append((key, values))
     return tuple(axes), tuple(seeds)
 
@@ -442,12 +529,10 @@ def _expand(schema, base_raw, axes, where, problems) -> tuple[Point, ...]:
         raw = base_raw
         for key, value in zip(keys, combo):
             raw = _set_path(raw, key, value)
-        try:
-            config = schema.model_validate(raw)
-        except ValidationError as exc:
+        config, found = _validate(schema, raw)
+        if config is None:
             shown = ", ".join(f"{k} = {_show(v)}" for k, v in zip(keys, combo))
-            for error in exc.errors():
-                problems.append(f"{where}: sweep ({shown}): {_dotted(error['loc'])}: {_explain(error, schema)}")
+            problems.extend(f"{where}: sweep ({shown}): {key}: {message}" for key, message in found)
             continue
         points.append(Point(params=tuple(zip(keys, combo)), config=config))
     return tuple(points)
@@ -497,10 +582,43 @@ def _submodel(annotation) -> type[BaseModel] | None:
     return None
 
 
+def _annotation_at(schema: type[BaseModel], loc: tuple) -> Any:
+    """The declared type of the key at ``loc`` (a pydantic error location), or None if it cannot be followed."""
+    current: Any = schema
+    for item in loc:
+        current = _unwrap(current)
+        if isinstance(item, int):
+            args = get_args(current)
+            if get_origin(current) is not tuple or not args:
+                return None
+            current = args[0] if args[-1] is Ellipsis else args[min(item, len(args) - 1)]
+        elif isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(str(item))
+            if field is None:
+                return None
+            current = field.annotation
+        elif item in _MODEL_TAGS:  # pydantic names the member of the model union it tried
+            current = _MODEL_TAGS[item]
+        else:
+            return None
+    return _unwrap(current)
+
+
+def _unwrap(annotation: Any) -> Any:
+    """``Annotated[int, ...]`` -> ``int`` and ``X | None`` -> ``X``."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    members = [a for a in get_args(annotation) if a is not type(None)]
+    if type(None) in get_args(annotation) and len(members) == 1:
+        return _unwrap(members[0])
+    return annotation
+
+
 # --------------------------------------------------------------------------- messages
 
 
 def _dotted(loc: tuple) -> str:
+    """A pydantic location as the key path the user wrote: ``sweep.model.degree[2]``."""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
@@ -512,57 +630,64 @@ def _dotted(loc: tuple) -> str:
     return ".".join(parts) or "(top level)"
 
 
+_BOUNDS = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
+
+
 def _explain(error: dict, schema: type[BaseModel]) -> str:
+    """One pydantic error as the user should read it: what was expected, and what was given."""
     kind = error["type"]
     ctx = error.get("ctx") or {}
     given = error.get("input")
+    annotation = _annotation_at(schema, error["loc"])
     if kind == "missing":
-        return "required key is missing"
+        return "required table is missing" if _submodel(annotation) else "required key is missing"
     if kind == "extra_forbidden":
         name = str(error["loc"][-1])
         return f"unknown key '{name}'{_did_you_mean(name, _siblings(schema, error['loc']))}"
-    bounds = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}
-    if kind in bounds:
+    if kind in _BOUNDS:
         limit = next(iter(ctx.values()))
-        noun = "an integer" if isinstance(given, int) and isinstance(limit, int) else "a number"
-        return f"expected {noun} {bounds[kind]} {_show(limit)}, got {_show(given)}"
+        # The noun follows the declared type: noise = -1 is a bad number, not a bad integer.
+        noun = "an integer" if annotation is int else "a number"
+        return f"expected {noun} {_BOUNDS[kind]} {_show_number(limit)}, got {_show(given)}"
+    if kind == "finite_number":
+        return f"expected a finite number, got {_show(given)}"
     if kind in ("int_type", "int_from_float"):
         return f"expected an integer, got {_show(given)}"
-    if kind in ("float_type",):
+    if kind == "float_type":
         return f"expected a number, got {_show(given)}"
-    if kind in ("string_type",):
+    if kind == "string_type":
         return f"expected a string, got {_show(given)}"
     if kind in ("tuple_type", "list_type"):
         return f"expected a list, got {_show(given)}"
-    if kind == "too_short" and isinstance(given, str):
-        return "expected a non-empty string, got \"\""
+    if kind == "string_too_short":
+        return f"expected a non-empty string, got {_show(given)}"
     if kind in ("too_short", "too_long"):
         expected = ctx.get("min_length", ctx.get("max_length"))
         return f"expected a list of {expected} values, got {_show(given)}"
     if kind == "literal_error":
-        return f"expected {ctx.get('expected', '')}, got {_show(given)}"
+        options = [o for o in get_args(annotation) if isinstance(o, str)] if get_origin(annotation) is Literal else []
+        hint = _did_you_mean(given, options) if isinstance(given, str) else ""
+        return f"expected {ctx.get('expected', '')}, got {_show(given)}{hint}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
         return f"expected a table, got {_show(given)}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
-    return f"{error['msg'][0].lower()}{error['msg'][1:]}, got {_show(given)}"
+    return f"{_lower_first(error['msg'])}, got {_show(given)}"
 
 
 def _siblings(schema: type[BaseModel], loc: tuple) -> list[str]:
     """Field names next to the unknown key at ``loc``, for the did-you-mean."""
-    model: type[BaseModel] | None = schema
-    for item in loc[:-1]:
-        if isinstance(item, int) or model is None:
-            continue
-        if item in _MODEL_TAGS:
-            model = _MODEL_TAGS[item]
-            continue
-        field = model.model_fields.get(str(item))
-        model = _submodel(field.annotation) if field else None
-    return [name for name in model.model_fields if name != "kind"] if model else []
+    model = _annotation_at(schema, loc[:-1])
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return []
+    names = [name for name in model.model_fields if name != "kind"]
+    if model is schema and "kind" in schema.model_fields:
+        names.append("sweep")  # a study's sweep table is read before pydantic sees the file
+    return names
 
 
 def _did_you_mean(name: str, options) -> str:
+    """`` (did you mean 'degree'?)`` for the closest of ``options``, or nothing when none is close."""
     close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
 
@@ -571,14 +696,31 @@ def _one_of(options) -> str:
     return ", ".join(f"'{o}'" for o in options)
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _show_number(value: Any) -> str:
+    """A bound as a person writes it: 0 rather than 0.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return _show(value)
+
+
 def _show(value: Any) -> str:
     """A value as it would be written in TOML."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return f'"{value}"'
+        return json.dumps(value, ensure_ascii=False)  # TOML's basic strings escape like JSON
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(_show(v) for v in value) + "]"
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, (_dt.date, _dt.time)):  # also datetime, a date subclass
+        return value.isoformat()
     return str(value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..figures import Figure, figure, ordered_colors, to_svg
+from ..figures import Figure, log_scale, figure, ordered_colors, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -87,8 +87,7 @@ def _losses_figure(study: Study, series: dict) -> Figure:
                 if i is not None:
                     steps, losses = downsample_curve(cell.outcomes[i].losses)
                     ax.plot(steps, losses, color=color, lw=1.0, label=f"{_width(cell)} units")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            log_scale(ax)
             ax.set_xlabel("Adam step")
             ax.set_title(series_label(rest))
         axes[0][0].set_ylabel("training SSE")

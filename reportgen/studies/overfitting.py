@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import least_squares_sse
-from ..figures import Figure, figure, ordered_colors, to_svg
+from ..figures import Figure, log_scale, figure, ordered_colors, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -108,8 +108,7 @@ def _errors_figure(study: Study, series: dict) -> Figure:
             train_ax.plot(degrees, np.maximum(lstsq, 1e-12), "x", color=color, ms=4)
         for ax, title in ((train_ax, "training SSE (× = least-squares optimum)"),
                           (test_ax, "test MSE against the noiseless target")):
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            log_scale(ax)
             ax.set_xlabel("polynomial degree")
             ax.set_title(title)
         test_ax.legend(frameon=False)
@@ -138,8 +137,7 @@ def _losses_figure(study: Study, series: dict) -> Figure:
                 if i is not None:
                     steps, losses = downsample_curve(cell.outcomes[i].losses)
                     ax.plot(steps, losses, color=color, lw=1.0, label=f"degree {_degree(cell)}")
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            log_scale(ax)
             ax.set_xlabel("Adam step")
             ax.set_title(series_label(rest))
         axes[0][0].set_ylabel("training SSE")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..figures import Figure, categorical_colors, figure, to_svg
+from ..figures import Figure, log_scale, categorical_colors, figure, to_svg
 from ..outcomes import PriorOutcome
 from ..plan import Run
 from ..spec import Study
@@ -107,8 +107,7 @@ def _spread_figure(study, runs, metrics, widths, activations, depths, facts) -> 
                 w = [p[0] for p in pts]
                 ax.plot(w, [p[1]["theory_std"] for p in pts], "-", color=color, lw=1.0, alpha=0.8)
                 ax.plot(w, [p[1]["measured_std"] for p in pts], "o", color=color, ms=3.5, label=activation)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            log_scale(ax)
             ax.set_xlabel("width (units per hidden layer)")
             ax.set_title("one hidden layer" if depth == 1 else f"{depth} hidden layers")
         axes[0][0].set_ylabel("spread of f(x)")

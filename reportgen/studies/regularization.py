@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..figures import Figure, figure, ordered_colors, to_svg
+from ..figures import Figure, log_scale, figure, ordered_colors, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -91,7 +91,7 @@ def _tradeoff_figure(study: Study, series: dict, facts: dict) -> Figure:
                 ax.fill_between(positions, lo, hi, color=color, alpha=0.2, lw=0)
                 ax.set_xticks(positions, [_label(_decay(c)) for c in members])
         for ax, title in zip(axes[0], ("test MSE against the noiseless target", "norm of the parameters ‖θ‖")):
-            ax.set_yscale("log")
+            log_scale(ax, x=False)
             ax.set_xlabel("weight decay λ")
             ax.set_title(title)
         svg = to_svg(fig)

@@ -1,0 +1,126 @@
+"""Shared fixtures: the lecture's data, jobs for the trainer, and a tiny course on disk."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reportgen.data import make_dataset
+from reportgen.spec import DataSpec, MLPSpec, PolynomialSpec, TrainSpec
+from reportgen.train import RegressionJob
+
+ROOT = Path(__file__).resolve().parent.parent
+EXPERIMENTS = ROOT / "experiments"
+
+
+@pytest.fixture(scope="session")
+def lecture_data():
+    """The lecture's data set at its default noise."""
+    return make_dataset(DataSpec())
+
+
+def polynomial_job(data, degree: int, seed: int = 0, steps: int = 100, lr: float = 0.01, weight_decay: float = 0.0,
+                   y=None) -> RegressionJob:
+    """A polynomial run on ``data``."""
+    return RegressionJob(model=PolynomialSpec(kind="polynomial", degree=degree),
+                         train=TrainSpec(steps=steps, lr=lr, weight_decay=weight_decay), seed=seed,
+                         x_train=data.x_train, y_train=data.y_train if y is None else y, x_test=data.x_test)
+
+
+def mlp_job(data, width: int, depth: int = 1, activation: str = "tanh", seed: int = 0, steps: int = 100,
+            lr: float = 0.01, weight_decay: float = 0.0) -> RegressionJob:
+    """An MLP run on ``data``."""
+    return RegressionJob(model=MLPSpec(kind="mlp", width=width, depth=depth, activation=activation),
+                         train=TrainSpec(steps=steps, lr=lr, weight_decay=weight_decay), seed=seed,
+                         x_train=data.x_train, y_train=data.y_train, x_test=data.x_test)
+
+
+TINY_COURSE = {
+    "course.toml": '''
+title = "Tiny course"
+subtitle = "A fixture"
+authors = ["Test Author"]
+date = 2026-01-02
+studies = ["overfitting", "regularization", "prior", "capacity"]
+''',
+    "overfitting.toml": '''
+kind = "overfitting"
+title = "Overfitting"
+[model]
+kind = "polynomial"
+degree = 3
+[train]
+steps = 60
+[sweep]
+"model.degree" = [1, 3, 12]
+"data.noise" = [0.1, 0.3]
+seeds = [0, 1]
+''',
+    "regularization.toml": '''
+kind = "regularization"
+title = "Regularization"
+[model]
+kind = "polynomial"
+degree = 20
+[train]
+steps = 60
+[sweep]
+"train.weight_decay" = [0.0, 0.1, 1.0]
+seeds = [0, 1]
+''',
+    "prior.toml": '''
+kind = "prior"
+title = "Prior"
+[model]
+kind = "mlp"
+[sampling]
+draws = 3
+spread_draws = 20
+spread_points = 5
+points = 50
+[sweep]
+"model.width" = [1, 10, 30]
+"model.activation" = ["tanh", "relu"]
+"model.depth" = [1, 2]
+''',
+    "capacity.toml": '''
+kind = "capacity"
+title = "Capacity"
+[model]
+kind = "mlp"
+activation = "tanh"
+[train]
+steps = 40
+[sweep]
+"model.width" = [1, 3]
+"model.depth" = [1, 2]
+seeds = [0, 1]
+''',
+}
+
+
+@pytest.fixture
+def tiny_course(tmp_path) -> Path:
+    """A small but complete course (all four kinds, few steps) in a temporary folder."""
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    for name, text in TINY_COURSE.items():
+        (folder / name).write_text(text.lstrip(), encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def lecture_course(tmp_path) -> Path:
+    """A copy of the shipped definitions."""
+    folder = tmp_path / "experiments"
+    shutil.copytree(EXPERIMENTS, folder)
+    return folder
+
+
+def relative_error(a, b) -> float:
+    """Largest elementwise relative difference."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-30)))

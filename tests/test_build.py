@@ -1,0 +1,168 @@
+"""End to end: a tiny course built by the real command into a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def reportgen(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m reportgen`` and capture its output."""
+    return subprocess.run([sys.executable, "-m", "reportgen", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One build of the tiny course, shared by the tests that only read its outputs."""
+    from .conftest import TINY_COURSE
+
+    root = tmp_path_factory.mktemp("course")
+    definitions = root / "experiments"
+    definitions.mkdir()
+    for name, text in TINY_COURSE.items():
+        (definitions / name).write_text(text.lstrip())
+    result = reportgen("build", "--definitions", definitions, "--out", root / "build", "--cache", root / "cache")
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_build_writes_html_pdf_and_results(built):
+    out = built / "build"
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.pdf", "results.json"]
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_results_json_has_every_run_with_params_seed_status_and_metrics(built):
+    document = json.loads((built / "build" / "results.json").read_text())
+    studies = {s["id"]: s for s in document["studies"]}
+    assert list(studies) == ["overfitting", "regularization", "prior", "capacity"]
+    assert [len(s["runs"]) for s in studies.values()] == [12, 6, 12, 8]
+    first = studies["overfitting"]["runs"][0]
+    assert first["params"] == {"model.degree": 1, "data.noise": 0.1}
+    assert first["seed"] == 0 and first["status"] == "ok"
+    assert {"train_sse", "test_mse", "lstsq_sse"} <= set(first["metrics"])
+    assert studies["regularization"]["runs"][2]["params"] == {"train.weight_decay": 0.1}
+    assert studies["capacity"]["runs"][0]["params"] == {"model.width": 1, "model.depth": 1}
+    assert "measured_std" in studies["prior"]["runs"][0]["metrics"]
+    assert all(run["status"] in ("ok", "diverged") for s in studies.values() for run in s["runs"])
+
+
+def test_html_is_one_self_contained_file(built):
+    html = (built / "build" / "report.html").read_text()
+    assert '<html lang="en">' in html
+    # No stylesheet, script, font or image is fetched: every src is a data URI and there is no <link> or @import.
+    sources = re.findall(r'\bsrc="([^"]*)"', html)
+    assert sources and all(s.startswith("data:image/svg+xml;base64,") for s in sources)
+    assert "<link" not in html and "<script" not in html and "@import" not in html
+    assert not re.search(r"url\((?!data:)", html)
+
+
+def test_html_has_figures_with_alt_text_tables_and_rendered_equations(built):
+    html = (built / "build" / "report.html").read_text()
+    figures = re.findall(r'<figure id="(fig-[^"]+)"', html)
+    assert len(figures) >= 9
+    for alt in re.findall(r'<figure[^>]*>\s*<img src="[^"]+" alt="([^"]*)"', html):
+        assert len(alt) > 30
+    assert len(re.findall(r"<table id=\"tab-", html)) == 4
+    assert html.count('class="math-display"') >= 8 and html.count('class="math"') > 20
+    assert "\\(" not in html and "\\[" not in html and "\\ref{" not in html and "\\cite{" not in html
+    assert re.search(r'<a class="xref" href="#fig-overfitting-fits">Figure 1</a>', html)
+
+
+def test_prose_quotes_numbers_from_the_results(built):
+    html = (built / "build" / "report.html").read_text()
+    document = json.loads((built / "build" / "results.json").read_text())
+    runs = document["studies"][0]["runs"]
+    by_degree = {}
+    for run in runs:
+        if run["params"]["data.noise"] == 0.1:
+            by_degree.setdefault(run["params"]["model.degree"], []).append(run["metrics"]["test_mse"])
+    best = min(by_degree, key=lambda d: sum(by_degree[d]) / len(by_degree[d]))
+    assert f"At noise 0.1, the test error is smallest at degree {best}" in html
+
+
+def test_pdf_is_a4_with_page_numbers_and_the_report_text(built):
+    pdf = built / "build" / "report.pdf"
+    info = _poppler("pdfinfo", pdf)
+    assert re.search(r"Page size:\s+595.27\d* x 841.8\d* pts \(A4\)", info)
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 8
+    assert re.search(r"Tagged:\s+yes", info)
+    assert re.search(r"Title:\s+Tiny course", info) and re.search(r"Author:\s+Test Author", info)
+    text = _poppler("pdftotext", pdf, "-")
+    assert "page 3 of" in text
+    assert "Overfitting" in text and "References" in text and "Provenance" in text
+
+
+def _poppler(tool: str, *args) -> str:
+    """Output of a poppler-utils tool (installed by .ci/run)."""
+    try:
+        return subprocess.run([tool, *map(str, args)], capture_output=True, text=True, check=True).stdout
+    except FileNotFoundError:
+        pytest.skip(f"{tool} (poppler-utils) is not installed; .ci/run installs it")
+
+
+def test_two_builds_of_the_same_definitions_are_byte_identical(built, tmp_path):
+    again = tmp_path / "again"
+    result = reportgen("build", "--definitions", built / "experiments", "--out", again, "--no-cache", "--quiet")
+    assert result.returncode == 0, result.stderr
+    for name in ("report.html", "report.pdf", "results.json"):
+        assert (again / name).read_bytes() == (built / "build" / name).read_bytes(), name
+
+
+def test_selected_studies_only_are_built(built, tmp_path):
+    out = tmp_path / "some"
+    result = reportgen("build", "capacity", "overfitting", "--definitions", built / "experiments", "--out", out,
+                       "--cache", built / "cache", "--quiet")
+    assert result.returncode == 0, result.stderr
+    ids = [s["id"] for s in json.loads((out / "results.json").read_text())["studies"]]
+    assert ids == ["overfitting", "capacity"]
+    assert "Prior" not in (out / "report.html").read_text().split("<main")[1].split("Provenance")[0]
+
+
+def test_unknown_study_is_bad_input(built, tmp_path):
+    result = reportgen("build", "overfiting", "--definitions", built / "experiments", "--out", tmp_path / "x")
+    assert result.returncode == 2
+    assert "unknown study 'overfiting' (did you mean 'overfitting'?)" in result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_failed_build_leaves_the_previous_report_in_place(built, tmp_path):
+    out = tmp_path / "out"
+    definitions = tmp_path / "experiments"
+    definitions.mkdir()
+    for f in (built / "experiments").iterdir():
+        (definitions / f.name).write_text(f.read_text())
+    assert reportgen("build", "--definitions", definitions, "--out", out, "--cache", built / "cache",
+                     "-q").returncode == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    # A template error surfaces only while rendering, after all training.
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (definitions / "capacity.toml").write_text((definitions / "capacity.toml").read_text().replace("[1, 3]", "[1, 0]"))
+    result = reportgen("build", "--definitions", definitions, "--out", out, "--cache", built / "cache")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+
+def test_diverged_run_is_reported_not_fatal(tmp_path):
+    definitions = tmp_path / "experiments"
+    definitions.mkdir()
+    (definitions / "course.toml").write_text('title = "T"\ndate = "2026-01-01"\nstudies = ["overfitting"]\n')
+    (definitions / "overfitting.toml").write_text(
+        'kind = "overfitting"\ntitle = "O"\n[data]\nnoise = 0.1\ntarget = "1e30 * x"\n[model]\nkind = "polynomial"\n'
+        '[train]\nsteps = 200\n[sweep]\n"model.degree" = [1, 40]\n"train.lr" = [0.01, 10.0]\n')
+    result = reportgen("build", "--definitions", definitions, "--out", tmp_path / "out", "--no-cache")
+    assert result.returncode == 0, result.stderr
+    assert "diverged" in result.stderr
+    runs = json.loads((tmp_path / "out" / "results.json").read_text())["studies"][0]["runs"]
+    assert "diverged" in {r["status"] for r in runs}
+    assert "Diverged runs." in (tmp_path / "out" / "report.html").read_text()

@@ -1,0 +1,135 @@
+"""The sweep trainer: exact Adam, agreement with the lecture's loop, batch invariance, divergence."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from reportgen.reference import build_module, train_alone
+from reportgen.spec import MLPSpec, PolynomialSpec
+from reportgen.train import _BatchedAdam, initial_parameters, train_runs
+
+from .conftest import mlp_job, polynomial_job, relative_error
+
+
+def test_initial_parameters_match_nn_linear_under_manual_seed():
+    for model in (PolynomialSpec(kind="polynomial", degree=7), MLPSpec(kind="mlp", width=5, depth=2)):
+        torch.manual_seed(3)
+        if isinstance(model, PolynomialSpec):
+            expected = list(torch.nn.Linear(7, 1).parameters())
+        else:
+            layers = [torch.nn.Linear(1, 5), torch.nn.Linear(5, 5), torch.nn.Linear(5, 1)]
+            expected = [p for layer in layers for p in layer.parameters()]
+        got = initial_parameters(model, 3)
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            assert torch.equal(a.view_as(b), b.detach())
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+def test_batched_adam_update_is_bitwise_torch_adam_on_each_run_alone(weight_decay):
+    generator = torch.Generator().manual_seed(0)
+    n_params, n_runs, steps = 11, 64, 25
+    params = torch.randn(n_params, n_runs, generator=generator)
+    lrs = torch.tensor([0.01 * (1 + r % 4) for r in range(n_runs)], dtype=torch.float64)
+    decays = torch.full((n_runs,), weight_decay)
+    grads = [torch.randn(n_params, n_runs, generator=generator) for _ in range(steps)]
+
+    batched = _BatchedAdam(params.clone(), torch.ones(n_params, n_runs), lrs.view(1, -1), decays.view(1, -1),
+                           (0.9, 0.999), 1e-8)
+    for g in grads:
+        batched.step(g.clone())
+
+    for r in (0, 1, 17, 63):
+        alone = params[:, r].clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([alone], lr=float(lrs[r]), weight_decay=weight_decay)
+        for g in grads:
+            alone.grad = g[:, r].clone()
+            optimizer.step()
+        assert torch.equal(batched.params[:, r], alone.detach()), f"run {r} differs"
+
+
+@pytest.mark.parametrize("make_job", [
+    lambda d: polynomial_job(d, 1), lambda d: polynomial_job(d, 3, seed=1), lambda d: polynomial_job(d, 10),
+    lambda d: polynomial_job(d, 100, seed=2), lambda d: polynomial_job(d, 20, weight_decay=0.1),
+    lambda d: mlp_job(d, 1), lambda d: mlp_job(d, 10, seed=1), lambda d: mlp_job(d, 5, depth=2),
+    lambda d: mlp_job(d, 7, depth=3, activation="sigmoid"), lambda d: mlp_job(d, 6, activation="relu", seed=4),
+    lambda d: mlp_job(d, 3, activation="identity", weight_decay=0.01),
+], ids=["deg1", "deg3", "deg10", "deg100", "deg20-decay", "tanh1", "tanh10", "tanh5x2", "sigmoid7x3", "relu6",
+        "identity3-decay"])
+def test_batched_run_follows_the_lecture_loop_for_its_first_100_steps(lecture_data, make_job):
+    job = make_job(lecture_data)
+    batched = train_runs([job, polynomial_job(lecture_data, 5, seed=9), mlp_job(lecture_data, 4, seed=9)])[0]
+    reference, _ = train_alone(job)
+    assert batched.status == "ok"
+    assert relative_error(batched.losses, reference) < 1e-6
+
+
+@pytest.mark.parametrize("degree", [1, 2, 3])
+def test_final_training_loss_matches_the_lecture_loop_for_low_degrees(lecture_data, degree):
+    job = polynomial_job(lecture_data, degree, steps=10_000)
+    batched = train_runs([job])[0]
+    _, module = train_alone(job)
+    x = torch.from_numpy(lecture_data.x_train.astype("float32")).unsqueeze(1)
+    y = torch.from_numpy(lecture_data.y_train.astype("float32")).unsqueeze(1)
+    with torch.no_grad():
+        reference_sse = float(((module(x) - y) ** 2).sum())
+    assert abs(batched.train_sse - reference_sse) / reference_sse < 1e-4
+
+
+def _assert_same_run(a, b):
+    assert a.status == b.status
+    assert np.array_equal(a.losses, b.losses, equal_nan=True)
+    assert np.array_equal(a.parameters, b.parameters, equal_nan=True)
+    assert np.array_equal(a.test_pred, b.test_pred, equal_nan=True)
+
+
+@pytest.mark.parametrize("kind", ["polynomial", "mlp"])
+def test_run_result_is_bitwise_independent_of_its_batch(lecture_data, kind):
+    rng = np.random.RandomState(1)
+    if kind == "polynomial":
+        probe = polynomial_job(lecture_data, 5, seed=7, steps=300)
+        others = [polynomial_job(lecture_data, int(d), seed=s, steps=300, weight_decay=float(w))
+                  for d, s, w in zip(rng.choice([1, 2, 3, 5, 10, 16, 20, 50, 100], 240), range(240),
+                                     rng.choice([0, 1e-4, 1e-2], 240))]
+    else:
+        probe = mlp_job(lecture_data, 5, seed=7, steps=150)
+        others = [mlp_job(lecture_data, int(w), seed=s, steps=150) for w, s in zip(rng.choice([1, 2, 5, 10, 20], 60),
+                                                                                    range(60))]
+    alone = train_runs([probe])[0]
+    with_30 = train_runs(others[:13] + [probe] + others[13:30])[13]
+    middle = len(others) // 2
+    with_many = train_runs(others[:middle] + [probe] + others[middle:])[middle]
+    _assert_same_run(alone, with_30)
+    _assert_same_run(alone, with_many)
+
+
+def test_diverging_run_is_marked_and_leaves_its_batch_untouched(lecture_data):
+    healthy = [polynomial_job(lecture_data, d, seed=s, steps=400) for d, s in [(3, 0), (10, 1), (100, 2), (5, 3)]]
+    exploding = polynomial_job(lecture_data, 100, seed=0, steps=400, lr=10.0,
+                               y=lecture_data.y_train * 1e30)
+    mixed = train_runs(healthy[:2] + [exploding] + healthy[2:])
+    assert mixed[2].status == "diverged"
+    assert mixed[2].diverged_at is not None
+    for a, b in zip(train_runs(healthy), mixed[:2] + mixed[3:]):
+        assert b.status == "ok"
+        _assert_same_run(a, b)
+
+
+def test_mlp_trained_parameters_load_into_the_lecture_module(lecture_data):
+    job = mlp_job(lecture_data, 4, depth=2, steps=50)
+    run = train_runs([job])[0]
+    module = build_module(job.model, job.seed)
+    with torch.no_grad():
+        offset = 0
+        for p in module.parameters():
+            p.copy_(torch.from_numpy(run.parameters[offset:offset + p.numel()]).view_as(p))
+            offset += p.numel()
+        x = torch.from_numpy(lecture_data.x_test.astype("float32")).unsqueeze(1)
+        prediction = module(x)[:, 0].numpy()
+    assert offset == run.parameters.size
+    assert relative_error(prediction, run.test_pred) < 1e-5
+    assert math.isfinite(run.train_sse)
