@@ -5,24 +5,30 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import multiprocessing
 import os
 import platform
+import queue
 import subprocess
 import tempfile
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 from . import __version__
 from .cache import ResultCache
-from .execute import Execution, execute_study
-from .plan import plan_study
+from .execute import StudyExecution, run_study, work_units
+from .progress import Reporter
 from .spec import Course, load_course
 
 OUTPUTS = ("report.html", "report.pdf", "results.json")
+MANIFEST = ".reportgen-manifest.json"
+"""Written beside the outputs: the digest of the inputs they were built from, and their hashes."""
+RENDERING_LIBRARIES = ("torch", "numpy", "matplotlib", "weasyprint", "jinja2", "ziamath", "pydantic")
 
 
 @dataclass(frozen=True)
@@ -33,8 +39,12 @@ class BuildOptions:
     out: Path = Path("build")
     studies: tuple[str, ...] = ()
     cache: Path | None = None
-    """Result store; None disables caching."""
+    """Result store; None disables caching (and the up-to-date check)."""
     templates: tuple[Path, ...] = ()
+    jobs: int = 1
+    """Worker processes for independent studies; results do not depend on it."""
+    force: bool = False
+    """Rebuild even when the outputs are up to date."""
 
 
 @dataclass
@@ -43,64 +53,142 @@ class BuildSummary:
 
     outputs: list[Path] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
-    executions: dict[str, Execution] = field(default_factory=dict)
+    executions: dict[str, StudyExecution] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    up_to_date: bool = False
 
 
-class _Stopwatch:
-    def __init__(self, summary: BuildSummary):
-        self.summary = summary
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.summary.timings[stage] = self.summary.timings.get(stage, 0.0) + time.perf_counter() - start
-
-
-def build(options: BuildOptions, log: Callable[[str], None] = lambda _: None) -> BuildSummary:
-    """Validate, plan, execute, analyze, render and publish the report."""
+def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSummary:
+    """Validate, compute (or reuse), render and publish the report."""
+    reporter = reporter or Reporter("quiet")
     summary = BuildSummary()
-    timed = _Stopwatch(summary)
-    with timed("definitions"):
+    with _timed(summary, "definitions"):
         course = load_course(options.definitions).select(options.studies)
-        cache = ResultCache(options.cache)
-        cache.check_writable()
-    results = []
-    for study in course.studies:
-        runs = plan_study(study)
-        log(f"{study.id}: {len(runs)} runs")
-        with timed("training"):
-            execution = execute_study(study.kind, runs, cache)
-        summary.executions[study.id] = execution
-        log(f"{study.id}: {execution.trained} trained, {execution.reused} reused ({execution.seconds:.1f} s)")
-        with timed("figures"):
-            from .studies import analyzer
-
-            results.append(analyzer(study.kind)(study, runs, list(execution.outcomes)))
-    summary.warnings += cache.warnings
-    summary.warnings += [f"{r.study.id}: run diverged: {label}" for r in results for label in r.diverged]
+        ResultCache(options.cache).check_writable()
+        digest = input_digest(options)
+    if options.cache is not None and not options.force and outputs_current(options.out, digest):
+        summary.up_to_date = True
+        summary.outputs = [options.out / name for name in OUTPUTS]
+        return summary
+    with _timed(summary, "training and figures"):
+        executions = compute_studies(course, options.cache, options.jobs, reporter)
+    summary.executions = {e.result.study.id: e for e in executions}
+    summary.warnings += [w for e in executions for w in e.warnings]
+    summary.warnings += [f"{e.result.study.id}: run diverged: {label}" for e in executions
+                         for label in e.result.diverged]
+    results = [e.result for e in executions]
     provenance = collect_provenance(course)
-    with timed("html"):
+    with _timed(summary, "html"):
+        reporter.line("rendering HTML")
         from .render import load_bibliography, render_html
 
         bibliography = load_bibliography(list(options.templates))
         html = render_html({"course": course, "results": results, "provenance": provenance,
                             "bibliography": bibliography}, list(options.templates))
-    with timed("pdf"):
+    with _timed(summary, "pdf"):
+        reporter.line("rendering PDF")
         from .pdf import render_pdf
 
         pdf = render_pdf(html, epoch=course.epoch)
     document = results_document(course, results, provenance)
-    with timed("write"):
-        summary.outputs = publish(options.out, {
+    with _timed(summary, "write"):
+        files = {
             "report.html": html.encode("utf-8"),
             "report.pdf": pdf,
-            "results.json": (json.dumps(document, indent=2, sort_keys=False, allow_nan=False) + "\n").encode(),
-        })
+            "results.json": (json.dumps(document, indent=2, allow_nan=False) + "\n").encode(),
+        }
+        summary.outputs = publish(options.out, files, digest)
     return summary
+
+
+@contextmanager
+def _timed(summary: BuildSummary, stage: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        summary.timings[stage] = summary.timings.get(stage, 0.0) + time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- computing the studies
+
+
+def compute_studies(course: Course, cache_root: Path | None, jobs: int, reporter: Reporter) -> list[StudyExecution]:
+    """Every study's result, in course order; independent studies run in ``jobs`` processes."""
+    studies = list(course.studies)
+    units = {s.id: work_units(s) for s in studies}
+    done: dict[str, StudyExecution] = {}
+    with reporter.bar("training", sum(units.values()), "step") as advance:
+        if jobs <= 1 or len(studies) <= 1:
+            for study in studies:
+                counted = [0]
+
+                def step(amount: int, counted=counted) -> None:
+                    counted[0] += amount
+                    advance(amount)
+
+                done[study.id] = run_study(study, cache_root, step)
+                advance(max(units[study.id] - counted[0], 0))  # a cached study jumps to its share
+                _report_study(reporter, done[study.id])
+        else:
+            done = _in_workers(studies, units, cache_root, jobs, reporter, advance)
+    return [done[s.id] for s in studies]
+
+
+def _in_workers(studies, units, cache_root, jobs, reporter, advance) -> dict[str, StudyExecution]:
+    # fork: workers inherit the validated definitions and start at once; the parent has not loaded torch.
+    context = multiprocessing.get_context("fork")
+    messages = context.Queue()
+    received = {s.id: 0 for s in studies}
+    done: dict[str, StudyExecution] = {}
+    with ProcessPoolExecutor(max_workers=min(jobs, len(studies)), mp_context=context,
+                             initializer=_start_worker, initargs=(messages,)) as pool:
+        # Longest first, so the last study to start is a short one.
+        pending = {pool.submit(_work, study, cache_root): study for study in
+                   sorted(studies, key=lambda s: -units[s.id])}
+        while pending:
+            finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            _drain(messages, received, advance)
+            for future in finished:
+                study = pending.pop(future)
+                done[study.id] = future.result()
+                _drain(messages, received, advance)
+                advance(max(units[study.id] - received[study.id], 0))
+                received[study.id] = units[study.id]
+                _report_study(reporter, done[study.id])
+    return done
+
+
+def _drain(messages, received: dict[str, int], advance) -> None:
+    while True:
+        try:
+            study_id, amount = messages.get_nowait()
+        except queue.Empty:
+            return
+        received[study_id] += amount
+        advance(amount)
+
+
+_WORKER_QUEUE = None
+
+
+def _start_worker(messages) -> None:
+    global _WORKER_QUEUE
+    _WORKER_QUEUE = messages
+    # One thread per process: the kernels' results must not depend on the thread count.
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def _work(study, cache_root) -> StudyExecution:
+    return run_study(study, cache_root, lambda amount: _WORKER_QUEUE.put((study.id, amount)))
+
+
+def _report_study(reporter: Reporter, execution: StudyExecution) -> None:
+    reporter.line(f"{execution.result.study.id}: {execution.trained} computed, {execution.reused} reused "
+                  f"({execution.seconds:.1f} s)")
+
+
+# --------------------------------------------------------------------------- outputs
 
 
 def results_document(course: Course, results: list, provenance: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +220,7 @@ def collect_provenance(course: Course) -> dict[str, Any]:
         "reportgen": __version__,
         "git": _git_state(Path(__file__).resolve().parent.parent),
         "python": platform.python_version(),
-        "libraries": {name: _version(name) for name in ("torch", "numpy", "matplotlib", "weasyprint", "jinja2")},
+        "libraries": {name: _version(name) for name in RENDERING_LIBRARIES},
         "studies": [
             {"id": s.id, "file": Path(s.path).name, "sha256": hashlib.sha256(s.source.encode()).hexdigest(),
              "seeds": list(s.seeds), "runs": s.n_runs}
@@ -150,6 +238,8 @@ def _version(name: str) -> str:
 
 def _git_state(folder: Path) -> dict[str, Any] | None:
     """Commit of the reportgen checkout and whether its tracked files differ from it."""
+    if not (folder / ".git").exists():
+        return None
     try:
         commit = subprocess.run(["git", "-C", str(folder), "rev-parse", "HEAD"], capture_output=True, text=True,
                                 timeout=10, check=True).stdout.strip()
@@ -160,16 +250,55 @@ def _git_state(folder: Path) -> dict[str, Any] | None:
     return {"commit": commit, "dirty": dirty}
 
 
-def publish(out: Path, files: dict[str, bytes]) -> list[Path]:
+def input_digest(options: BuildOptions) -> str:
+    """Hash of everything the outputs depend on: definitions, selection, templates, code, library versions."""
+    from .render import template_dirs
+
+    digest = hashlib.sha256()
+
+    def add_tree(label: str, folder: Path, pattern: str) -> None:
+        for path in sorted(folder.rglob(pattern)):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(f"{label}/{path.relative_to(folder)}\0".encode() + path.read_bytes() + b"\0")
+
+    add_tree("definitions", options.definitions, "*.toml")
+    for i, folder in enumerate(template_dirs(list(options.templates))):
+        add_tree(f"templates{i}", folder, "*")
+    add_tree("code", Path(__file__).resolve().parent, "*.py")
+    digest.update(json.dumps({
+        "studies": list(options.studies),
+        "libraries": {name: _version(name) for name in RENDERING_LIBRARIES},
+        "python": platform.python_version(),
+        "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
+        "git": _git_state(Path(__file__).resolve().parent.parent),
+    }, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
+def outputs_current(out: Path, digest: str) -> bool:
+    """True when ``out`` holds outputs built from inputs with this digest, unmodified since."""
+    try:
+        manifest = json.loads((out / MANIFEST).read_text())
+        if manifest.get("inputs") != digest:
+            return False
+        return all(hashlib.sha256((out / name).read_bytes()).hexdigest() == manifest["outputs"].get(name)
+                   for name in OUTPUTS)
+    except (OSError, ValueError, KeyError, AttributeError):
+        return False
+
+
+def publish(out: Path, files: dict[str, bytes], digest: str) -> list[Path]:
     """Write every output to a temporary file first, then rename each into ``out``.
 
     Nothing is renamed until every output exists in full, so a failed or
-    killed build leaves the previous report in place.
+    killed build leaves the previous report in place. The manifest goes
+    last: outputs it does not describe are never taken as up to date.
     """
     out.mkdir(parents=True, exist_ok=True)
+    manifest = {"inputs": digest, "outputs": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
     staged: list[tuple[str, Path]] = []
     try:
-        for name, data in files.items():
+        for name, data in [*files.items(), (MANIFEST, json.dumps(manifest, indent=2).encode())]:
             fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -177,6 +306,7 @@ def publish(out: Path, files: dict[str, bytes]) -> list[Path]:
                 os.fsync(handle.fileno())
             os.chmod(tmp, 0o644)
             staged.append((name, Path(tmp)))
+        (out / MANIFEST).unlink(missing_ok=True)
         for name, tmp in staged:
             os.replace(tmp, out / name)
     finally:
@@ -189,4 +319,3 @@ def publish(out: Path, files: dict[str, bytes]) -> list[Path]:
 def default_cache(definitions: Path) -> Path:
     """The result store beside the definitions folder."""
     return definitions.resolve().parent / ".reportgen-cache"
-

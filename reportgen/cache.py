@@ -1,6 +1,8 @@
-"""Content-addressed store of run outcomes: one ``.npz`` file per cache key.
+"""Content-addressed store: one ``.npz`` file per run outcome, one JSON file per study analysis.
 
-Entries are written to a temporary file and renamed into place, so a reader
+Run entries are keyed by what determines the numbers (see :mod:`reportgen.plan`);
+analysis entries by the run keys of a study plus the version of the analysis
+code, so editing prose or templates reuses both. Entries are written to a temporary file and renamed into place, so a reader
 sees a whole entry or none, and two builds writing the same entry at once
 both succeed. An entry that cannot be read is a miss, reported once and
 replaced by the rebuild.
@@ -47,23 +49,46 @@ class ResultCache:
             self.warnings.append(f"cache entry {path.name} is unreadable ({exc.__class__.__name__}); recomputing it")
             return None
 
-    def get_parts(self, key: str) -> dict | None:
-        """The key parts stored beside an entry (for ``--explain``), if any."""
-        if self.root is None:
-            return None
-        try:
-            return json.loads((self.root / "keys" / f"{key}.json").read_text())
-        except (OSError, ValueError):
-            return None
-
-    def put(self, key: str, outcome: Outcome, key_parts: dict) -> None:
+    def put(self, key: str, outcome: Outcome) -> None:
         """Store an outcome atomically (temporary file, then rename)."""
         if self.root is None:
             return
         buffer = io.BytesIO()
         np.savez(buffer, **to_arrays(outcome))
         _atomic_write(self._path(key), buffer.getvalue())
-        _atomic_write(self.root / "keys" / f"{key}.json", json.dumps(key_parts, sort_keys=True).encode())
+
+    def get_analysis(self, key: str) -> dict | None:
+        """A study's stored analysis (figures, tables, facts, metrics), or None."""
+        if self.root is None:
+            return None
+        path = self.root / "analysis" / f"{key}.json"
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            self.warnings.append(f"analysis entry {path.name} is unreadable ({exc.__class__.__name__}); redoing it")
+            return None
+
+    def put_analysis(self, key: str, payload: dict) -> None:
+        """Store a study's analysis atomically."""
+        if self.root is not None:
+            _atomic_write(self.root / "analysis" / f"{key}.json", json.dumps(payload, sort_keys=True).encode())
+
+    def previous_keys(self, study_id: str) -> dict[str, dict]:
+        """The key parts of each run of the study's last build (by run label), for ``--explain``."""
+        if self.root is None:
+            return {}
+        try:
+            return json.loads((self.root / "index" / f"{study_id}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+
+    def record_keys(self, study_id: str, parts_by_label: dict[str, dict]) -> None:
+        """Remember this build's key parts per run label."""
+        if self.root is not None:
+            _atomic_write(self.root / "index" / f"{study_id}.json",
+                          json.dumps(parts_by_label, sort_keys=True).encode())
 
     def check_writable(self) -> None:
         """Fail early, with a clear message, when the cache folder cannot be written."""

@@ -6,6 +6,7 @@ Heavy libraries (torch, matplotlib, WeasyPrint) are imported only inside
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -36,30 +37,61 @@ def main() -> None:
               help="Output folder for report.html, report.pdf and results.json.")
 @click.option("--cache", type=click.Path(path_type=Path), default=None,
               help="Result store [default: .reportgen-cache beside the definitions folder].")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the result store.")
-@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the result store; recompute everything.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Worker processes for independent studies [default: all cores]. Results do not depend on it.")
+@click.option("--force", is_flag=True, help="Rebuild even when the outputs are up to date.")
+@click.option("--explain", is_flag=True, help="Say per study which runs were reused and why others were computed.")
 @click.option("--timings", is_flag=True, help="Print where the build spent its time.")
-def build(studies: tuple[str, ...], definitions: Path, out: Path, cache: Path | None, no_cache: bool, quiet: bool,
-          timings: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
+def build(studies: tuple[str, ...], definitions: Path, out: Path, cache: Path | None, no_cache: bool,
+          jobs: int | None, force: bool, explain: bool, timings: bool, quiet: bool) -> None:
     """Run the studies and write the report.
 
     STUDIES restricts the build to those study ids (default: every study of
-    course.toml, in its order).
+    course.toml, in its order). Runs whose results are in the result store
+    are reused; if nothing changed since the last build, nothing is redone.
     """
     from .build import BuildOptions, build as run_build, default_cache
+    from .progress import Reporter
 
-    store = None if no_cache else (cache or default_cache(definitions))
-    say = (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
-    summary = run_build(BuildOptions(definitions=definitions, out=out, studies=studies, cache=store), log=say)
+    options = BuildOptions(definitions=definitions, out=out, studies=studies, force=force or no_cache,
+                           cache=None if no_cache else (cache or default_cache(definitions)),
+                           jobs=jobs or os.cpu_count() or 1)
+    reporter = Reporter.for_terminal(quiet)
+    summary = run_build(options, reporter)
     for warning in summary.warnings:
         click.echo(f"warning: {warning}", err=True)
+    if summary.up_to_date:
+        reporter.line(f"{out}: up to date (use --force to rebuild)")
+    if explain:
+        _explain(summary)
     if timings:
-        total = sum(summary.timings.values())
-        for stage, seconds in summary.timings.items():
-            click.echo(f"{stage:>12}  {seconds:7.2f} s  {100 * seconds / total:5.1f} %", err=True)
-        click.echo(f"{'total':>12}  {total:7.2f} s", err=True)
+        _timings(summary)
     for path in summary.outputs:
-        say(f"wrote {path}")
+        reporter.line(f"wrote {path}" if not summary.up_to_date else f"unchanged {path}")
+
+
+def _explain(summary) -> None:
+    if summary.up_to_date:
+        click.echo("nothing was rebuilt: definitions, templates, code and libraries are unchanged", err=True)
+    for study_id, execution in summary.executions.items():
+        click.echo(f"{study_id}: {execution.reused} reused, {execution.trained} computed", err=True)
+        by_reason: dict[str, list[str]] = {}
+        for label, reason in execution.reasons:
+            by_reason.setdefault(reason, []).append(label)
+        for reason, labels in by_reason.items():
+            shown = "; ".join(labels[:3]) + (f"; and {len(labels) - 3} more" if len(labels) > 3 else "")
+            click.echo(f"  {len(labels)} computed, {reason}: {shown}", err=True)
+
+
+def _timings(summary) -> None:
+    total = sum(summary.timings.values())
+    for stage, seconds in summary.timings.items():
+        click.echo(f"{stage:>22}  {seconds:7.2f} s  {100 * seconds / max(total, 1e-9):5.1f} %", err=True)
+    for study_id, execution in summary.executions.items():
+        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (in its worker)", err=True)
+    click.echo(f"{'total':>22}  {total:7.2f} s", err=True)
 
 
 @main.command(name="list")

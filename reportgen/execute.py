@@ -1,45 +1,124 @@
-"""Turn planned runs into outcomes: cache hits, or the trainer for all misses of a study at once."""
+"""One study from definition to analysis: cache hits, or the trainer for all misses at once.
+
+A study is the unit of work that can run in a separate process: it plans
+its runs, reuses stored outcomes (or a stored analysis), computes what is
+missing, and analyzes. The result does not depend on which process ran it.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 from .cache import ResultCache
 from .outcomes import Outcome
-from .plan import Run
+from .plan import Run, analysis_key, plan_study
+from .spec import Study
+from .studies import StudyResult, analyzer
+
+Progress = Callable[[int], None]
+"""Called with a number of finished run-steps (training) or runs (sampling)."""
 
 
 @dataclass(frozen=True)
-class Execution:
-    """A study's outcomes, in run order, and how they were obtained."""
+class StudyExecution:
+    """A study's result and how it was obtained."""
 
-    outcomes: tuple[Outcome, ...]
+    result: StudyResult
     reused: int
     trained: int
     seconds: float
+    reasons: tuple[tuple[str, str], ...]
+    """(run label, why it had to be computed) for every computed run."""
+    warnings: tuple[str, ...]
 
 
-def execute_study(kind: str, runs: list[Run], cache: ResultCache) -> Execution:
-    """Outcomes for every run; misses are computed together, then stored."""
+def work_units(study: Study) -> int:
+    """How much computing a study needs if nothing is cached (run-steps, or runs for sampling)."""
+    if study.kind == "prior":
+        return study.n_runs
+    return sum(point.config.train.steps for point in study.points) * len(study.seeds)
+
+
+def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda _: None) -> StudyExecution:
+    """Plan, reuse or compute, and analyze one study."""
     start = time.perf_counter()
-    outcomes: list[Outcome | None] = [cache.get(run.key) for run in runs]
-    missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    if missing:
-        computed = _compute(kind, [runs[i] for i in missing])
-        for i, outcome in zip(missing, computed):
-            outcomes[i] = outcome
-            cache.put(runs[i].key, outcome, runs[i].key_parts)
-    return Execution(outcomes=tuple(outcomes), reused=len(runs) - len(missing), trained=len(missing),
-                     seconds=time.perf_counter() - start)
+    cache = ResultCache(cache_root)
+    runs = plan_study(study)
+    previous = cache.previous_keys(study.id)
+    key = analysis_key(study, runs)
+    payload = cache.get_analysis(key)
+    reasons: list[tuple[str, str]] = []
+    if payload is None:
+        outcomes: list[Outcome | None] = [cache.get(run.key) for run in runs]
+        missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        if missing:
+            for i, outcome in zip(missing, _compute(study.kind, [runs[i] for i in missing], progress)):
+                outcomes[i] = outcome
+                cache.put(runs[i].key, outcome)
+        reasons = [(runs[i].label, _why(runs[i], previous.get(runs[i].label), cache_root)) for i in missing]
+        fresh = analyzer(study.kind)(study, runs, outcomes)
+        # Through JSON on every path, so a fresh and a cached analysis render to the same bytes.
+        payload = json.loads(json.dumps(fresh.to_payload()))
+        cache.put_analysis(key, payload)
+    cache.record_keys(study.id, {run.label: run.key_parts for run in runs})
+    return StudyExecution(result=StudyResult.from_payload(study, tuple(runs), payload),
+                          reused=len(runs) - len(reasons), trained=len(reasons),
+                          seconds=time.perf_counter() - start, reasons=tuple(reasons),
+                          warnings=tuple(cache.warnings))
 
 
-def _compute(kind: str, runs: list[Run]) -> list[Outcome]:
+def _why(run: Run, before: dict | None, cache_root: Path | None) -> str:
+    """Which part of a run's key changed since the last build (or why there was no entry)."""
+    if cache_root is None:
+        return "cache disabled"
+    if before is None:
+        return "new run"
+    changed = []
+    if before.get("config") != run.key_parts["config"]:
+        fields = sorted(_differences(before.get("config", {}), run.key_parts["config"]))
+        changed.append("config (" + ", ".join(fields) + ")" if fields else "config")
+    if before.get("seed") != run.key_parts["seed"]:
+        changed.append("seed")
+    if before.get("code") != run.key_parts["code"]:
+        changed.append("code version")
+    if before.get("libraries") != run.key_parts["libraries"]:
+        libs = [f"{name} {before.get('libraries', {}).get(name)} -> {version}"
+                for name, version in run.key_parts["libraries"].items()
+                if before.get("libraries", {}).get(name) != version]
+        changed.append("library versions (" + ", ".join(libs) + ")")
+    return "changed: " + "; ".join(changed) if changed else "cache entry missing or unreadable"
+
+
+def _differences(before: dict, after: dict, prefix: str = "") -> list[str]:
+    keys = set(before) | set(after)
+    out = []
+    for key in keys:
+        a, b = before.get(key), after.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+def _compute(kind: str, runs: list[Run], progress: Progress) -> list[Outcome]:
     # Imported here: a fully cached build never loads torch.
+    import torch
+
+    # One thread, in the main process as in workers: kernels may block differently with more.
+    torch.set_num_threads(1)
     if kind == "prior":
         from .prior import draw_prior
 
-        return [draw_prior(run.config.model, run.config.sampling, run.seed) for run in runs]
+        outcomes = []
+        for run in runs:
+            outcomes.append(draw_prior(run.config.model, run.config.sampling, run.seed))
+            progress(1)
+        return outcomes
     from .data import make_dataset
     from .train import RegressionJob, train_runs
 
@@ -48,4 +127,4 @@ def _compute(kind: str, runs: list[Run]) -> list[Outcome]:
         data = make_dataset(run.config.data)
         jobs.append(RegressionJob(model=run.config.model, train=run.config.train, seed=run.seed,
                                   x_train=data.x_train, y_train=data.y_train, x_test=data.x_test))
-    return train_runs(jobs)
+    return train_runs(jobs, progress=progress)

@@ -25,7 +25,7 @@ TEXT_WIDTH_IN = 6.6
 
 STYLE = {
     "svg.hashsalt": "reportgen",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",
     "font.size": 8.5,
     "axes.titlesize": 8.5,
     "axes.labelsize": 8.5,
@@ -38,6 +38,7 @@ STYLE = {
     "grid.alpha": 0.25,
     "lines.linewidth": 1.3,
     "figure.dpi": 100,
+    "savefig.dpi": 200,  # resolution of rasterized artists inside the SVG
     "savefig.facecolor": "white",
     "figure.facecolor": "white",
 }

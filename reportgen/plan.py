@@ -14,6 +14,10 @@ from .spec import PriorStudyFile, RegressionStudyFile, Study
 
 COMPUTING_MODULES = ("expr.py", "data.py", "outcomes.py", "train.py", "prior.py")
 """The source files whose code turns a run configuration into numbers."""
+ANALYSIS_MODULES = ("expr.py", "data.py", "outcomes.py", "plan.py", "figures.py", "studies/__init__.py",
+                    "studies/base.py", "studies/regression.py", "studies/overfitting.py",
+                    "studies/regularization.py", "studies/prior.py", "studies/capacity.py")
+"""The source files whose code turns run outcomes into metrics, figures, tables and facts."""
 
 
 @dataclass(frozen=True)
@@ -60,12 +64,28 @@ def canonical_config(config: RegressionStudyFile | PriorStudyFile) -> dict[str, 
     return dumped
 
 
-@lru_cache(maxsize=1)
+def analysis_key(study: Study, runs: list[Run]) -> str:
+    """Content address of a study's analysis: its runs, the analysis code and matplotlib's version."""
+    parts = {
+        "study": study.id,
+        "kind": study.kind,
+        "runs": [run.key for run in runs],
+        "code": _source_hash(ANALYSIS_MODULES),
+        "matplotlib": metadata.version("matplotlib"),
+    }
+    return _digest(parts)
+
+
 def code_version() -> str:
     """Hash of the computing modules' source: editing the trainer invalidates, editing templates does not."""
+    return _source_hash(COMPUTING_MODULES)
+
+
+@lru_cache(maxsize=None)
+def _source_hash(names: tuple[str, ...]) -> str:
     here = Path(__file__).parent
     digest = hashlib.sha256()
-    for name in COMPUTING_MODULES:
+    for name in names:
         digest.update(name.encode() + b"\0" + (here / name).read_bytes())
     return digest.hexdigest()[:16]
 

@@ -33,6 +33,31 @@ def sample_functions(model: PriorMLPSpec, x: np.ndarray, draws: int, generator: 
     return h[:, :, 0].double().numpy()
 
 
+def sample_at_points(model: PriorMLPSpec, x: np.ndarray, draws: int, generator: torch.Generator) -> np.ndarray:
+    """Like :func:`sample_functions`, but without drawing weight matrices wider than ``len(x)``.
+
+    Given the previous layer's outputs ``h`` at the P points, a layer with
+    independent N(0, sw**2) weights and N(0, sb**2) biases gives each unit a
+    pre-activation vector over the points that is exactly Gaussian with
+    covariance ``sw**2 h h^T + sb**2``. Sampling it through that covariance's
+    square root draws P numbers per unit instead of fan_in: the same
+    distribution as :func:`sample_functions`, at a fraction of the cost for
+    wide layers evaluated at a few points.
+    """
+    activation = _ACTIVATIONS[model.activation]
+    points = len(x)
+    h = torch.from_numpy(np.asarray(x, dtype=np.float64)).view(1, -1, 1).expand(draws, -1, -1)
+    sizes = [1] + [model.width] * model.depth + [1]
+    for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        covariance = model.weight_std ** 2 * h @ h.transpose(1, 2) + model.bias_std ** 2
+        eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
+        root = eigenvectors * eigenvalues.clamp(min=0).sqrt().unsqueeze(1)
+        noise = torch.randn(draws, points, fan_out, generator=generator, dtype=torch.float64)
+        z = root @ noise
+        h = z if layer == len(sizes) - 2 else activation(z)
+    return h[:, :, 0].numpy()
+
+
 def draw_prior(model: PriorMLPSpec, sampling: SamplingSpec, seed: int) -> PriorOutcome:
     """The figure's draws on the grid and the measured and predicted spread of f(x)."""
     generator = torch.Generator().manual_seed(seed)
@@ -40,18 +65,9 @@ def draw_prior(model: PriorMLPSpec, sampling: SamplingSpec, seed: int) -> PriorO
         x = np.linspace(sampling.domain[0], sampling.domain[1], sampling.points)
         curves = sample_functions(model, x, sampling.draws, generator)
         spread_x = np.linspace(sampling.domain[0], sampling.domain[1], sampling.spread_points)
-        values = np.concatenate([
-            sample_functions(model, spread_x, n, generator)
-            for n in _batches(sampling.spread_draws, model.width * model.width * model.depth)
-        ])
+        values = sample_at_points(model, spread_x, sampling.spread_draws, generator)
     return PriorOutcome(status="ok", x=x, curves=curves, spread_x=spread_x, measured_std=values.std(axis=0, ddof=1),
-                      theory_std=np.sqrt(prior_variance(model, spread_x)), exact=model.depth == 1)
-
-
-def _batches(total: int, weights_per_draw: int) -> list[int]:
-    """Split ``total`` draws so that one batch holds at most ~16M weights (64 MB)."""
-    size = max(1, 16_000_000 // max(weights_per_draw, 1))
-    return [min(size, total - start) for start in range(0, total, size)]
+                        theory_std=np.sqrt(prior_variance(model, spread_x)), exact=model.depth == 1)
 
 
 def prior_variance(model: PriorMLPSpec, x: np.ndarray) -> np.ndarray:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -30,6 +30,8 @@ from .spec import MLPSpec, PolynomialSpec, TrainSpec
 
 CHUNK = 64
 """Columns per chunk; unused columns hold inert dummy runs."""
+REPORT_EVERY = 500
+"""Steps between two progress reports."""
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,13 @@ def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
 # --------------------------------------------------------------------------- public entry
 
 
-def train_runs(jobs: Sequence[RegressionJob]) -> list[RegressionOutcome]:
-    """Train every job; results come back in the order of ``jobs``."""
+def train_runs(jobs: Sequence[RegressionJob],
+               progress: Callable[[int], None] | None = None) -> list[RegressionOutcome]:
+    """Train every job; results come back in the order of ``jobs``.
+
+    ``progress`` is called now and then with the number of run-steps done since its last call.
+    """
+    report = progress or (lambda _: None)
     results: list[RegressionOutcome | None] = [None] * len(jobs)
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # kernels must not change their blocking with the thread count
@@ -91,7 +98,8 @@ def train_runs(jobs: Sequence[RegressionJob]) -> list[RegressionOutcome]:
         with torch.no_grad():
             for indices in _chunks(jobs):
                 chunk = [jobs[i] for i in indices]
-                trained = _train_polynomials(chunk) if isinstance(chunk[0].model, PolynomialSpec) else _train_mlps(chunk)
+                train = _train_polynomials if isinstance(chunk[0].model, PolynomialSpec) else _train_mlps
+                trained = train(chunk, lambda steps, n=len(chunk): report(steps * n))
                 for i, run in zip(indices, trained):
                     results[i] = run
     finally:
@@ -167,7 +175,7 @@ class _BatchedAdam:
 # --------------------------------------------------------------------------- polynomials
 
 
-def _train_polynomials(jobs: list[RegressionJob]) -> list[RegressionOutcome]:
+def _train_polynomials(jobs: list[RegressionJob], report: Callable[[int], None]) -> list[RegressionOutcome]:
     """Parameter-major layout: column r of ``params`` is run r, row 0 its bias."""
     width = degree_bucket(jobs[0].model.degree)
     x = torch.from_numpy(jobs[0].x_train.astype(np.float32)).unsqueeze(1)
@@ -195,6 +203,8 @@ def _train_polynomials(jobs: list[RegressionJob]) -> list[RegressionOutcome]:
         torch.sum(residual * residual, dim=0, out=losses[k])
         grad = torch.mm(features_t, residual.mul_(2)).mul_(mask)
         adam.step(grad)
+        if (k + 1) % REPORT_EVERY == 0 or k + 1 == steps:
+            report((k % REPORT_EVERY) + 1)
 
     train_pred = torch.mm(features, params)
     test_pred = torch.mm(test_features, params)
@@ -244,7 +254,7 @@ class _MLPLayout:
         return layers
 
 
-def _train_mlps(jobs: list[RegressionJob]) -> list[RegressionOutcome]:
+def _train_mlps(jobs: list[RegressionJob], report: Callable[[int], None]) -> list[RegressionOutcome]:
     """Run-major layout: row r of ``params`` is run r, every layer packed in one row."""
     spec = jobs[0].model
     hidden = width_bucket(spec.width)
@@ -278,6 +288,8 @@ def _train_mlps(jobs: list[RegressionJob]) -> list[RegressionOutcome]:
         torch.sum((residual * residual).view(CHUNK, -1), dim=1, out=losses[k])
         grads = _backward(inputs, pre, post, layers, residual.mul_(2), derivative)
         adam.step(torch.cat([g.reshape(CHUNK, -1) for g in grads], dim=1).mul_(mask))
+        if (k + 1) % REPORT_EVERY == 0 or k + 1 == steps:
+            report((k % REPORT_EVERY) + 1)
 
     train_pred = _forward(x, layers, activation)[2][-1][:, :, 0]
     test_pred = _forward(x_test, layers, activation)[2][-1][:, :, 0]

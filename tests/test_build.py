@@ -36,7 +36,8 @@ def built(tmp_path_factory):
 
 def test_build_writes_html_pdf_and_results(built):
     out = built / "build"
-    assert sorted(p.name for p in out.iterdir()) == ["report.html", "report.pdf", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".reportgen-manifest.json", "report.html", "report.pdf",
+                                                     "results.json"]
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
 
 

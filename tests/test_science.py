@@ -76,3 +76,20 @@ def test_sigmoid_second_moment_quadrature_agrees_with_monte_carlo():
     z = np.random.RandomState(0).randn(2_000_000) * np.sqrt(25 + 25 * 4.0)
     monte_carlo = 25 + 25 * np.mean((1 / (1 + np.exp(-z))) ** 2)
     assert abs(prior_variance(model, np.array([2.0]))[0] / monte_carlo - 1) < 2e-3
+
+
+def test_sampling_at_points_draws_the_same_distribution_as_sampling_weights():
+    from reportgen.prior import sample_at_points
+
+    x = np.array([-4.0, 0.0, 1.5])
+    draws = 8000
+    for activation, depth in (("relu", 2), ("tanh", 3)):
+        model = PriorMLPSpec(kind="mlp", width=20, depth=depth, activation=activation)
+        direct = sample_functions(model, x, draws, torch.Generator().manual_seed(0))
+        conditional = sample_at_points(model, x, draws, torch.Generator().manual_seed(1))
+        # Two independent sample standard deviations: relative difference within ~4 standard errors
+        # (heavy tails of deep ReLU networks widen the error, hence the kurtosis factor).
+        kurtosis = np.mean(direct ** 4, axis=0) / np.mean(direct ** 2, axis=0) ** 2
+        tolerance = 4 * np.sqrt((kurtosis - 1) / (4 * draws) * 2)
+        ratio = conditional.std(axis=0) / direct.std(axis=0)
+        assert np.all(np.abs(ratio - 1) < tolerance), (activation, depth, ratio, tolerance)

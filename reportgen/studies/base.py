@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass
 import math
 from typing import Any
 
 from markupsafe import Markup
 
 from ..figures import Figure
-from ..outcomes import Outcome
 from ..plan import Run
 from ..spec import Study
 
@@ -29,26 +28,60 @@ class Table:
 
 @dataclass(frozen=True)
 class StudyResult:
-    """A study's numbers, figures and tables."""
+    """A study's numbers, figures and tables: everything the report and ``results.json`` need."""
 
     study: Study
     runs: tuple[Run, ...]
-    outcomes: tuple[Outcome, ...]
+    statuses: tuple[str, ...]
+    """Each run's ``"ok"`` or ``"diverged"``, in run order."""
     metrics: tuple[dict[str, float], ...]
     """Per-run metrics, in run order (what ``results.json`` reports)."""
     figures: dict[str, Figure]
     tables: dict[str, Table]
     facts: dict[str, Any]
     """Numbers and phrases the prose quotes, computed from the results."""
-    diverged: tuple[str, ...] = field(default=())
-    """Labels of runs that diverged."""
+
+    @property
+    def diverged(self) -> tuple[str, ...]:
+        """Labels of the runs that diverged."""
+        return tuple(run.label for run, status in zip(self.runs, self.statuses) if status != "ok")
 
     def records(self) -> list[dict[str, Any]]:
         """The study's runs as ``results.json`` records."""
         return [
-            {"params": dict(run.params), "seed": run.seed, "status": outcome.status, "metrics": metrics}
-            for run, outcome, metrics in zip(self.runs, self.outcomes, self.metrics)
+            {"params": dict(run.params), "seed": run.seed, "status": status, "metrics": metrics}
+            for run, status, metrics in zip(self.runs, self.statuses, self.metrics)
         ]
+
+    def to_payload(self) -> dict[str, Any]:
+        """Everything but the study and its runs, as JSON-ready data (for the analysis cache)."""
+        return {
+            "statuses": list(self.statuses),
+            "metrics": list(self.metrics),
+            "figures": {name: asdict(fig) for name, fig in self.figures.items()},
+            "tables": {name: asdict(tab) for name, tab in self.tables.items()},
+            "facts": self.facts,
+        }
+
+    @classmethod
+    def from_payload(cls, study: Study, runs: tuple[Run, ...], payload: dict[str, Any]) -> "StudyResult":
+        """Rebuild a result stored by :meth:`to_payload`."""
+        tables = {}
+        for name, tab in payload["tables"].items():
+            # Cells were produced by fmt() as trusted HTML; JSON only kept their text.
+            rows = tuple(tuple(Markup(cell) for cell in row) for row in tab["rows"])
+            tables[name] = Table(id=tab["id"], caption=tab["caption"], columns=tuple(tab["columns"]), rows=rows,
+                                 numeric=tuple(tab["numeric"]))
+        return cls(study=study, runs=tuple(runs), statuses=tuple(payload["statuses"]),
+                   metrics=tuple(payload["metrics"]),
+                   figures={name: Figure(**fig) for name, fig in payload["figures"].items()},
+                   tables=tables, facts=payload["facts"])
+
+
+def assemble(study: Study, runs, outcomes, metrics, figures, tables, facts) -> StudyResult:
+    """A StudyResult recording each run's status from its outcome."""
+    return StudyResult(study=study, runs=tuple(runs), statuses=tuple(o.status for o in outcomes),
+                       metrics=tuple(metrics), figures=figures, tables=tables, facts=facts)
 
 
 def fmt(value: float, digits: int = 3, html: bool = True) -> str:

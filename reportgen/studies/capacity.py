@@ -8,7 +8,7 @@ from ..figures import Figure, log_scale, figure, ordered_colors, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
-from .base import StudyResult, Table, fmt, fmt_pm
+from .base import StudyResult, Table, assemble, fmt, fmt_pm
 from .regression import (Cell, cells, dataset_of, downsample_curve, draw_data, regression_metrics, series_label,
                          split_by)
 
@@ -20,11 +20,8 @@ def analyze(study: Study, runs: list[Run], outcomes: list[RegressionOutcome]) ->
     metrics = [regression_metrics(run, outcome, dataset_of(run)) for run, outcome in zip(runs, outcomes)]
     series = split_by(cells(runs, outcomes, metrics), AXIS)
     facts = _facts(series, dataset_of(runs[0]))
-    return StudyResult(
-        study=study, runs=tuple(runs), outcomes=tuple(outcomes), metrics=tuple(metrics),
-        figures={"fits": _fits_figure(study, series, facts), "losses": _losses_figure(study, series)},
-        tables={"errors": _table(study, series)}, facts=facts,
-        diverged=tuple(r.label for r, o in zip(runs, outcomes) if o.status != "ok"))
+    figures = {"fits": _fits_figure(study, series, facts), "losses": _losses_figure(study, series)}
+    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts)
 
 
 def _width(cell: Cell) -> int:

@@ -9,7 +9,7 @@ from ..figures import Figure, log_scale, figure, ordered_colors, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
-from .base import StudyResult, Table, fmt, fmt_pm
+from .base import StudyResult, Table, assemble, fmt, fmt_pm
 from .regression import (Cell, cells, dataset_of, downsample_curve, draw_data, regression_metrics, series_label,
                          split_by)
 
@@ -33,9 +33,7 @@ def analyze(study: Study, runs: list[Run], outcomes: list[RegressionOutcome]) ->
     }
     facts = _facts(series)
     figures["errors"] = _with_alt(figures["errors"], _errors_alt(facts))
-    return StudyResult(study=study, runs=tuple(runs), outcomes=tuple(outcomes), metrics=tuple(metrics),
-                       figures=figures, tables={"errors": _table(study, series)}, facts=facts,
-                       diverged=tuple(r.label for r, o in zip(runs, outcomes) if o.status != "ok"))
+    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts)
 
 
 def _degree(cell: Cell) -> int:

@@ -8,7 +8,7 @@ from ..figures import Figure, log_scale, categorical_colors, figure, to_svg
 from ..outcomes import PriorOutcome
 from ..plan import Run
 from ..spec import Study
-from .base import StudyResult, Table, fmt
+from .base import StudyResult, Table, assemble, fmt
 
 AXIS = "model.width"
 
@@ -25,8 +25,7 @@ def analyze(study: Study, runs: list[Run], outcomes: list[PriorOutcome]) -> Stud
                for d in depths}
     facts = _facts(runs, metrics, widths, activations, depths)
     figures["spread"] = _spread_figure(study, runs, metrics, widths, activations, depths, facts)
-    return StudyResult(study=study, runs=tuple(runs), outcomes=tuple(outcomes), metrics=tuple(metrics),
-                       figures=figures, tables={"spread": _table(study, runs, metrics)}, facts=facts)
+    return assemble(study, runs, outcomes, metrics, figures, {"spread": _table(study, runs, metrics)}, facts)
 
 
 def _metrics(outcome: PriorOutcome) -> dict[str, float]:
@@ -75,7 +74,8 @@ def _draws_figure(study, runs, outcomes, first_seed, widths, activations, depth)
                 if k is not None:
                     outcome = outcomes[k]
                     for curve, color in zip(outcome.curves, categorical_colors(len(outcome.curves))):
-                        ax.plot(outcome.x, curve, color=color, lw=0.8, alpha=0.8)
+                        # Hundreds of curves per figure: raster inside the SVG keeps the PDF fast.
+                        ax.plot(outcome.x, curve, color=color, lw=0.8, alpha=0.8, rasterized=True)
                 ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
                 ax.tick_params(labelsize=6.5)
                 ax.yaxis.get_offset_text().set_fontsize(6.5)
