@@ -11,6 +11,7 @@ import platform
 import queue
 import subprocess
 import tempfile
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -127,7 +128,8 @@ def compute_studies(course: Course, cache_root: Path | None, jobs: int, reporter
                     counted[0] += amount
                     advance(amount)
 
-                done[study.id] = run_study(study, cache_root, step)
+                # A lone study gets the workers for its own chunks instead.
+                done[study.id] = run_study(study, cache_root, step, workers=jobs if len(studies) == 1 else 1)
                 advance(max(units[study.id] - counted[0], 0))  # a cached study jumps to its share
                 _report_study(reporter, done[study.id])
         else:
@@ -142,7 +144,7 @@ def _in_workers(studies, units, cache_root, jobs, reporter, advance) -> dict[str
     received = {s.id: 0 for s in studies}
     done: dict[str, StudyExecution] = {}
     with ProcessPoolExecutor(max_workers=min(jobs, len(studies)), mp_context=context,
-                             initializer=_start_worker, initargs=(messages,)) as pool:
+                             initializer=_start_worker, initargs=(messages, os.getpid())) as pool:
         # Longest first, so the last study to start is a short one.
         pending = {pool.submit(_work, study, cache_root): study for study in
                    sorted(studies, key=lambda s: -units[s.id])}
@@ -172,11 +174,19 @@ def _drain(messages, received: dict[str, int], advance) -> None:
 _WORKER_QUEUE = None
 
 
-def _start_worker(messages) -> None:
+def _start_worker(messages, parent: int) -> None:
     global _WORKER_QUEUE
     _WORKER_QUEUE = messages
     # One thread per process: the kernels' results must not depend on the thread count.
     os.environ["OMP_NUM_THREADS"] = "1"
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Stop this worker once its build is gone (killed): an orphaned worker would otherwise wait forever."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
 
 
 def _work(study, cache_root) -> StudyExecution:

@@ -73,7 +73,9 @@ class ResultCache:
     def put_analysis(self, key: str, payload: dict) -> None:
         """Store a study's analysis atomically."""
         if self.root is not None:
-            _atomic_write(self.root / "analysis" / f"{key}.json", json.dumps(payload, sort_keys=True).encode())
+            # Keys keep their order: a cached analysis must render exactly like a fresh one (dict order shows in
+            # results.json and in whatever the templates iterate over).
+            _atomic_write(self.root / "analysis" / f"{key}.json", json.dumps(payload).encode())
 
     def previous_keys(self, study_id: str) -> dict[str, dict]:
         """The key parts of each run of the study's last build (by run label), for ``--explain``."""

@@ -128,9 +128,10 @@ def validate(definitions: Path) -> None:
               help="Result store to remove [default: .reportgen-cache beside the definitions folder].")
 def clean(definitions: Path, out: Path, remove_cache: bool, cache_dir: Path | None) -> None:
     """Remove the outputs (and, with --cache, the result store)."""
-    from .build import OUTPUTS, default_cache
+    from .build import MANIFEST, OUTPUTS, default_cache
 
-    for name in OUTPUTS:
+    # The manifest too: it is written beside the outputs, and left alone it keeps the folder from going away.
+    for name in (*OUTPUTS, MANIFEST):
         (out / name).unlink(missing_ok=True)
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()

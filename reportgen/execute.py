@@ -43,20 +43,21 @@ def work_units(study: Study) -> int:
     return sum(point.config.train.steps for point in study.points) * len(study.seeds)
 
 
-def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda _: None) -> StudyExecution:
-    """Plan, reuse or compute, and analyze one study."""
+def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda _: None,
+              workers: int = 1) -> StudyExecution:
+    """Plan, reuse or compute, and analyze one study; ``workers`` processes may share its training."""
     start = time.perf_counter()
     cache = ResultCache(cache_root)
     runs = plan_study(study)
     previous = cache.previous_keys(study.id)
     key = analysis_key(study, runs)
-    payload = cache.get_analysis(key)
+    result = _stored_result(study, runs, cache, key)
     reasons: list[tuple[str, str]] = []
-    if payload is None:
+    if result is None:
         outcomes: list[Outcome | None] = [cache.get(run.key) for run in runs]
         missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if missing:
-            for i, outcome in zip(missing, _compute(study.kind, [runs[i] for i in missing], progress)):
+            for i, outcome in zip(missing, _compute(study.kind, [runs[i] for i in missing], progress, workers)):
                 outcomes[i] = outcome
                 cache.put(runs[i].key, outcome)
         reasons = [(runs[i].label, _why(runs[i], previous.get(runs[i].label), cache_root)) for i in missing]
@@ -64,11 +65,29 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
         # Through JSON on every path, so a fresh and a cached analysis render to the same bytes.
         payload = json.loads(json.dumps(fresh.to_payload()))
         cache.put_analysis(key, payload)
+        result = StudyResult.from_payload(study, tuple(runs), payload)
     cache.record_keys(study.id, {run.label: run.key_parts for run in runs})
-    return StudyExecution(result=StudyResult.from_payload(study, tuple(runs), payload),
+    return StudyExecution(result=result,
                           reused=len(runs) - len(reasons), trained=len(reasons),
                           seconds=time.perf_counter() - start, reasons=tuple(reasons),
                           warnings=tuple(cache.warnings))
+
+
+def _stored_result(study: Study, runs: list[Run], cache: ResultCache, key: str) -> StudyResult | None:
+    """The stored analysis as a result, or None when absent or not of the expected shape."""
+    payload = cache.get_analysis(key)
+    if payload is None:
+        return None
+    try:
+        result = StudyResult.from_payload(study, tuple(runs), payload)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        cache.warnings.append(f"analysis entry {key[:12]}… does not fit ({exc.__class__.__name__}); redoing it")
+        return None
+    if len(result.statuses) != len(runs):
+        cache.warnings.append(f"analysis entry {key[:12]}… holds {len(result.statuses)} runs, not {len(runs)}; "
+                              "redoing it")
+        return None
+    return result
 
 
 def _why(run: Run, before: dict | None, cache_root: Path | None) -> str:
@@ -105,7 +124,7 @@ def _differences(before: dict, after: dict, prefix: str = "") -> list[str]:
     return out
 
 
-def _compute(kind: str, runs: list[Run], progress: Progress) -> list[Outcome]:
+def _compute(kind: str, runs: list[Run], progress: Progress, workers: int) -> list[Outcome]:
     # Imported here: a fully cached build never loads torch.
     import torch
 
@@ -127,4 +146,4 @@ def _compute(kind: str, runs: list[Run], progress: Progress) -> list[Outcome]:
         data = make_dataset(run.config.data)
         jobs.append(RegressionJob(model=run.config.model, train=run.config.train, seed=run.seed,
                                   x_train=data.x_train, y_train=data.y_train, x_test=data.x_test))
-    return train_runs(jobs, progress=progress)
+    return train_runs(jobs, progress=progress, workers=workers)

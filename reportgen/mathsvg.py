@@ -19,7 +19,7 @@ BASE_PX = 16.0
 """Font size the SVGs are drawn at; sizes are then given in em so equations follow the text size."""
 
 _DISPLAY = re.compile(r"\\\[(.+?)\\\]", re.S)
-_INLINE = re.compile(r"\\\((.+?)\\\)", re.S)
+_INLINE = re.compile(r"\\\((.+?)\\\)([.,;:!?)]*)", re.S)
 _LABEL = re.compile(r"\\label\{([^}]+)\}")
 _EQREF = re.compile(r"\\eqref\{([^}]+)\}")
 
@@ -34,10 +34,19 @@ class MathImage:
     depth_em: float
     """How far the formula reaches below the baseline."""
 
-    def img(self, alt: str, css_class: str) -> str:
-        """An ``<img>`` tag with the SVG as a data URI, sized in em and sitting on the baseline."""
+    def img(self, alt: str, display: bool) -> str:
+        """An ``<img>`` tag with the SVG as a data URI, sized in em.
+
+        Inline formulas get an exact height and sit on the text baseline;
+        displayed ones give only their width, so that on a narrow screen
+        they shrink in proportion instead of overflowing.
+        """
         uri = "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
-        style = f"width:{self.width_em:.3f}em;height:{self.height_em:.3f}em;vertical-align:{-self.depth_em:.3f}em"
+        if display:
+            css_class, style = "math-display", f"width:{self.width_em:.3f}em"
+        else:
+            css_class = "math"
+            style = f"width:{self.width_em:.3f}em;height:{self.height_em:.3f}em;vertical-align:{-self.depth_em:.3f}em"
         return f'<img class="{css_class}" src="{uri}" alt="{html.escape(alt, quote=True)}" style="{style}">'
 
 
@@ -67,7 +76,7 @@ def typeset_math(text: str) -> str:
         source = html.unescape(match.group(1)).strip()
         label = _LABEL.search(source)
         source = _LABEL.sub("", source).strip()
-        image = render_latex(source, display=True).img(alt=source, css_class="math-display")
+        image = render_latex(source, display=True).img(alt=source, display=True)
         if label is None:
             return f'<div class="equation">{image}</div>'
         number = numbers.setdefault(label.group(1), len(numbers) + 1)
@@ -77,7 +86,9 @@ def typeset_math(text: str) -> str:
 
     def inline(match: re.Match) -> str:
         source = html.unescape(match.group(1)).strip()
-        return render_latex(source, display=False).img(alt=source, css_class="math")
+        image = render_latex(source, display=False).img(alt=source, display=False)
+        # Keep punctuation that follows a formula on its line.
+        return f'<span class="nowrap">{image}{match.group(2)}</span>' if match.group(2) else image
 
     text = _DISPLAY.sub(display, text)
     text = _INLINE.sub(inline, text)

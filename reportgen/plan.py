@@ -14,10 +14,10 @@ from .spec import PriorStudyFile, RegressionStudyFile, Study
 
 COMPUTING_MODULES = ("expr.py", "data.py", "outcomes.py", "train.py", "prior.py")
 """The source files whose code turns a run configuration into numbers."""
-ANALYSIS_MODULES = ("expr.py", "data.py", "outcomes.py", "plan.py", "figures.py", "studies/__init__.py",
+ANALYSIS_MODULES = ("expr.py", "data.py", "outcomes.py", "plan.py", "cache.py", "figures.py", "studies/__init__.py",
                     "studies/base.py", "studies/regression.py", "studies/overfitting.py",
                     "studies/regularization.py", "studies/prior.py", "studies/capacity.py")
-"""The source files whose code turns run outcomes into metrics, figures, tables and facts."""
+"""The source files whose code turns run outcomes into metrics, figures, tables and facts (and stores them)."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,9 @@ def analysis_key(study: Study, runs: list[Run]) -> str:
         "study": study.id,
         "kind": study.kind,
         "runs": [run.key for run in runs],
+        # Which fields are swept shows in legends, labels and facts, but not in the run keys: sweeping
+        # "data.noise" = [0.1] trains the same runs as a fixed noise of 0.1, yet draws a different figure.
+        "params": [[list(pair) for pair in run.params] for run in runs],
         "code": _source_hash(ANALYSIS_MODULES),
         "matplotlib": metadata.version("matplotlib"),
     }

@@ -19,6 +19,8 @@ and a build that retrains only changed runs reproduces a cold build.
 from __future__ import annotations
 
 import math
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -28,8 +30,10 @@ import torch
 from .outcomes import RegressionOutcome
 from .spec import MLPSpec, PolynomialSpec, TrainSpec
 
-CHUNK = 64
-"""Columns per chunk; unused columns hold inert dummy runs."""
+POLY_CHUNK = {16: 256, 128: 128}
+"""Runs per chunk for each polynomial feature bucket (other buckets: 64); unused slots hold inert dummies."""
+MLP_CHUNK = 32
+"""Runs per chunk for MLPs."""
 REPORT_EVERY = 500
 """Steps between two progress reports."""
 
@@ -84,35 +88,71 @@ def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
 # --------------------------------------------------------------------------- public entry
 
 
-def train_runs(jobs: Sequence[RegressionJob],
-               progress: Callable[[int], None] | None = None) -> list[RegressionOutcome]:
+def train_runs(jobs: Sequence[RegressionJob], progress: Callable[[int], None] | None = None,
+               workers: int = 1) -> list[RegressionOutcome]:
     """Train every job; results come back in the order of ``jobs``.
 
-    ``progress`` is called now and then with the number of run-steps done since its last call.
+    ``progress`` is called now and then with the number of run-steps done
+    since its last call. With ``workers`` > 1, chunks train in that many
+    processes; every run's result is the same either way.
     """
     report = progress or (lambda _: None)
+    chunks = _chunks(jobs)
     results: list[RegressionOutcome | None] = [None] * len(jobs)
+    if workers > 1 and len(chunks) > 1:
+        # fork: workers start at once with torch loaded; each runs one thread, as the serial path does.
+        context = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
+            futures = {pool.submit(_train_chunk, [jobs[i] for i in indices]): indices
+                       for indices in sorted(chunks, key=lambda c: -_chunk_cost(jobs[c[0]]))}
+            for future in as_completed(futures):
+                indices = futures[future]
+                for i, run in zip(indices, future.result()):
+                    results[i] = run
+                report(sum(jobs[i].train.steps for i in indices))
+    else:
+        for indices in chunks:
+            chunk = [jobs[i] for i in indices]
+            for i, run in zip(indices, _train_chunk(chunk, lambda steps, n=len(chunk): report(steps * n))):
+                results[i] = run
+    return results  # type: ignore[return-value]
+
+
+def _train_chunk(chunk: list[RegressionJob], report: Callable[[int], None] = lambda _: None) -> list[RegressionOutcome]:
     previous_threads = torch.get_num_threads()
     torch.set_num_threads(1)  # kernels must not change their blocking with the thread count
     try:
         with torch.no_grad():
-            for indices in _chunks(jobs):
-                chunk = [jobs[i] for i in indices]
-                train = _train_polynomials if isinstance(chunk[0].model, PolynomialSpec) else _train_mlps
-                trained = train(chunk, lambda steps, n=len(chunk): report(steps * n))
-                for i, run in zip(indices, trained):
-                    results[i] = run
+            train = _train_polynomials if isinstance(chunk[0].model, PolynomialSpec) else _train_mlps
+            return train(chunk, report)
     finally:
         torch.set_num_threads(previous_threads)
-    return results  # type: ignore[return-value]
+
+
+def _chunk_cost(job: RegressionJob) -> float:
+    """Rough relative cost of a chunk holding ``job``, to start the longest first."""
+    if isinstance(job.model, PolynomialSpec):
+        return job.train.steps * (degree_bucket(job.model.degree) + 1) * chunk_size(job.model)
+    return job.train.steps * width_bucket(job.model.width) ** 2 * job.model.depth * chunk_size(job.model)
 
 
 def _chunks(jobs: Sequence[RegressionJob]) -> list[list[int]]:
-    """Group jobs that can share one batched program, in chunks of at most CHUNK runs."""
+    """Group jobs that can share one batched program, in chunks of ``chunk_size`` runs at most."""
     groups: dict[tuple, list[int]] = {}
     for i, job in enumerate(jobs):
         groups.setdefault(_shape_key(job), []).append(i)
-    return [members[s:s + CHUNK] for members in groups.values() for s in range(0, len(members), CHUNK)]
+    chunks = []
+    for key, members in groups.items():
+        size = chunk_size(jobs[members[0]].model)
+        chunks += [members[s:s + size] for s in range(0, len(members), size)]
+    return chunks
+
+
+def chunk_size(model: PolynomialSpec | MLPSpec) -> int:
+    """Runs per chunk: a function of the run's own shape, never of the other runs."""
+    if isinstance(model, PolynomialSpec):
+        return POLY_CHUNK.get(degree_bucket(model.degree), 64)
+    return MLP_CHUNK
 
 
 def _shape_key(job: RegressionJob) -> tuple:
@@ -130,46 +170,57 @@ def degree_bucket(degree: int) -> int:
 
 def width_bucket(width: int) -> int:
     """Padded hidden width: a function of the width alone."""
-    return 16 if width <= 16 else 32 * math.ceil(width / 32)
+    return 8 if width <= 8 else 32 if width <= 32 else 32 * math.ceil(width / 32)
 
 
 # --------------------------------------------------------------------------- batched Adam
 
 
 class _BatchedAdam:
-    """``torch.optim.Adam`` (default, non-fused) on a tensor holding many runs.
+    """``torch.optim.Adam`` (default, non-fused) on one tensor holding many runs.
 
     ``lr`` and ``weight_decay`` are per-run tensors broadcastable against the
-    parameters; the operation order is that of ``_single_tensor_adam``, with
+    parameters. The operation order is that of ``_single_tensor_adam``, with
     ``grad.add(param, alpha=wd)`` written as the equivalent fused
-    ``addcmul`` and ``addcdiv``'s scalar replaced by a per-run tensor.
+    ``addcmul`` and ``addcdiv``'s scalar replaced by a per-run tensor. The
+    bias corrections are computed up front with Python floats exactly as
+    torch does (``1 - beta ** step``), so each step costs only tensor ops.
     """
 
     def __init__(self, params: torch.Tensor, mask: torch.Tensor, lr: torch.Tensor, weight_decay: torch.Tensor,
-                 betas: tuple[float, float], eps: float):
+                 betas: tuple[float, float], eps: float, steps: int, shared_lr: float | None = None):
         self.params = params
+        self.shared_lr = shared_lr
         self.exp_avg = torch.zeros_like(params)
         # Padded entries keep a harmless non-zero second moment: sqrt of zeros and denormals is slow.
         self.exp_avg_sq = torch.where(mask.bool(), torch.zeros_like(params), torch.ones_like(params))
-        self.lr = lr.to(torch.float64)
         self.weight_decay = weight_decay
         self.any_decay = bool((weight_decay != 0).any())
         self.beta1, self.beta2 = betas
         self.eps = eps
-        self.step_count = 0
+        counts = [float(k) for k in range(1, steps + 1)]
+        self.bias_correction1 = [1 - self.beta1 ** k for k in counts]
+        bias_correction1 = torch.tensor(self.bias_correction1, dtype=torch.float64)
+        # [steps, *lr.shape]: row k broadcasts against the parameters like lr does.
+        self.neg_step_size = (-(lr.to(torch.float64).unsqueeze(0) / bias_correction1.view(-1, 1, 1))
+                              ).to(torch.float32)
+        self.bias_correction2_sqrt = [(1 - self.beta2 ** k) ** 0.5 for k in counts]
+        self._denom = torch.empty_like(params)
+        self._update = torch.empty_like(params)
 
-    def step(self, grad: torch.Tensor) -> None:
-        """Apply one Adam update given this step's gradient."""
-        self.step_count += 1
+    def step(self, grad: torch.Tensor, k: int) -> None:
+        """Apply update number ``k`` (from 0) given this step's gradient."""
         if self.any_decay:
             grad = torch.addcmul(grad, self.params, self.weight_decay)
         self.exp_avg.lerp_(grad, 1 - self.beta1)
         self.exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
-        bias_correction1 = 1 - self.beta1 ** self.step_count
-        bias_correction2 = 1 - self.beta2 ** self.step_count
-        neg_step_size = (-(self.lr / bias_correction1)).to(torch.float32)
-        denom = (self.exp_avg_sq.sqrt() / bias_correction2 ** 0.5).add_(self.eps)
-        self.params.add_(torch.mul(neg_step_size, self.exp_avg).div_(denom))
+        torch.sqrt(self.exp_avg_sq, out=self._denom).div_(self.bias_correction2_sqrt[k]).add_(self.eps)
+        if self.shared_lr is not None:
+            # One learning rate for the chunk: torch's own scalar addcdiv, one op instead of three.
+            self.params.addcdiv_(self.exp_avg, self._denom, value=-(self.shared_lr / self.bias_correction1[k]))
+            return
+        torch.mul(self.neg_step_size[k], self.exp_avg, out=self._update)
+        self.params.add_(self._update.div_(self._denom))
 
 
 # --------------------------------------------------------------------------- polynomials
@@ -178,14 +229,17 @@ class _BatchedAdam:
 def _train_polynomials(jobs: list[RegressionJob], report: Callable[[int], None]) -> list[RegressionOutcome]:
     """Parameter-major layout: column r of ``params`` is run r, row 0 its bias."""
     width = degree_bucket(jobs[0].model.degree)
+    size = chunk_size(jobs[0].model)
     x = torch.from_numpy(jobs[0].x_train.astype(np.float32)).unsqueeze(1)
     x_test = torch.from_numpy(jobs[0].x_test.astype(np.float32)).unsqueeze(1)
     features = _with_bias_column(polynomial_features(x, width))
     test_features = _with_bias_column(polynomial_features(x_test, width))
+    # Doubling is exact in floating point: 2 F^T r is the SSE gradient, bit for bit.
+    features_t2 = (2 * features).T.contiguous()
 
-    params = torch.zeros(width + 1, CHUNK)
-    mask = torch.zeros(width + 1, CHUNK)
-    targets = torch.zeros(len(x), CHUNK)
+    params = torch.zeros(width + 1, size)
+    mask = torch.zeros(width + 1, size)
+    targets = torch.zeros(len(x), size)
     for r, job in enumerate(jobs):
         weight, bias = initial_parameters(job.model, job.seed)
         degree = job.model.degree
@@ -193,16 +247,19 @@ def _train_polynomials(jobs: list[RegressionJob], report: Callable[[int], None])
         params[1:degree + 1, r] = weight[0]
         mask[: degree + 1, r] = 1
         targets[:, r] = torch.from_numpy(job.y_train.astype(np.float32))
-    adam = _BatchedAdam(params, mask, *_hyper(jobs, (1, CHUNK)), jobs[0].train.betas, jobs[0].train.eps)
-
     steps = jobs[0].train.steps
-    losses = torch.empty(steps, CHUNK)
-    features_t = features.T.contiguous()
+    adam = _BatchedAdam(params, mask, *_hyper(jobs, size, (1, size)), jobs[0].train.betas, jobs[0].train.eps,
+                        steps, _shared_lr(jobs))
+
+    losses = torch.empty(steps, size)
+    residual = torch.empty(len(x), size)
+    squares = torch.empty(len(x), size)
+    grad = torch.empty_like(params)
     for k in range(steps):
-        residual = torch.mm(features, params).sub_(targets)
-        torch.sum(residual * residual, dim=0, out=losses[k])
-        grad = torch.mm(features_t, residual.mul_(2)).mul_(mask)
-        adam.step(grad)
+        torch.mm(features, params, out=residual).sub_(targets)
+        torch.sum(torch.mul(residual, residual, out=squares), dim=0, out=losses[k])
+        torch.mm(features_t2, residual, out=grad).mul_(mask)
+        adam.step(grad, k)
         if (k + 1) % REPORT_EVERY == 0 or k + 1 == steps:
             report((k % REPORT_EVERY) + 1)
 
@@ -220,10 +277,11 @@ def _with_bias_column(features: torch.Tensor) -> torch.Tensor:
 
 
 _ACTIVATIONS = {
-    "tanh": (torch.tanh, lambda z, h: 1 - h * h),
-    "sigmoid": (torch.sigmoid, lambda z, h: h * (1 - h)),
-    "relu": (torch.relu, lambda z, h: (z > 0).to(z.dtype)),
-    "identity": (lambda z: z, lambda z, h: torch.ones_like(z)),
+    # (activation, gradient through it given (grad, pre-activation, output)): autograd's own backward kernels.
+    "tanh": (torch.tanh, lambda g, z, h: torch.ops.aten.tanh_backward(g, h)),
+    "sigmoid": (torch.sigmoid, lambda g, z, h: torch.ops.aten.sigmoid_backward(g, h)),
+    "relu": (torch.relu, lambda g, z, h: torch.ops.aten.threshold_backward(g, z, 0)),
+    "identity": (lambda z: z, lambda g, z, h: g),
 }
 
 
@@ -257,15 +315,15 @@ class _MLPLayout:
 def _train_mlps(jobs: list[RegressionJob], report: Callable[[int], None]) -> list[RegressionOutcome]:
     """Run-major layout: row r of ``params`` is run r, every layer packed in one row."""
     spec = jobs[0].model
-    hidden = width_bucket(spec.width)
-    layout = _MLPLayout(hidden, spec.depth)
-    activation, derivative = _ACTIVATIONS[spec.activation]
-    x = torch.from_numpy(jobs[0].x_train.astype(np.float32)).view(1, -1, 1).expand(CHUNK, -1, -1)
-    x_test = torch.from_numpy(jobs[0].x_test.astype(np.float32)).view(1, -1, 1).expand(CHUNK, -1, -1)
+    size = chunk_size(spec)
+    layout = _MLPLayout(width_bucket(spec.width), spec.depth)
+    activation, backward = _ACTIVATIONS[spec.activation]
+    x = torch.from_numpy(jobs[0].x_train.astype(np.float32)).view(1, -1, 1).expand(size, -1, -1)
+    x_test = torch.from_numpy(jobs[0].x_test.astype(np.float32)).view(1, -1, 1).expand(size, -1, -1)
 
-    params = torch.zeros(CHUNK, layout.size)
-    mask = torch.zeros(CHUNK, layout.size)
-    targets = torch.zeros(CHUNK, x.shape[1], 1)
+    params = torch.zeros(size, layout.size)
+    mask = torch.zeros(size, layout.size)
+    targets = torch.zeros(size, x.shape[1], 1)
     for r, job in enumerate(jobs):
         real = _MLPLayout(job.model.width, job.model.depth)
         tensors = initial_parameters(job.model, job.seed)
@@ -277,17 +335,21 @@ def _train_mlps(jobs: list[RegressionJob], report: Callable[[int], None]) -> lis
             w_mask[0, :fan_in, :fan_out] = 1
             b_mask[0, 0, :fan_out] = 1
         targets[r, :, 0] = torch.from_numpy(job.y_train.astype(np.float32))
-    adam = _BatchedAdam(params, mask, *_hyper(jobs, (CHUNK, 1)), jobs[0].train.betas, jobs[0].train.eps)
+    steps = jobs[0].train.steps
+    adam = _BatchedAdam(params, mask, *_hyper(jobs, size, (size, 1)), jobs[0].train.betas, jobs[0].train.eps,
+                        steps, _shared_lr(jobs))
+    # The SSE gradient is 2 J^T r; the exact doubling rides on the mask instead of costing an op per layer.
+    mask2 = 2 * mask
 
     layers = layout.views(params)
-    steps = jobs[0].train.steps
-    losses = torch.empty(steps, CHUNK)
+    x_with_ones = torch.cat([x, torch.ones_like(x)], dim=2).contiguous()
+    losses = torch.empty(steps, size)
     for k in range(steps):
         inputs, pre, post = _forward(x, layers, activation)
-        residual = post[-1].sub(targets)
-        torch.sum((residual * residual).view(CHUNK, -1), dim=1, out=losses[k])
-        grads = _backward(inputs, pre, post, layers, residual.mul_(2), derivative)
-        adam.step(torch.cat([g.reshape(CHUNK, -1) for g in grads], dim=1).mul_(mask))
+        residual = post[-1].sub_(targets)
+        torch.bmm(residual.transpose(1, 2), residual, out=losses[k].view(size, 1, 1))
+        grads = _backward(inputs, pre, post, layers, residual, backward, x_with_ones)
+        adam.step(torch.cat([g.reshape(size, -1) for g in grads], dim=1).mul_(mask2), k)
         if (k + 1) % REPORT_EVERY == 0 or k + 1 == steps:
             report((k % REPORT_EVERY) + 1)
 
@@ -310,18 +372,20 @@ def _forward(x, layers, activation):
     return inputs, pre, post
 
 
-def _backward(inputs, pre, post, layers, grad_out, derivative):
-    """Gradients of the SSE with respect to every weight and bias, in layout order."""
+def _backward(inputs, pre, post, layers, grad_out, backward, x_with_ones):
+    """Half the gradients of the SSE (the caller doubles them) for every weight and bias, in layout order."""
     grads = []
     g = grad_out
     for i in reversed(range(len(layers))):
         weight, _ = layers[i]
         if i < len(layers) - 1:
-            g = g * derivative(pre[i], post[i])
+            g = backward(g, pre[i], post[i])
         h = inputs[i]
-        grad_weight = torch.bmm(h.transpose(1, 2), g) if h.shape[2] > 1 else (h * g).sum(dim=1, keepdim=True)
-        grad_bias = g.sum(dim=1, keepdim=True)
-        grads[:0] = [grad_weight, grad_bias]
+        if i == 0:
+            # Input and a column of ones: one product gives the weight and bias gradients, stacked as stored.
+            grads[:0] = [torch.bmm(x_with_ones.transpose(1, 2), g)]
+        else:
+            grads[:0] = [torch.bmm(h.transpose(1, 2), g), g.sum(dim=1, keepdim=True)]
         if i > 0:
             g = torch.bmm(g, weight.transpose(1, 2))
     return grads
@@ -342,10 +406,16 @@ def _unpad(row: torch.Tensor, layout: _MLPLayout, model: MLPSpec) -> torch.Tenso
 # --------------------------------------------------------------------------- shared
 
 
-def _hyper(jobs: list[RegressionJob], shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+def _shared_lr(jobs: list[RegressionJob]) -> float | None:
+    """The learning rate of every run in the chunk, if they all share one."""
+    rates = {job.train.lr for job in jobs}
+    return rates.pop() if len(rates) == 1 else None
+
+
+def _hyper(jobs: list[RegressionJob], size: int, shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-run learning rates (float64) and weight decays (float32), dummy runs included."""
-    lr = torch.full((CHUNK,), 0.0, dtype=torch.float64)
-    decay = torch.zeros(CHUNK)
+    lr = torch.zeros(size, dtype=torch.float64)
+    decay = torch.zeros(size)
     for r, job in enumerate(jobs):
         lr[r] = job.train.lr
         decay[r] = job.train.weight_decay

@@ -30,18 +30,19 @@ def test_initial_parameters_match_nn_linear_under_manual_seed():
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
-def test_batched_adam_update_is_bitwise_torch_adam_on_each_run_alone(weight_decay):
+@pytest.mark.parametrize("shared_lr", [False, True], ids=["lr-per-run", "lr-shared"])
+def test_batched_adam_update_is_bitwise_torch_adam_on_each_run_alone(weight_decay, shared_lr):
     generator = torch.Generator().manual_seed(0)
     n_params, n_runs, steps = 11, 64, 25
     params = torch.randn(n_params, n_runs, generator=generator)
-    lrs = torch.tensor([0.01 * (1 + r % 4) for r in range(n_runs)], dtype=torch.float64)
+    lrs = torch.tensor([0.01 if shared_lr else 0.01 * (1 + r % 4) for r in range(n_runs)], dtype=torch.float64)
     decays = torch.full((n_runs,), weight_decay)
     grads = [torch.randn(n_params, n_runs, generator=generator) for _ in range(steps)]
 
     batched = _BatchedAdam(params.clone(), torch.ones(n_params, n_runs), lrs.view(1, -1), decays.view(1, -1),
-                           (0.9, 0.999), 1e-8)
-    for g in grads:
-        batched.step(g.clone())
+                           (0.9, 0.999), 1e-8, steps, 0.01 if shared_lr else None)
+    for k, g in enumerate(grads):
+        batched.step(g.clone(), k)
 
     for r in (0, 1, 17, 63):
         alone = params[:, r].clone().requires_grad_(True)
