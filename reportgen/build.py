@@ -22,14 +22,30 @@ from typing import Any, Iterator
 
 from . import __version__
 from .cache import ResultCache
+from .errors import BadInputError, BuildError
 from .execute import StudyExecution, run_study, work_units
 from .progress import Reporter
 from .spec import Course, load_course
 
-OUTPUTS = ("report.html", "report.pdf", "results.json")
 MANIFEST = ".reportgen-manifest.json"
 """Written beside the outputs: the digest of the inputs they were built from, and their hashes."""
 RENDERING_LIBRARIES = ("torch", "numpy", "matplotlib", "weasyprint", "jinja2", "ziamath", "pydantic")
+EDITIONS = {"instructor": ("instructor",), "student": ("student",), "all": ("instructor", "student")}
+
+
+def output_names(audience: str) -> tuple[str, ...]:
+    """The files a build for ``audience`` writes: the instructor edition is the full report."""
+    names: list[str] = []
+    for edition in EDITIONS[audience]:
+        stem = "report" if edition == "instructor" else f"report-{edition}"
+        names += [f"{stem}.html", f"{stem}.pdf"]
+    if "instructor" in EDITIONS[audience]:
+        names.append("results.json")  # the numbers are solutions: never beside a student handout alone
+    return tuple(names)
+
+
+ALL_OUTPUTS = tuple(dict.fromkeys(output_names("all") + output_names("student")))
+"""Every file name a build may write (what ``clean`` removes)."""
 
 
 @dataclass(frozen=True)
@@ -42,10 +58,19 @@ class BuildOptions:
     cache: Path | None = None
     """Result store; None disables caching (and the up-to-date check)."""
     templates: tuple[Path, ...] = ()
+    """Folders of the user's templates, searched before the course's own and the built-in ones."""
     jobs: int = 1
     """Worker processes for independent studies; results do not depend on it."""
     force: bool = False
     """Rebuild even when the outputs are up to date."""
+    audience: str | None = None
+    """``student``, ``instructor`` or ``all``; None takes course.toml's ``audience``."""
+    profile: str | None = None
+    """A ``[profiles.<name>]`` of course.toml to apply."""
+    assignments: tuple[str, ...] = ()
+    """``--set [study.]key=value`` overrides."""
+    strict: bool = False
+    """Fail (exit 1) on any warning: a diverged run, an unlisted definition, an unreadable cache entry."""
 
 
 @dataclass
@@ -59,45 +84,61 @@ class BuildSummary:
     up_to_date: bool = False
 
 
+def load(options: BuildOptions) -> tuple[Course, str, list[Path]]:
+    """The selected course, its audience and its template search folders (without the built-in one)."""
+    course = load_course(options.definitions, options.profile, options.assignments).select(options.studies)
+    audience = options.audience or course.audience
+    folders = [*options.templates, *([course.templates] if course.templates else [])]
+    for folder in folders:
+        if not folder.is_dir():
+            raise BadInputError(f"{folder}: templates folder not found")
+    return course, audience, folders
+
+
 def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSummary:
     """Validate, compute (or reuse), render and publish the report."""
     reporter = reporter or Reporter("quiet")
     summary = BuildSummary()
     with _timed(summary, "definitions"):
-        course = load_course(options.definitions).select(options.studies)
+        course, audience, folders = load(options)
         ResultCache(options.cache).check_writable()
-        digest = input_digest(options)
-    if options.cache is not None and not options.force and outputs_current(options.out, digest):
+        digest = input_digest(options, audience, folders)
+    names = output_names(audience)
+    if options.cache is not None and not options.force and outputs_current(options.out, digest, names):
         summary.up_to_date = True
-        summary.outputs = [options.out / name for name in OUTPUTS]
+        summary.outputs = [options.out / name for name in names]
         return summary
     with _timed(summary, "training and figures"):
         executions = compute_studies(course, options.cache, options.jobs, reporter)
     summary.executions = {e.result.study.id: e for e in executions}
+    summary.warnings += list(course.warnings)
     summary.warnings += [w for e in executions for w in e.warnings]
     summary.warnings += [f"{e.result.study.id}: run diverged: {label}" for e in executions
                          for label in e.result.diverged]
+    if options.strict and summary.warnings:
+        raise BuildError(f"--strict: {len(summary.warnings)} warning{'s' if len(summary.warnings) > 1 else ''} "
+                         f"(first: {summary.warnings[0]}); nothing was written")
     results = [e.result for e in executions]
     provenance = collect_provenance(course)
-    with _timed(summary, "html"):
-        reporter.line("rendering HTML")
-        from .render import load_bibliography, render_html
+    files: dict[str, bytes] = {}
+    for edition in EDITIONS[audience]:
+        stem = "report" if edition == "instructor" else f"report-{edition}"
+        with _timed(summary, "html"):
+            reporter.line(f"rendering the {edition} edition (HTML)")
+            from .render import load_bibliography, render_html
 
-        bibliography = load_bibliography(list(options.templates))
-        html = render_html({"course": course, "results": results, "provenance": provenance,
-                            "bibliography": bibliography}, list(options.templates))
-    with _timed(summary, "pdf"):
-        reporter.line("rendering PDF")
-        from .pdf import render_pdf
+            html = render_html({"course": course, "results": results, "provenance": provenance,
+                                "bibliography": load_bibliography(folders), "audience": edition}, folders)
+        with _timed(summary, "pdf"):
+            reporter.line(f"rendering the {edition} edition (PDF)")
+            from .pdf import render_pdf
 
-        pdf = render_pdf(html, epoch=course.epoch)
-    document = results_document(course, results, provenance)
+            files[f"{stem}.html"] = html.encode("utf-8")
+            files[f"{stem}.pdf"] = render_pdf(html, epoch=course.epoch)
+    if "results.json" in names:
+        document = results_document(course, results, provenance)
+        files["results.json"] = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
     with _timed(summary, "write"):
-        files = {
-            "report.html": html.encode("utf-8"),
-            "report.pdf": pdf,
-            "results.json": (json.dumps(document, indent=2, allow_nan=False) + "\n").encode(),
-        }
         summary.outputs = publish(options.out, files, digest)
     return summary
 
@@ -231,6 +272,8 @@ def collect_provenance(course: Course) -> dict[str, Any]:
         "git": _git_state(Path(__file__).resolve().parent.parent),
         "python": platform.python_version(),
         "libraries": {name: _version(name) for name in RENDERING_LIBRARIES},
+        "profile": course.profile,
+        "overrides": list(course.overrides),
         "studies": [
             {"id": s.id, "file": Path(s.path).name, "sha256": hashlib.sha256(s.source.encode()).hexdigest(),
              "seeds": list(s.seeds), "runs": s.n_runs}
@@ -260,8 +303,8 @@ def _git_state(folder: Path) -> dict[str, Any] | None:
     return {"commit": commit, "dirty": dirty}
 
 
-def input_digest(options: BuildOptions) -> str:
-    """Hash of everything the outputs depend on: definitions, selection, templates, code, library versions."""
+def input_digest(options: BuildOptions, audience: str, folders: list[Path]) -> str:
+    """Hash of everything the outputs depend on: definitions, options, templates, code, library versions."""
     from .render import template_dirs
 
     digest = hashlib.sha256()
@@ -272,11 +315,14 @@ def input_digest(options: BuildOptions) -> str:
                 digest.update(f"{label}/{path.relative_to(folder)}\0".encode() + path.read_bytes() + b"\0")
 
     add_tree("definitions", options.definitions, "*.toml")
-    for i, folder in enumerate(template_dirs(list(options.templates))):
+    for i, folder in enumerate(template_dirs(folders)):
         add_tree(f"templates{i}", folder, "*")
     add_tree("code", Path(__file__).resolve().parent, "*.py")
     digest.update(json.dumps({
         "studies": list(options.studies),
+        "audience": audience,
+        "profile": options.profile,
+        "assignments": list(options.assignments),
         "libraries": {name: _version(name) for name in RENDERING_LIBRARIES},
         "python": platform.python_version(),
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
@@ -285,16 +331,27 @@ def input_digest(options: BuildOptions) -> str:
     return digest.hexdigest()
 
 
-def outputs_current(out: Path, digest: str) -> bool:
-    """True when ``out`` holds outputs built from inputs with this digest, unmodified since."""
+def outputs_current(out: Path, digest: str, names: tuple[str, ...]) -> bool:
+    """True when ``out`` holds these outputs, built from inputs with this digest and unmodified since."""
+    return staleness(out, digest, names) is None
+
+
+def staleness(out: Path, digest: str, names: tuple[str, ...]) -> str | None:
+    """Why the outputs in ``out`` are out of date, or None when they are current."""
     try:
         manifest = json.loads((out / MANIFEST).read_text())
-        if manifest.get("inputs") != digest:
-            return False
-        return all(hashlib.sha256((out / name).read_bytes()).hexdigest() == manifest["outputs"].get(name)
-                   for name in OUTPUTS)
-    except (OSError, ValueError, KeyError, AttributeError):
-        return False
+    except (OSError, ValueError):
+        return f"{out / MANIFEST}: no record of a previous build"
+    if not isinstance(manifest, dict) or manifest.get("inputs") != digest:
+        return "definitions, options, templates, code or library versions changed since the last build"
+    recorded = manifest.get("outputs") if isinstance(manifest.get("outputs"), dict) else {}
+    for name in names:
+        try:
+            if hashlib.sha256((out / name).read_bytes()).hexdigest() != recorded.get(name):
+                return f"{out / name}: differs from what the last build wrote"
+        except OSError:
+            return f"{out / name}: missing"
+    return None
 
 
 def publish(out: Path, files: dict[str, bytes], digest: str) -> list[Path]:

@@ -30,26 +30,51 @@ def main() -> None:
     """
 
 
+def report_options(command):
+    """Options shared by ``build`` and ``check``: what to build and for whom."""
+    options = [
+        click.argument("studies", nargs=-1),
+        DEFINITIONS,
+        click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
+                     help="Output folder for report.html, report.pdf and results.json."),
+        click.option("--audience", type=click.Choice(["student", "instructor", "all"]), default=None,
+                     help="Edition: student handout (report-student.*, no solutions), instructor edition "
+                          "(report.*, everything) or both [default: course.toml's audience, else instructor]."),
+        click.option("--profile", default=None, metavar="NAME",
+                     help="Apply [profiles.NAME] of course.toml (e.g. a quick profile for CI smoke runs)."),
+        click.option("--set", "assignments", multiple=True, metavar="[STUDY.]KEY=VALUE",
+                     help="Override one field, validated like the file: --set overfitting.train.steps=500. "
+                          "Without a study id it applies to every study that has the field. Repeatable."),
+        click.option("--templates", type=click.Path(path_type=Path), multiple=True, metavar="DIR",
+                     help="Folder of your own templates, searched before the built-in ones. Repeatable."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 @main.command()
-@click.argument("studies", nargs=-1)
-@DEFINITIONS
-@click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
-              help="Output folder for report.html, report.pdf and results.json.")
+@report_options
 @click.option("--cache", type=click.Path(path_type=Path), default=None,
               help="Result store [default: .reportgen-cache beside the definitions folder].")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result store; recompute everything.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes for independent studies [default: all cores]. Results do not depend on it.")
 @click.option("--force", is_flag=True, help="Rebuild even when the outputs are up to date.")
+@click.option("--strict", is_flag=True,
+              help="Fail (exit 1, nothing written) on any warning: a diverged run, a study file course.toml "
+                   "does not list, an unreadable cache entry.")
 @click.option("--explain", is_flag=True, help="Say per study which runs were reused and why others were computed.")
 @click.option("--timings", is_flag=True, help="Print where the build spent its time.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def build(studies: tuple[str, ...], definitions: Path, out: Path, cache: Path | None, no_cache: bool,
-          jobs: int | None, force: bool, explain: bool, timings: bool, quiet: bool) -> None:
+def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None, profile: str | None,
+          assignments: tuple[str, ...], templates: tuple[Path, ...], cache: Path | None, no_cache: bool,
+          jobs: int | None, force: bool, strict: bool, explain: bool, timings: bool, quiet: bool) -> None:
     """Run the studies and write the report.
 
     STUDIES restricts the build to those study ids (default: every study of
-    course.toml, in its order). Runs whose results are in the result store
+    course.toml, in its order); with one study and --audience student it
+    makes that study's handout. Runs whose results are in the result store
     are reused; if nothing changed since the last build, nothing is redone.
     """
     from .build import BuildOptions, build as run_build, default_cache
@@ -57,7 +82,8 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, cache: Path | 
 
     options = BuildOptions(definitions=definitions, out=out, studies=studies, force=force or no_cache,
                            cache=None if no_cache else (cache or default_cache(definitions)),
-                           jobs=jobs or os.cpu_count() or 1)
+                           jobs=jobs or os.cpu_count() or 1, audience=audience, profile=profile,
+                           assignments=assignments, templates=templates, strict=strict)
     reporter = Reporter.for_terminal(quiet)
     summary = run_build(options, reporter)
     for warning in summary.warnings:
@@ -70,6 +96,41 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, cache: Path | 
         _timings(summary)
     for path in summary.outputs:
         reporter.line(f"wrote {path}" if not summary.up_to_date else f"unchanged {path}")
+
+
+@main.command()
+@report_options
+def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None, profile: str | None,
+          assignments: tuple[str, ...], templates: tuple[Path, ...]) -> None:
+    """Exit 1 when the outputs in --out are out of date with the definitions.
+
+    Takes the same options as build and answers whether build would
+    rebuild: for a CI job that verifies committed reports. Runs nothing.
+    """
+    from .build import BuildOptions, input_digest, load, output_names, staleness
+
+    options = BuildOptions(definitions=definitions, out=out, studies=studies, audience=audience, profile=profile,
+                           assignments=assignments, templates=templates)
+    _, chosen, folders = load(options)
+    reason = staleness(out, input_digest(options, chosen, folders), output_names(chosen))
+    if reason is not None:
+        click.echo(f"out of date: {reason}; run reportgen build", err=True)
+        sys.exit(1)
+    click.echo(f"{out}: up to date")
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path))
+def init(folder: Path) -> None:
+    """Write a minimal working course (course.toml and one study) into FOLDER.
+
+    Build it with: reportgen build --definitions FOLDER
+    """
+    from .scaffold import write_course
+
+    for path in write_course(folder):
+        click.echo(f"wrote {path}")
+    click.echo(f"build it with: reportgen build --definitions {folder}")
 
 
 def _explain(summary) -> None:
@@ -128,10 +189,10 @@ def validate(definitions: Path) -> None:
               help="Result store to remove [default: .reportgen-cache beside the definitions folder].")
 def clean(definitions: Path, out: Path, remove_cache: bool, cache_dir: Path | None) -> None:
     """Remove the outputs (and, with --cache, the result store)."""
-    from .build import MANIFEST, OUTPUTS, default_cache
+    from .build import ALL_OUTPUTS, MANIFEST, default_cache
 
     # The manifest too: it is written beside the outputs, and left alone it keeps the folder from going away.
-    for name in (*OUTPUTS, MANIFEST):
+    for name in (*ALL_OUTPUTS, MANIFEST):
         (out / name).unlink(missing_ok=True)
     if out.is_dir() and not any(out.iterdir()):
         out.rmdir()

@@ -8,6 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.ext
+import jinja2.nodes
+import jinja2.parser
+import jinja2.runtime
 from markupsafe import Markup
 
 from .errors import BadInputError, BuildError
@@ -29,9 +33,32 @@ def template_dirs(extra: list[Path] | None = None) -> list[Path]:
     return [*(extra or []), builtin]
 
 
+class SolutionExtension(jinja2.ext.Extension):
+    """``{% solution %} … {% endsolution %}``: content for the instructor edition only.
+
+    Results, fits, numbers and discussion go inside; the student edition
+    renders nothing in their place. One construct, so a template author
+    cannot forget a second condition somewhere else.
+    """
+
+    tags = {"solution"}
+
+    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Node:
+        """Parse the block up to ``endsolution``."""
+        lineno = next(parser.stream).lineno
+        body = parser.parse_statements(("name:endsolution",), drop_needle=True)
+        call = self.call_method("_render", [jinja2.nodes.ContextReference()])
+        return jinja2.nodes.CallBlock(call, [], [], body).set_lineno(lineno)
+
+    @staticmethod
+    def _render(context: jinja2.runtime.Context, caller) -> str:
+        return caller() if context.get("audience", "instructor") == "instructor" else ""
+
+
 def environment(extra: list[Path] | None = None) -> jinja2.Environment:
     """The Jinja environment every template is rendered in."""
     env = jinja2.Environment(
+        extensions=[SolutionExtension],
         loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
@@ -42,6 +69,8 @@ def environment(extra: list[Path] | None = None) -> jinja2.Environment:
     env.filters["num"] = lambda value, digits=3: Markup(fmt(value, digits))
     env.filters["pm"] = lambda pair, digits=3: fmt_pm(pair[0], pair[1], digits)
     env.filters["pct"] = lambda value, digits=0: f"{100 * value:.{digits}f} %"
+    # \\ref{…} to a figure or table object, so prose never spells out ids that depend on the study's file name.
+    env.globals["ref"] = lambda item: Markup(f"\\ref{{{item.id}}}")
     return env
 
 
@@ -60,19 +89,33 @@ def load_bibliography(extra: list[Path] | None = None) -> list[dict[str, Any]]:
 def render_html(context: dict[str, Any], extra: list[Path] | None = None) -> str:
     """Render ``report.html.j2`` and resolve math, numbering, cross-references and citations."""
     env = environment(extra)
+    search = f"(search path: {', '.join(map(str, template_dirs(extra)))})"
     try:
         text = env.get_template("report.html.j2").render(**context)
     except jinja2.TemplateSyntaxError as exc:
-        raise BadInputError(f"template {exc.name or exc.filename}, line {exc.lineno}: {exc.message} "
-                            f"(search path: {', '.join(map(str, template_dirs(extra)))})") from None
+        raise BadInputError(f"template {exc.name or exc.filename}, line {exc.lineno}: {exc.message} {search}") from None
     except jinja2.TemplateNotFound as exc:
-        raise BadInputError(f"template {exc.name} not found (search path: "
-                            f"{', '.join(map(str, template_dirs(extra)))})") from None
-    except jinja2.UndefinedError as exc:
-        raise BuildError(f"template error: {exc.message}") from None
+        raise BadInputError(f"template {exc.name} not found {search}") from None
+    except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        name, line = _template_frame(exc)
+        where = f"template {name}, line {line}" if name else "template"
+        raise BadInputError(f"{where}: {exc.__class__.__name__}: {exc} {search}") from None
     text = typeset_math(text)
     text = number_floats(text)
     return cite(text, context.get("bibliography", []))
+
+
+def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
+    """The innermost template file and line of an error raised while rendering."""
+    found: tuple[str | None, int | None] = (None, None)
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename.endswith((".j2", ".html", ".css")):
+            found = (Path(filename).name if "/studies/" not in filename else "studies/" + Path(filename).name,
+                     tb.tb_lineno)
+        tb = tb.tb_next
+    return found
 
 
 def number_floats(text: str) -> str:

@@ -9,6 +9,7 @@ integer >= 1, got 0``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import difflib
 import itertools
@@ -25,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import SpecError
 from .expr import ExpressionError, parse_expression
+from .overrides import Override, apply, parse_assignment, profile_overrides
 
 STUDY_KINDS = ("overfitting", "regularization", "prior", "capacity")
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
@@ -254,6 +256,17 @@ class Course:
     date: str
     studies: tuple[Study, ...]
     root: Path
+    audience: str = "instructor"
+    """Default edition: ``instructor`` (everything), ``student`` (no solutions) or ``all`` (both)."""
+    templates: Path | None = None
+    """The course's own template folder, searched before the built-in templates."""
+    profile: str | None = None
+    """Name of the reduced profile the course was loaded with, if any."""
+    profile_description: str = ""
+    overrides: tuple[str, ...] = ()
+    """Every override applied, as given (profile entries and ``--set``)."""
+    warnings: tuple[str, ...] = ()
+    """Definitions that exist but take no part (study files the course does not list)."""
 
     @property
     def epoch(self) -> int:
@@ -273,8 +286,7 @@ class Course:
         if problems:
             raise SpecError(problems)
         wanted = set(ids)
-        return Course(self.title, self.subtitle, self.authors, self.date,
-                      tuple(s for s in self.studies if s.id in wanted), self.root)
+        return dataclasses.replace(self, studies=tuple(s for s in self.studies if s.id in wanted))
 
 
 class CourseFile(_Frozen):
@@ -285,6 +297,11 @@ class CourseFile(_Frozen):
     authors: tuple[str, ...] = ()
     date: str | _dt.date | None = None
     studies: tuple[str, ...] | None = None
+    audience: Literal["student", "instructor", "all"] = "instructor"
+    templates: str | None = None
+    """A folder of the course's own templates, relative to the definitions folder."""
+    profiles: dict[str, dict[str, Any]] = {}
+    """Named sets of overrides, e.g. ``[profiles.quick]`` with ``"train.steps" = 500``."""
 
     @field_validator("date", mode="before")
     @classmethod
@@ -299,8 +316,13 @@ class CourseFile(_Frozen):
 # --------------------------------------------------------------------------- loading
 
 
-def load_course(root: str | os.PathLike) -> Course:
-    """Read and validate ``root/course.toml`` and every study file; raise SpecError listing all problems."""
+def load_course(root: str | os.PathLike, profile: str | None = None, assignments: tuple[str, ...] = ()) -> Course:
+    """Read and validate ``root/course.toml`` and every study file; raise SpecError listing all problems.
+
+    ``profile`` names a ``[profiles.<name>]`` table of course.toml and
+    ``assignments`` are ``--set [study.]key=value`` strings; both override
+    fields of the study files before they are validated.
+    """
     root = Path(root)
     if not root.is_dir():
         raise SpecError([f"{root}: definitions folder not found"])
@@ -308,18 +330,27 @@ def load_course(root: str | os.PathLike) -> Course:
     course_path = root / "course.toml"
     known_files = {p.stem for p in root.glob("*.toml")} - {"course"}
     course_file = _load_course_file(course_path, known_files, problems)
+    description, overrides = _overrides(course_file, profile, assignments, known_files, problems)
+    used: set[Override] = set()
     studies: dict[str, Study] = {}
     for path in sorted(root.glob("*.toml")):
         if path.name == "course.toml":
             continue
         raw = _read_toml(path, problems)
         if raw is not None:
-            study = _validate_study(path, raw, problems)
+            study = _validate_overridden(path, raw, overrides, used, problems)
             if study is not None:
                 studies[study.id] = study
+    for override in overrides:
+        if override not in used:
+            where = f"study '{override.study}'" if override.study else "any study"
+            every = set().union(*(_override_paths(kind) for kind in STUDY_KINDS))
+            problems.append(f"{override.source}: {override.path}: no such field in {where}"
+                            f"{_did_you_mean(override.path, every)}")
     if problems or course_file is None:
         raise SpecError(problems)
     order = course_file.studies if course_file.studies is not None else tuple(sorted(studies))
+    unlisted = sorted(set(studies) - set(order))
     return Course(
         title=course_file.title,
         subtitle=course_file.subtitle,
@@ -327,7 +358,69 @@ def load_course(root: str | os.PathLike) -> Course:
         date=_course_date(course_file.date),
         studies=tuple(studies[i] for i in order),
         root=root,
+        audience=course_file.audience,
+        templates=(root / course_file.templates) if course_file.templates else None,
+        profile=profile,
+        profile_description=description,
+        overrides=tuple(o.source for o in overrides),
+        warnings=tuple(f"{_display(root / (i + '.toml'))}: not listed in course.toml studies, so not built"
+                       for i in unlisted),
     )
+
+
+def _overrides(course_file: "CourseFile | None", profile: str | None, assignments: tuple[str, ...],
+               study_ids: set[str], problems: list[str]) -> tuple[str, list[Override]]:
+    """The overrides of the chosen profile followed by those of ``--set``."""
+    description, overrides = "", []
+    if profile is not None and course_file is not None:
+        if profile not in course_file.profiles:
+            known = sorted(course_file.profiles)
+            problems.append(f"--profile {profile}: course.toml defines no such profile "
+                            f"({_one_of(known) or 'it defines none'}){_did_you_mean(profile, known)}")
+        else:
+            description, overrides = profile_overrides(profile, course_file.profiles[profile], study_ids)
+    for text in assignments:
+        try:
+            overrides.append(parse_assignment(text, study_ids))
+        except ValueError as exc:
+            problems.append(str(exc))
+    return description, overrides
+
+
+def _validate_overridden(path: Path, raw: dict, overrides: list[Override], used: set[Override],
+                         problems: list[str]) -> "Study | None":
+    """Apply the overrides that reach this study, validate it, and blame problems on their overrides."""
+    kind = raw.get("kind")
+    fields = _override_paths(kind) if kind in STUDY_KINDS else set()
+    applied = []
+    for override in overrides:
+        if override.study not in (None, path.stem):
+            continue
+        if override.path not in fields:
+            if override.study is not None:
+                used.add(override)  # reported here, with a suggestion, rather than as unmatched
+                problems.append(f"{override.source}: {override.path}: no such field in {path.stem}.toml"
+                                f"{_did_you_mean(override.path, fields)}")
+            continue
+        raw = apply(raw, override.path, override.value)
+        used.add(override)
+        applied.append(override)
+    before = len(problems)
+    study = _validate_study(path, raw, problems)
+    where = _display(path)
+    for i in range(before, len(problems)):
+        for override in applied:
+            for lead in (f"{where}: {override.path}:", f"{where}: {override.path}[", f"{where}: {override.path}."):
+                if problems[i].startswith(lead):
+                    problems[i] = f"{override.source}: {problems[i][len(where) + 2:]}"
+    return study
+
+
+def _override_paths(kind: str) -> set[str]:
+    """Every dotted key an override may set in a study of ``kind``."""
+    schema = PriorStudyFile if kind == "prior" else RegressionStudyFile
+    leaves = _leaf_paths(schema, _model_schema(kind))
+    return {"title", "summary", *leaves, "sweep.seeds", *(f"sweep.{leaf}" for leaf in leaves)}
 
 
 def _load_course_file(path: Path, known_files: set[str], problems: list[str]) -> CourseFile | None:

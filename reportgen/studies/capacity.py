@@ -9,7 +9,7 @@ from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
 from .base import StudyResult, Table, assemble, fmt, fmt_pm
-from .regression import (Cell, cells, dataset_of, downsample_curve, draw_data, regression_metrics, series_label,
+from .regression import (Cell, cells, data_figure, dataset_of, downsample_curve, draw_data, regression_metrics, series_label,
                          split_by)
 
 AXIS = "model.width"
@@ -18,9 +18,11 @@ AXIS = "model.width"
 def analyze(study: Study, runs: list[Run], outcomes: list[RegressionOutcome]) -> StudyResult:
     """Metrics per run, fits and loss curves per width and depth, and the error table."""
     metrics = [regression_metrics(run, outcome, dataset_of(run)) for run, outcome in zip(runs, outcomes)]
-    series = split_by(cells(runs, outcomes, metrics), AXIS)
+    grid = cells(runs, outcomes, metrics)
+    series = split_by(grid, AXIS)
     facts = _facts(series, dataset_of(runs[0]))
-    figures = {"fits": _fits_figure(study, series, facts), "losses": _losses_figure(study, series)}
+    figures = {"data": data_figure(study, grid), "fits": _fits_figure(study, series, facts),
+               "losses": _losses_figure(study, series)}
     return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts)
 
 

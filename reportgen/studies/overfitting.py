@@ -10,7 +10,7 @@ from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
 from .base import StudyResult, Table, assemble, fmt, fmt_pm
-from .regression import (Cell, cells, dataset_of, downsample_curve, draw_data, regression_metrics, series_label,
+from .regression import (Cell, cells, data_figure, dataset_of, downsample_curve, draw_data, regression_metrics, series_label,
                          split_by)
 
 AXIS = "model.degree"
@@ -27,6 +27,7 @@ def analyze(study: Study, runs: list[Run], outcomes: list[RegressionOutcome]) ->
     grid = cells(runs, outcomes, metrics)
     series = split_by(grid, AXIS)
     figures = {
+        "data": data_figure(study, grid),
         "fits": _fits_figure(study, series),
         "errors": _errors_figure(study, series),
         "losses": _losses_figure(study, series),

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..data import Dataset, make_dataset
-from ..figures import DATA_COLOR, TRUTH_COLOR, data_limits, shade_gap
+from ..figures import DATA_COLOR, TRUTH_COLOR, Figure, data_limits, figure, shade_gap, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 
@@ -97,3 +97,29 @@ def downsample_curve(losses: np.ndarray, points: int = 300) -> tuple[np.ndarray,
     """Log-spaced steps (1-based) and their losses, so a 10,000-step curve stays a small SVG."""
     steps = np.unique(np.geomspace(1, len(losses), points).astype(int))
     return steps, losses[steps - 1]
+
+
+def data_figure(study, cell_list: list[Cell]) -> Figure:
+    """The training data of the study (one panel per distinct data set): what a student gets to see."""
+    panels: dict[str, tuple[str, Dataset]] = {}
+    for cell in cell_list:
+        config = cell.runs[0].config.data
+        label = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in cell.params.items() if k.startswith("data."))
+        panels.setdefault(config.model_dump_json(), (label, dataset_of(cell.runs[0])))
+    shown = list(panels.values())[:4]
+    with figure(1, len(shown), height=2.4, sharey=True) as (fig, axes):
+        for ax, (label, data) in zip(axes[0], shown):
+            draw_data(ax, data)
+            if label:
+                ax.set_title(label)
+        axes[0][0].set_ylabel("y")
+        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        svg = to_svg(fig)
+    data = shown[0][1]
+    points = len(data.x_train)
+    gap = f", with no points between x = {data.gap[0]:.2f} and {data.gap[1]:.2f}" if data.gap else ""
+    return Figure(id=f"fig-{study.id}-data", svg=svg,
+                  caption=(f"The training data: {points} noisy observations of the target (dashed){gap} "
+                           "(shaded)."),
+                  alt=(f"Scatter plot of {points} training points on x from {data.x_train.min():.2f} to "
+                       f"{data.x_train.max():.2f}, with the noiseless target drawn dashed{gap}."))

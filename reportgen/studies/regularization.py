@@ -9,7 +9,7 @@ from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
 from .base import StudyResult, Table, assemble, fmt, fmt_pm
-from .regression import Cell, cells, dataset_of, draw_data, regression_metrics, series_label, split_by
+from .regression import Cell, cells, data_figure, dataset_of, draw_data, regression_metrics, series_label, split_by
 
 AXIS = "train.weight_decay"
 
@@ -17,9 +17,11 @@ AXIS = "train.weight_decay"
 def analyze(study: Study, runs: list[Run], outcomes: list[RegressionOutcome]) -> StudyResult:
     """Metrics per run, fits per weight decay, and test error and weight norm against weight decay."""
     metrics = [regression_metrics(run, outcome, dataset_of(run)) for run, outcome in zip(runs, outcomes)]
-    series = split_by(cells(runs, outcomes, metrics), AXIS)
+    grid = cells(runs, outcomes, metrics)
+    series = split_by(grid, AXIS)
     facts = _facts(series)
-    figures = {"fits": _fits_figure(study, series), "tradeoff": _tradeoff_figure(study, series, facts)}
+    figures = {"data": data_figure(study, grid), "fits": _fits_figure(study, series),
+               "tradeoff": _tradeoff_figure(study, series, facts)}
     return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts)
 
 

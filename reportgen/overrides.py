@@ -1,0 +1,91 @@
+"""Overrides of definition fields: named profiles in ``course.toml`` and ``--set`` on the command line.
+
+An override is ``[study.]section.field = value``. With a study id in front it
+changes that study only; without one it changes every study that has the
+field (``train.steps`` reaches the regression studies, not the prior one).
+``sweep.<field>`` and ``sweep.seeds`` replace a sweep list. Overridden files
+are then validated like any other, and a problem with an overridden value
+names the override, not the file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Override:
+    """One field set from outside its definition file."""
+
+    source: str
+    """Where the override was given, for messages: ``--set overfitting.train.steps=100``."""
+    study: str | None
+    """The study it targets, or None for every study that has the field."""
+    path: str
+    """Dotted key inside the study file, e.g. ``train.steps`` or ``sweep.seeds``."""
+    value: Any
+
+
+def parse_assignment(text: str, study_ids: set[str]) -> Override:
+    """Parse ``--set [study.]key=value``; the value is read as TOML, or taken as a plain string."""
+    source = f"--set {text}"
+    key, sep, raw_value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ValueError(f"{source}: expected [study.]section.field=value")
+    try:
+        value = tomllib.loads(f"value = {raw_value.strip()}")["value"]
+    except tomllib.TOMLDecodeError:
+        value = raw_value.strip()  # e.g. --set overfitting.data.target=x*cos(x)
+    return from_key(source, key, value, study_ids)
+
+
+def from_key(source: str, key: str, value: Any, study_ids: set[str]) -> Override:
+    """An override from a dotted key whose first part may name a study."""
+    head, _, rest = key.partition(".")
+    if head in study_ids and rest:
+        return Override(source=source, study=head, path=rest, value=_tuples(value))
+    return Override(source=source, study=None, path=key, value=_tuples(value))
+
+
+def profile_overrides(name: str, table: dict[str, Any], study_ids: set[str]) -> tuple[str, list[Override]]:
+    """A profile's description and its overrides, from ``[profiles.<name>]`` of course.toml."""
+    description = ""
+    overrides = []
+    for key, value in _flatten(table).items():
+        if key == "description":
+            description = str(value)
+            continue
+        overrides.append(from_key(f"course.toml: profiles.{name}.{key}", key, value, study_ids))
+    return description, overrides
+
+
+def apply(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of a study file's table with the field at ``path`` replaced."""
+    if path.startswith("sweep."):
+        sweep = raw.get("sweep", {})
+        flat = _flatten(sweep) if isinstance(sweep, dict) else {}
+        return raw | {"sweep": flat | {path[len("sweep."):]: value}}
+    head, _, rest = path.partition(".")
+    if not rest:
+        return raw | {head: value}
+    inner = raw.get(head, {})
+    return raw | {head: apply(inner if isinstance(inner, dict) else {}, rest, value)}
+
+
+def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _tuples(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_tuples(v) for v in value)
+    return value
