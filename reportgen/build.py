@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
-from .cache import ResultCache
+from .cache import ResultCache, atomic_write
 from .errors import BadInputError, BuildError
 from .execute import StudyExecution, run_study, work_units
 from .progress import Reporter
 from .spec import Course, load_course
 
+BUILD_INFO = "build-info.json"
+"""Per-build facts (runs trained or reused, timings): the one output that is not deterministic."""
 MANIFEST = ".reportgen-manifest.json"
 """Written beside the outputs: the digest of the inputs they were built from, and their hashes."""
 RENDERING_LIBRARIES = ("torch", "numpy", "matplotlib", "weasyprint", "jinja2", "ziamath", "pydantic")
@@ -44,7 +46,7 @@ def output_names(audience: str) -> tuple[str, ...]:
     return tuple(names)
 
 
-ALL_OUTPUTS = tuple(dict.fromkeys(output_names("all") + output_names("student")))
+ALL_OUTPUTS = tuple(dict.fromkeys(output_names("all") + output_names("student") + (BUILD_INFO,)))
 """Every file name a build may write (what ``clean`` removes)."""
 
 
@@ -105,6 +107,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         digest = input_digest(options, audience, folders)
     names = output_names(audience)
     if options.cache is not None and not options.force and outputs_current(options.out, digest, names):
+        # The same inputs give the same warnings: repeat those of the build that wrote these outputs.
+        summary.warnings += recorded_warnings(options.out)
+        _fail_if_strict(options, summary)
         summary.up_to_date = True
         summary.outputs = [options.out / name for name in names]
         return summary
@@ -115,9 +120,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
     summary.warnings += [w for e in executions for w in e.warnings]
     summary.warnings += [f"{e.result.study.id}: run diverged: {label}" for e in executions
                          for label in e.result.diverged]
-    if options.strict and summary.warnings:
-        raise BuildError(f"--strict: {len(summary.warnings)} warning{'s' if len(summary.warnings) > 1 else ''} "
-                         f"(first: {summary.warnings[0]}); nothing was written")
+    _fail_if_strict(options, summary)
     results = [e.result for e in executions]
     provenance = collect_provenance(course)
     files: dict[str, bytes] = {}
@@ -139,8 +142,27 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         document = results_document(course, results, provenance)
         files["results.json"] = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
     with _timed(summary, "write"):
-        summary.outputs = publish(options.out, files, digest)
+        summary.outputs = publish(options.out, files, digest, summary.warnings)
+        write_build_info(options.out, summary)
     return summary
+
+
+def write_build_info(out: Path, summary: BuildSummary) -> None:
+    """What differs from build to build (runs trained or reused, seconds), kept out of the deterministic outputs."""
+    info = {
+        "studies": [{"id": study_id, "trained": e.trained, "reused": e.reused, "seconds": round(e.seconds, 3),
+                     "recomputed": [{"run": label, "why": why} for label, why in e.reasons]}
+                    for study_id, e in summary.executions.items()],
+        "timings": {stage: round(seconds, 3) for stage, seconds in summary.timings.items()},
+        "warnings": summary.warnings,
+    }
+    atomic_write(out / BUILD_INFO, (json.dumps(info, indent=2) + "\n").encode())
+
+
+def _fail_if_strict(options: BuildOptions, summary: BuildSummary) -> None:
+    if options.strict and summary.warnings:
+        raise BuildError(f"--strict: {len(summary.warnings)} warning{'s' if len(summary.warnings) > 1 else ''} "
+                         f"(first: {summary.warnings[0]}); nothing was written")
 
 
 @contextmanager
@@ -354,7 +376,16 @@ def staleness(out: Path, digest: str, names: tuple[str, ...]) -> str | None:
     return None
 
 
-def publish(out: Path, files: dict[str, bytes], digest: str) -> list[Path]:
+def recorded_warnings(out: Path) -> list[str]:
+    """The warnings of the build that wrote the outputs in ``out``, from its manifest."""
+    try:
+        warnings = json.loads((out / MANIFEST).read_text()).get("warnings", [])
+    except (OSError, ValueError, AttributeError):
+        return []
+    return [str(w) for w in warnings] if isinstance(warnings, list) else []
+
+
+def publish(out: Path, files: dict[str, bytes], digest: str, warnings: list[str] = ()) -> list[Path]:
     """Write every output to a temporary file first, then rename each into ``out``.
 
     Nothing is renamed until every output exists in full, so a failed or
@@ -362,7 +393,8 @@ def publish(out: Path, files: dict[str, bytes], digest: str) -> list[Path]:
     last: outputs it does not describe are never taken as up to date.
     """
     out.mkdir(parents=True, exist_ok=True)
-    manifest = {"inputs": digest, "outputs": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}}
+    manifest = {"inputs": digest, "outputs": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+                "warnings": list(warnings)}
     staged: list[tuple[str, Path]] = []
     try:
         for name, data in [*files.items(), (MANIFEST, json.dumps(manifest, indent=2).encode())]:

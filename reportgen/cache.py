@@ -1,8 +1,9 @@
 """Content-addressed store: one ``.npz`` file per run outcome, one JSON file per study analysis.
 
-Run entries are keyed by what determines the numbers (see :mod:`reportgen.plan`);
-analysis entries by the run keys of a study plus the version of the analysis
-code, so editing prose or templates reuses both. Entries are written to a temporary file and renamed into place, so a reader
+Run entries are keyed by what determines the numbers (see
+:mod:`reportgen.plan`); analysis entries by the run keys of a study plus the
+version of the analysis code, so editing prose or templates reuses both.
+Entries are written to a temporary file and renamed into place, so a reader
 sees a whole entry or none, and two builds writing the same entry at once
 both succeed. An entry that cannot be read is a miss, reported once and
 replaced by the rebuild.
@@ -55,7 +56,7 @@ class ResultCache:
             return
         buffer = io.BytesIO()
         np.savez(buffer, **to_arrays(outcome))
-        _atomic_write(self._path(key), buffer.getvalue())
+        atomic_write(self._path(key), buffer.getvalue())
 
     def get_analysis(self, key: str) -> dict | None:
         """A study's stored analysis (figures, tables, facts, metrics), or None."""
@@ -75,7 +76,7 @@ class ResultCache:
         if self.root is not None:
             # Keys keep their order: a cached analysis must render exactly like a fresh one (dict order shows in
             # results.json and in whatever the templates iterate over).
-            _atomic_write(self.root / "analysis" / f"{key}.json", json.dumps(payload).encode())
+            atomic_write(self.root / "analysis" / f"{key}.json", json.dumps(payload).encode())
 
     def previous_keys(self, study_id: str) -> dict[str, dict]:
         """The key parts of each run of the study's last build (by run label), for ``--explain``."""
@@ -89,7 +90,7 @@ class ResultCache:
     def record_keys(self, study_id: str, parts_by_label: dict[str, dict]) -> None:
         """Remember this build's key parts per run label."""
         if self.root is not None:
-            _atomic_write(self.root / "index" / f"{study_id}.json",
+            atomic_write(self.root / "index" / f"{study_id}.json",
                           json.dumps(parts_by_label, sort_keys=True).encode())
 
     def check_writable(self) -> None:
@@ -105,7 +106,8 @@ class ResultCache:
                                 "use --cache DIR to move it or --no-cache to bypass it") from None
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path``, then rename it into place."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -77,7 +77,8 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     makes that study's handout. Runs whose results are in the result store
     are reused; if nothing changed since the last build, nothing is redone.
     """
-    from .build import BuildOptions, build as run_build, default_cache
+    from .build import BuildOptions, default_cache
+    from .build import build as run_build
     from .progress import Reporter
 
     options = BuildOptions(definitions=definitions, out=out, studies=studies, force=force or no_cache,

@@ -46,6 +46,8 @@ seeds = [0, 1]
 def write_course(folder: Path) -> list[Path]:
     """Write ``course.toml`` and ``overfitting.toml`` into ``folder``; refuse to overwrite a course."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise BadInputError(f"{folder}: not a folder; choose an empty folder")
     existing = sorted(folder.glob("*.toml")) if folder.is_dir() else []
     if existing:
         raise BadInputError(f"{folder}: already holds definitions ({existing[0].name}); choose an empty folder")

@@ -348,7 +348,8 @@ def load_course(root: str | os.PathLike, profile: str | None = None, assignments
             problems.append(f"{override.source}: {override.path}: no such field in {where}"
                             f"{_did_you_mean(override.path, every)}")
     if problems or course_file is None:
-        raise SpecError(problems)
+        # A study-less override with a bad value fails the same way in every study it reaches: say it once.
+        raise SpecError(list(dict.fromkeys(problems)))
     order = course_file.studies if course_file.studies is not None else tuple(sorted(studies))
     unlisted = sorted(set(studies) - set(order))
     return Course(

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -36,9 +37,25 @@ def built(tmp_path_factory):
 
 def test_build_writes_html_pdf_and_results(built):
     out = built / "build"
-    assert sorted(p.name for p in out.iterdir()) == [".reportgen-manifest.json", "report.html", "report.pdf",
-                                                     "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".reportgen-manifest.json", "build-info.json", "report.html",
+                                                     "report.pdf", "results.json"]
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_build_info_records_what_differs_between_builds(built):
+    info = json.loads((built / "build" / "build-info.json").read_text())
+    studies = {s["id"]: s for s in info["studies"]}
+    assert studies["overfitting"]["trained"] + studies["overfitting"]["reused"] == 12
+    assert all(s["seconds"] >= 0 for s in info["studies"]) and "pdf" in info["timings"]
+
+
+def test_report_appendix_shows_each_definition_file_and_its_hash(built):
+    html = (built / "build" / "report.html").read_text()
+    appendix = unescape(html.split('id="provenance"')[1])
+    assert 'kind = "overfitting"' in appendix and '"model.degree" = [1, 3, 12]' in appendix
+    document = json.loads((built / "build" / "results.json").read_text())
+    for study in document["provenance"]["studies"]:
+        assert study["sha256"][:16] in appendix
 
 
 def test_results_json_has_every_run_with_params_seed_status_and_metrics(built):

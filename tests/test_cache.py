@@ -453,7 +453,7 @@ def test_killed_build_leaves_the_previous_report_and_the_next_build_completes_it
     reused = sum(int(n) for n in re.findall(r"^\w+: (\d+) reused", resumed.stderr, re.M))
     assert reused >= 1, resumed.stderr  # what the killed build stored is used
     assert_same_outputs(out, outputs_of(tmp_path / "clean"))
-    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, MANIFEST])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, MANIFEST, "build-info.json"])
 
 
 def test_concurrent_builds_on_one_store_and_one_output_folder_both_succeed(course, tmp_path):
@@ -465,7 +465,7 @@ def test_concurrent_builds_on_one_store_and_one_output_folder_both_succeed(cours
     for build, (_, stderr) in results:
         assert build.returncode == 0, stderr
     assert_same_outputs(out, course.outputs)
-    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, MANIFEST])
+    assert sorted(p.name for p in out.iterdir()) == sorted([*OUTPUTS, MANIFEST, "build-info.json"])
     assert len(npz_entries(cache)) == sum(RUNS.values())
     assert not [p for p in cache.rglob("*") if p.name.endswith(".tmp")]
 

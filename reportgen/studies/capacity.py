@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..figures import Figure, log_scale, figure, ordered_colors, to_svg
+from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
-from .base import StudyResult, Table, assemble, fmt, fmt_pm
-from .regression import (Cell, cells, data_figure, dataset_of, downsample_curve, draw_data, regression_metrics, series_label,
-                         split_by)
+from .base import StudyResult, Table, assemble, fmt_pm
+from .regression import (
+    Cell,
+    cells,
+    data_figure,
+    dataset_of,
+    downsample_curve,
+    draw_data,
+    regression_metrics,
+    series_label,
+    split_by,
+)
 
 AXIS = "model.width"
 
@@ -32,6 +41,10 @@ def _width(cell: Cell) -> int:
 
 def _depth(cell: Cell) -> int:
     return cell.runs[0].config.model.depth
+
+
+def _depth_title(label: str) -> str:
+    return label.replace("depth 1", "one hidden layer").replace("depth 2", "two hidden layers")
 
 
 def _facts(series: dict, data) -> dict:
@@ -66,7 +79,7 @@ def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
                 if i is not None:
                     ax.plot(data.x_test, cell.outcomes[i].test_pred, color=color, lw=1.1,
                             label=f"{_width(cell)} units")
-            ax.set_title(series_label(rest).replace("depth 1", "one hidden layer").replace("depth 2", "two hidden layers"))
+            ax.set_title(_depth_title(series_label(rest)))
         axes[0][0].set_ylabel("y")
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         svg = to_svg(fig)
@@ -88,7 +101,7 @@ def _losses_figure(study: Study, series: dict) -> Figure:
                     ax.plot(steps, losses, color=color, lw=1.0, label=f"{_width(cell)} units")
             log_scale(ax)
             ax.set_xlabel("Adam step")
-            ax.set_title(series_label(rest))
+            ax.set_title(_depth_title(series_label(rest)))
         axes[0][0].set_ylabel("training SSE")
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         svg = to_svg(fig)

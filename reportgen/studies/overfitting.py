@@ -5,13 +5,22 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import least_squares_sse
-from ..figures import Figure, log_scale, figure, ordered_colors, to_svg
+from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
 from .base import StudyResult, Table, assemble, fmt, fmt_pm
-from .regression import (Cell, cells, data_figure, dataset_of, downsample_curve, draw_data, regression_metrics, series_label,
-                         split_by)
+from .regression import (
+    Cell,
+    cells,
+    data_figure,
+    dataset_of,
+    downsample_curve,
+    draw_data,
+    regression_metrics,
+    series_label,
+    split_by,
+)
 
 AXIS = "model.degree"
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+from markupsafe import Markup
 
-from ..figures import Figure, log_scale, categorical_colors, figure, to_svg
+from ..figures import Figure, categorical_colors, figure, log_scale, to_svg
 from ..outcomes import PriorOutcome
 from ..plan import Run
 from ..spec import Study
@@ -123,13 +124,20 @@ def _spread_figure(study, runs, metrics, widths, activations, depths, facts) -> 
 
 
 def _table(study: Study, runs, metrics) -> Table:
-    rows = []
+    """One row per (depth, activation), one column per width: measured spread over predicted."""
+    widths = sorted({run.config.model.width for run in runs})
+    cells: dict[tuple[int, str], dict[int, str]] = {}
     for run, m in zip(runs, metrics):
         model = run.config.model
-        rows.append((str(model.depth), model.activation, str(model.width), fmt(m["measured_std"]),
-                     fmt(m["theory_std"]) + ("" if m["theory_exact"] else " *"), f"{m['ratio']:.2f}"))
+        predicted = fmt(m["theory_std"]) + ("" if m["theory_exact"] else "*")
+        cells.setdefault((model.depth, model.activation), {})[model.width] = Markup(
+            f"{fmt(m['measured_std'])}<br><span class=\"predicted\">{predicted}</span>")
+    activations = list(dict.fromkeys(run.config.model.activation for run in runs))
+    order = sorted(cells, key=lambda key: (key[0], activations.index(key[1])))
+    rows = [(str(depth), activation, *(cells[(depth, activation)].get(w, "—") for w in widths))
+            for depth, activation in order]
     return Table(id=f"tab-{study.id}-spread",
-                 columns=("hidden layers", "activation", "width", "measured spread", "predicted spread", "ratio"),
-                 rows=tuple(rows), numeric=(True, False, True, True, True, True),
-                 caption=("Measured and predicted spread of f(x) per configuration. Predictions marked * are the "
-                          "infinite-width limit, exact only for one hidden layer."))
+                 columns=("hidden layers", "activation", *(f"width {w}" for w in widths)),
+                 rows=tuple(rows), numeric=(True, False, *([True] * len(widths))),
+                 caption=("Spread of f(x) per configuration: measured (upper) and predicted (lower, grey). "
+                          "Predictions marked * are the infinite-width limit, exact only for one hidden layer."))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..figures import Figure, log_scale, figure, ordered_colors, to_svg
+from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
