@@ -113,10 +113,11 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         summary.up_to_date = True
         summary.outputs = [options.out / name for name in names]
         return summary
+    summary.warnings += list(course.warnings)
+    _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
     with _timed(summary, "training and figures"):
         executions = compute_studies(course, options.cache, options.jobs, reporter)
     summary.executions = {e.result.study.id: e for e in executions}
-    summary.warnings += list(course.warnings)
     summary.warnings += [w for e in executions for w in e.warnings]
     summary.warnings += [f"{e.result.study.id}: run diverged: {label}" for e in executions
                          for label in e.result.diverged]

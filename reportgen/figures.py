@@ -7,10 +7,8 @@ and drops the date, so the same data always give the same bytes.
 
 from __future__ import annotations
 
-import base64
 import io
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Iterator
 
 import matplotlib
@@ -19,6 +17,8 @@ matplotlib.use("Agg")  # never open a window, whatever the environment says
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
+
+from .studies.base import Figure  # noqa: E402,F401  (re-exported: the record figures produce)
 
 TEXT_WIDTH_IN = 6.6
 """Width of the printed text block (A4 with 2 cm margins), so figures print at 100 %."""
@@ -46,23 +46,6 @@ STYLE = {
 DATA_COLOR = "#222222"
 TRUTH_COLOR = "#d62728"
 GAP_COLOR = "#bbbbbb"
-
-
-@dataclass(frozen=True)
-class Figure:
-    """A finished figure: SVG text plus what the report says about it."""
-
-    id: str
-    """Document-unique label, e.g. ``fig-overfitting-fits``."""
-    caption: str
-    alt: str
-    """Text alternative describing what the figure shows."""
-    svg: str
-
-    @property
-    def data_uri(self) -> str:
-        """The SVG as a ``data:`` URI for an ``<img>``."""
-        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
 
 
 @contextmanager

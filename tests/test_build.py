@@ -119,6 +119,19 @@ def test_pdf_is_a4_with_page_numbers_and_the_report_text(built):
     text = _poppler("pdftotext", pdf, "-")
     assert "page 3 of" in text
     assert "Overfitting" in text and "References" in text and "Provenance" in text
+    # The contents page carries page numbers; captions are numbered; the bibliography is there.
+    assert re.search(r"Introduction\s*\.{5,}\s*\d+", text)
+    assert re.search(r"Figure 1\. The training data", text) and re.search(r"Table 1\. Errors per degree", text)
+    assert "Hornik, K., Stinchcombe, M. and White, H. (1989)" in text
+
+
+def test_pdf_has_a_bookmark_per_section(built):
+    import weasyprint
+
+    document = weasyprint.HTML(string=(built / "build" / "report.html").read_text()).render()
+    labels = [entry[0] for entry in document.make_bookmark_tree()]
+    for title in ("Introduction", "Overfitting", "Regularization", "Prior", "Capacity", "References", "Provenance"):
+        assert title in labels
 
 
 def _poppler(tool: str, *args) -> str:

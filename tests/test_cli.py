@@ -29,7 +29,8 @@ def test_build_help_names_its_options():
 
 
 @pytest.mark.parametrize("args", [["--help"], ["list", "--definitions", str(EXPERIMENTS)],
-                                  ["validate", "--definitions", str(EXPERIMENTS)]])
+                                  ["validate", "--definitions", str(EXPERIMENTS)],
+                                  ["check", "--definitions", str(EXPERIMENTS), "--out", "no-such-build-folder"]])
 def test_fast_commands_do_not_import_torch_matplotlib_or_weasyprint(args):
     probe = ("import sys\nfrom reportgen.cli import main\n"
              "try:\n    main(args=sys.argv[1:], prog_name='reportgen')\nexcept SystemExit:\n    pass\n"

@@ -2,15 +2,32 @@
 
 from __future__ import annotations
 
+import base64
 import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from markupsafe import Markup
 
-from ..figures import Figure
 from ..plan import Run
 from ..spec import Study
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A finished figure: SVG text plus what the report says about it."""
+
+    id: str
+    """Document-unique label, e.g. ``fig-overfitting-fits``."""
+    caption: str
+    alt: str
+    """Text alternative describing what the figure shows."""
+    svg: str
+
+    @property
+    def data_uri(self) -> str:
+        """The SVG as a ``data:`` URI for an ``<img>``."""
+        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,337 @@
+"""Editions: the student handout keeps the questions and drops every solution; the instructor edition has it all.
+
+One ``--audience all`` build of the tiny course is shared by the tests that only read its outputs. Every
+build here uses one result store, so only the first one trains.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from reportgen.studies.base import fmt
+
+from .conftest import TINY_COURSE
+
+STUDIES = ["overfitting", "regularization", "prior", "capacity"]
+REGRESSION = ["overfitting", "regularization", "capacity"]
+RESULT_FIGURE = re.compile(r"fig-[\w-]+-(?:fits|errors|losses|tradeoff|draws-\d+|spread)")
+
+
+def reportgen(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m reportgen`` and capture its output."""
+    return subprocess.run([sys.executable, "-m", "reportgen", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+def write_course(folder: Path, extra_course_lines: str = "") -> Path:
+    """The tiny course in ``folder`` (created), with ``extra_course_lines`` appended to course.toml."""
+    folder.mkdir(parents=True)
+    for name, text in TINY_COURSE.items():
+        if name == "course.toml":
+            text += extra_course_lines
+        (folder / name).write_text(text.lstrip(), encoding="utf-8")
+    return folder
+
+
+def result_store(tmp_path_factory) -> Path:
+    """One result store for every build of the tiny course in this session (it is content-addressed)."""
+    return tmp_path_factory.getbasetemp() / "tiny-course-result-store"
+
+
+class _VisibleText(HTMLParser):
+    """The text a reader sees: no tags, attributes (so no data URIs), head, style, script or inline SVG."""
+
+    HIDDEN = {"head", "style", "script", "svg", "title"}
+    INLINE = {"a", "abbr", "b", "code", "em", "i", "img", "small", "span", "strong", "sub", "sup"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag not in self.INLINE:
+            self.parts.append(" ")  # block boundaries separate words; inline tags do not
+
+    def handle_endtag(self, tag):
+        if tag in self.HIDDEN and self.hidden:
+            self.hidden -= 1
+        elif tag not in self.INLINE:
+            self.parts.append(" ")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def visible_text(html: str) -> str:
+    """The visible text of an HTML document (or fragment), whitespace collapsed."""
+    parser = _VisibleText()
+    parser.feed(html)
+    parser.close()
+    return " ".join("".join(parser.parts).split())
+
+
+def pdf_text(pdf: Path) -> str:
+    """The text of a PDF (pdftotext, from poppler-utils, which .ci/run installs), whitespace collapsed."""
+    try:
+        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    except FileNotFoundError:
+        pytest.skip("pdftotext (poppler-utils) is not installed; .ci/run installs it")
+    text = re.sub(r"([a-z])[-\u2010]\n([a-z])", r"\1\2", text)  # words hyphenated at a line end (hyphens: auto)
+    return " ".join(text.split())
+
+
+def contains_number(text: str, number: str) -> bool:
+    """Whether ``number`` occurs in ``text`` as a whole number, not as part of a longer one or of a hash."""
+    return re.search(rf"(?<![\w.]){re.escape(number)}(?![\w]|\.\d)", text) is not None
+
+
+@pytest.fixture(scope="module")
+def editions(tmp_path_factory):
+    """The tiny course built once with --audience all: both editions and results.json."""
+    root = tmp_path_factory.mktemp("editions")
+    definitions = write_course(root / "experiments")
+    result = reportgen("build", "--definitions", definitions, "--out", root / "build", "--audience", "all",
+                       "--cache", result_store(tmp_path_factory), "--quiet")
+    assert result.returncode == 0, result.stderr
+    out = root / "build"
+    return {
+        "root": root,
+        "out": out,
+        "definitions": definitions,
+        "student_html": (out / "report-student.html").read_text(encoding="utf-8"),
+        "instructor_html": (out / "report.html").read_text(encoding="utf-8"),
+        "results": json.loads((out / "results.json").read_text()),
+    }
+
+
+# --------------------------------------------------------------------------- file names per audience
+
+
+def test_audience_all_writes_both_editions_and_results(editions):
+    names = sorted(p.name for p in editions["out"].iterdir() if not p.name.startswith("."))
+    assert {"report.html", "report.pdf", "report-student.html", "report-student.pdf", "results.json"} <= set(names)
+    assert (editions["out"] / "report-student.pdf").read_bytes().startswith(b"%PDF-")
+    assert "Student handout" in visible_text(editions["student_html"])
+    assert "Student handout" not in visible_text(editions["instructor_html"])
+
+
+@pytest.fixture(scope="module")
+def student_by_default(tmp_path_factory):
+    """A course whose course.toml says audience = "student", built without --audience (one study, to be quick)."""
+    root = tmp_path_factory.mktemp("student-default")
+    definitions = write_course(root / "experiments", '\naudience = "student"\n')
+    result = reportgen("build", "capacity", "--definitions", definitions, "--out", root / "build",
+                       "--cache", result_store(tmp_path_factory), "--quiet")
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def test_course_audience_student_is_the_default_and_writes_no_results_json(student_by_default):
+    out = student_by_default / "build"
+    assert (out / "report-student.html").is_file() and (out / "report-student.pdf").is_file()
+    assert not (out / "results.json").exists()  # the numbers are solutions
+    assert not (out / "report.html").exists() and not (out / "report.pdf").exists()
+    html = (out / "report-student.html").read_text(encoding="utf-8")
+    assert 'class="answer"' in html
+
+
+def test_audience_option_overrides_the_course_default(student_by_default, tmp_path_factory):
+    out = student_by_default / "instructor"
+    result = reportgen("build", "capacity", "--definitions", student_by_default / "experiments",
+                       "--out", out, "--audience", "instructor", "--cache", result_store(tmp_path_factory), "-q")
+    assert result.returncode == 0, result.stderr
+    assert (out / "report.html").is_file() and (out / "report.pdf").is_file() and (out / "results.json").is_file()
+    assert not (out / "report-student.html").exists() and not (out / "report-student.pdf").exists()
+    assert 'class="answer"' not in (out / "report.html").read_text(encoding="utf-8")
+
+
+# --------------------------------------------------------------------------- the leak test
+
+
+def _floats(value):
+    """Every float in a JSON value (not ints, not booleans)."""
+    if type(value) is float:
+        yield value
+    elif isinstance(value, dict):
+        for inner in value.values():
+            yield from _floats(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from _floats(inner)
+
+
+def _printed_forms(name: str, value: float) -> set[str]:
+    """The ways the report prints a number: fmt with 3 and 2 digits (plain and as HTML text), and %.2f for ratios."""
+    forms = {fmt(value, 3, html=False), fmt(value, 2, html=False),
+             visible_text(str(fmt(value, 3))), visible_text(str(fmt(value, 2)))}
+    if name == "ratio" or "ratio" in name:
+        forms.add(f"{value:.2f}")
+    return forms
+
+
+def _definition_values(definitions: Path) -> str:
+    """Text of the definitions' own values: the files, every resolved field, and what the data figure says."""
+    from reportgen.data import make_dataset
+    from reportgen.spec import load_course
+
+    parts = [p.read_text() for p in sorted(definitions.glob("*.toml"))]
+    course = load_course(definitions)
+    for study in course.studies:
+        configs = [study.base] + [point.config for point in study.points]
+        for config in configs:
+            parts.append(json.dumps(config.model_dump(mode="json")))
+            if study.kind != "prior":
+                data = make_dataset(config.data)
+                numbers = [data.x_train.min(), data.x_train.max(), *(data.gap or ())]
+                parts.append(" ".join(f"{x:.2f}" for x in numbers))
+    return "\n".join(parts)
+
+
+def test_student_edition_shows_no_number_of_the_results(editions):
+    """No metric of results.json, printed any way the report prints numbers, is visible to a student."""
+    # Numbers that are not results may coincide with one: definition values, and versions in the provenance.
+    own_values = _definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
+    candidates: dict[str, str] = {}
+    for study in editions["results"]["studies"]:
+        for run in study["runs"]:
+            for name, value in run["metrics"].items():
+                for number in _printed_forms(name, value) if type(value) is float else ():
+                    if len(number) >= 4 and not contains_number(own_values, number):
+                        candidates.setdefault(number, f"{study['id']} {run['params']} seed {run['seed']}: {name}")
+    # Not vacuous: the metrics give hundreds of numbers, and the instructor edition prints some of them.
+    assert len(candidates) > 100
+    instructor = visible_text(editions["instructor_html"])
+    assert sum(contains_number(instructor, number) for number in candidates) >= 10
+
+    student_html = visible_text(editions["student_html"])
+    student_pdf = pdf_text(editions["out"] / "report-student.pdf")
+    leaked_html = {n: where for n, where in candidates.items() if contains_number(student_html, n)}
+    leaked_pdf = {n: where for n, where in candidates.items() if contains_number(student_pdf, n)}
+    assert leaked_html == {}, "student HTML shows result numbers"
+    assert leaked_pdf == {}, "student PDF shows result numbers"
+
+
+def test_student_edition_shows_no_number_of_the_instructor_results_sections(editions):
+    """Means, spreads and other numbers the results prose and tables print (not only results.json's) stay out."""
+    own_values = _definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
+    student, instructor = editions["student_html"], editions["instructor_html"]
+    student_ids = set(re.findall(r'\bid="([^"]+)"', student))
+    numbers = set()
+    for study in STUDIES:
+        text = visible_text(_results_section(instructor, study, student_ids))
+        numbers |= {n for n in re.findall(r"\d+\.\d+", text) if len(n) >= 4 and not contains_number(own_values, n)}
+    assert len(numbers) >= 30
+    student_html, student_pdf = visible_text(student), pdf_text(editions["out"] / "report-student.pdf")
+    assert sorted(n for n in numbers if contains_number(student_html, n) or contains_number(student_pdf, n)) == []
+
+
+def test_student_edition_has_no_result_figure_or_table_but_every_data_figure(editions):
+    student, instructor = editions["student_html"], editions["instructor_html"]
+    floats = set(re.findall(r'<(?:figure|table)[^>]*\bid="((?:fig|tab)-[^"]+)"', instructor))
+    result_ids = {i for i in floats if not i.endswith("-data") and i != "tab-provenance"}
+    # The instructor edition has every kind of result float, so the check below covers them all.
+    for kind in ("fits", "errors", "losses", "tradeoff", "draws-1", "draws-2", "spread"):
+        assert any(i.startswith("fig-") and i.endswith(f"-{kind}") for i in result_ids), kind
+    assert {f"tab-{s}-errors" for s in REGRESSION} | {"tab-prior-spread"} <= result_ids
+    for ident in sorted(result_ids):
+        assert ident not in student, ident
+    assert not RESULT_FIGURE.search(student)
+    assert not re.search(r'id="tab-(?!provenance")', student)
+    for study in REGRESSION:
+        assert f'<figure id="fig-{study}-data"' in student
+        assert f'<figure id="fig-{study}-data"' in instructor
+
+
+def _results_section(html: str, study: str, shared_ids: set[str]) -> str:
+    """The instructor edition from ``<h3 id="<study>-results">`` to the study's end, or to a heading both share."""
+    start = html.index(f'<h3 id="{study}-results">')
+    ends = [html.find(marker, start + 1) for marker in ("<h2", "</section>")]
+    for match in re.finditer(r'<h3 id="([^"]+)"', html[start + 1:]):
+        if match.group(1) in shared_ids:
+            ends.append(start + 1 + match.start())
+            break
+    return html[start:min(e for e in ends if e > 0)]
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?:;])\s+", text) if len(s.split()) >= 6]
+
+
+def test_student_edition_has_no_sentence_of_the_results_and_discussion(editions):
+    student, instructor = editions["student_html"], editions["instructor_html"]
+    student_ids = set(re.findall(r'\bid="([^"]+)"', student))
+    student_text = visible_text(student)
+    solutions = []
+    for study in STUDIES:
+        assert f'id="{study}-results"' not in student
+        solutions += _sentences(visible_text(_results_section(instructor, study, student_ids)))
+    assert len(solutions) >= 15
+    leaked = [s for s in solutions if s in student_text]
+    assert leaked == []
+    # The comparison can find a sentence: the discussion both editions share is there in both.
+    shared = _sentences(visible_text(_results_section(instructor, "capacity", set()).split("</section>")[0]))
+    assert [s for s in shared if s in student_text and "universal approximator" in s]
+
+
+def test_student_edition_has_activities_with_answer_space_and_instructor_edition_none(editions):
+    student, instructor = editions["student_html"], editions["instructor_html"]
+    for study in STUDIES:
+        for html in (student, instructor):
+            assert f'<h3 id="{study}-activities">Activities</h3>' in html
+        section = student.split(f'<h3 id="{study}-activities">')[1].split("</section>")[0]
+        items = section.count("<li>")
+        assert items >= 3 and section.count('<div class="answer"') == items, study
+    assert student.count('<div class="answer"') == 15  # 4 + 3 + 5 + 3 activities
+    assert 'class="answer"' not in instructor
+    assert "Activities" in pdf_text(editions["out"] / "report-student.pdf")
+
+
+def test_student_edition_keeps_the_setup_of_every_study(editions):
+    student = visible_text(editions["student_html"])
+    for study in STUDIES:
+        assert f'<h3 id="{study}-setup">Setup</h3>' in editions["student_html"]
+    assert "Sweep model.degree ∈ {1, 3, 12} × data.noise ∈ {0.1, 0.3}; seeds 0, 1: 12 runs" in student
+
+
+# --------------------------------------------------------------------------- one-study handout
+
+
+@pytest.fixture(scope="module")
+def handout(editions, tmp_path_factory):
+    out = editions["root"] / "handout"
+    result = reportgen("build", "overfitting", "--audience", "student", "--definitions", editions["definitions"],
+                       "--out", out, "--cache", result_store(tmp_path_factory), "--quiet")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_one_study_handout_has_its_own_title_page(handout):
+    html = (handout / "report-student.html").read_text(encoding="utf-8")
+    title_page = html.split('<header class="title-page">')[1].split("</header>")[0]
+    assert re.search(r"<h1>\s*Overfitting\s*</h1>", title_page)
+    assert re.search(r'<p class="subtitle">\s*Tiny course\s*</p>', title_page)
+    assert "A fixture" not in title_page  # the course subtitle gives way to the course title
+    assert "Student handout" in title_page
+    assert "<title>Overfitting · Tiny course</title>" in html  # the tab and the PDF's Title name the handout
+
+
+def test_one_study_handout_has_only_that_study(handout):
+    html = (handout / "report-student.html").read_text(encoding="utf-8")
+    assert re.findall(r'<section class="study" id="([^"]+)"', html) == ["overfitting"]
+    for other in ("regularization", "prior", "capacity"):
+        assert f'id="{other}-' not in html and f'href="#{other}"' not in html
+    assert 'id="overfitting-results"' not in html and '<div class="answer"' in html
+    names = {p.name for p in handout.iterdir()}
+    assert {"report-student.html", "report-student.pdf"} <= names
+    assert not names & {"report.html", "report.pdf", "results.json"}  # --audience student alone: no solutions
