@@ -8,12 +8,13 @@ is ever passed to ``eval``, so a definition file cannot run code.
 from __future__ import annotations
 
 import ast
-import difflib
 import operator
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+
+from .messages import did_you_mean
 
 FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sin": np.sin,
@@ -160,7 +161,7 @@ def _check_name(name: str) -> None:
         return
     if name in FUNCTIONS:
         raise ExpressionError(f"'{name}' is a function; call it as {name}(...)")
-    raise ExpressionError(f"unknown name '{name}'{_did_you_mean(name, ['x', *CONSTANTS])}; "
+    raise ExpressionError(f"unknown name '{name}'{did_you_mean(name, ['x', *CONSTANTS])}; "
                           f"use x, {', '.join(CONSTANTS)} or a function call")
 
 
@@ -170,7 +171,7 @@ def _check_call(node: ast.Call, text: str, depth: int) -> None:
         raise ExpressionError(f"calling {_segment(node.func, text)!r} is not allowed")
     name = node.func.id
     if name not in FUNCTIONS:
-        raise ExpressionError(f"unknown function '{name}'{_did_you_mean(name, FUNCTIONS)}; "
+        raise ExpressionError(f"unknown function '{name}'{did_you_mean(name, FUNCTIONS)}; "
                               f"use one of {', '.join(FUNCTIONS)}")
     if len(node.args) != 1 or node.keywords:
         given = len(node.args) + len(node.keywords)
@@ -181,11 +182,6 @@ def _check_call(node: ast.Call, text: str, depth: int) -> None:
 def _segment(node: ast.AST, text: str) -> str:
     """The source text of ``node``, as the user wrote it."""
     return ast.get_source_segment(text, node) or ast.unparse(node)
-
-
-def _did_you_mean(name: str, options) -> str:
-    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
 
 
 def _evaluate(node: ast.AST, x: np.ndarray):

@@ -46,15 +46,15 @@ def from_key(source: str, key: str, value: Any, study_ids: set[str]) -> Override
     """An override from a dotted key whose first part may name a study."""
     head, _, rest = key.partition(".")
     if head in study_ids and rest:
-        return Override(source=source, study=head, path=rest, value=_tuples(value))
-    return Override(source=source, study=None, path=key, value=_tuples(value))
+        return Override(source=source, study=head, path=rest, value=as_tuples(value))
+    return Override(source=source, study=None, path=key, value=as_tuples(value))
 
 
 def profile_overrides(name: str, table: dict[str, Any], study_ids: set[str]) -> tuple[str, list[Override]]:
     """A profile's description and its overrides, from ``[profiles.<name>]`` of course.toml."""
     description = ""
     overrides = []
-    for key, value in _flatten(table).items():
+    for key, value in flatten(table).items():
         if key == "description":
             description = str(value)
             continue
@@ -63,29 +63,38 @@ def profile_overrides(name: str, table: dict[str, Any], study_ids: set[str]) -> 
 
 
 def apply(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """A copy of a study file's table with the field at ``path`` replaced."""
+    """A copy of a study file's table with the field at ``path`` replaced (``sweep.*`` replaces a sweep list)."""
     if path.startswith("sweep."):
         sweep = raw.get("sweep", {})
-        flat = _flatten(sweep) if isinstance(sweep, dict) else {}
+        flat = flatten(sweep) if isinstance(sweep, dict) else {}
         return raw | {"sweep": flat | {path[len("sweep."):]: value}}
-    head, _, rest = path.partition(".")
+    return set_path(raw, path, value)
+
+
+def set_path(raw: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
+    """A copy of a nested table with the value at ``dotted`` replaced, creating tables on the way."""
+    head, _, rest = dotted.partition(".")
     if not rest:
         return raw | {head: value}
     inner = raw.get(head, {})
-    return raw | {head: apply(inner if isinstance(inner, dict) else {}, rest, value)}
+    return raw | {head: set_path(inner if isinstance(inner, dict) else {}, rest, value)}
 
 
-def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+def flatten(table: dict, prefix: str = "") -> dict[str, Any]:
+    """A nested table as one level of dotted keys: ``{"model": {"degree": 3}}`` -> ``{"model.degree": 3}``."""
     flat: dict[str, Any] = {}
     for key, value in table.items():
         if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
+            flat.update(flatten(value, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat
 
 
-def _tuples(value: Any) -> Any:
+def as_tuples(value: Any) -> Any:
+    """TOML arrays as tuples, at any depth, so that strict tuple fields accept them and models stay hashable."""
+    if isinstance(value, dict):
+        return {k: as_tuples(v) for k, v in value.items()}
     if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
+        return tuple(as_tuples(v) for v in value)
     return value

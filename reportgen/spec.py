@@ -11,206 +11,35 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as _dt
-import difflib
 import itertools
-import json
 import os
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ValidationError
 
 from .errors import SpecError
-from .expr import ExpressionError, parse_expression
-from .overrides import Override, apply, parse_assignment, profile_overrides
-
-STUDY_KINDS = ("overfitting", "regularization", "prior", "capacity")
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
-
-PositiveInt = Annotated[int, Field(ge=1)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
-NonNegativeFloat = Annotated[float, Field(ge=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-
-
-class _Frozen(BaseModel):
-    """Strict, immutable, closed: TOML values are never coerced and unknown keys are errors."""
-
-    # TOML spells inf and nan; neither is a usable learning rate, noise level or domain bound.
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
-
-
-class _At(ValueError):
-    """A cross-field check's failure, pinned to the key (and index) below the model that it is about.
-
-    pydantic reports a model validator's error at the model itself (``data``); ``_problem`` appends
-    ``loc`` so the user reads ``data.removed[2]`` instead.
-    """
-
-    def __init__(self, loc: tuple[str | int, ...], message: str):
-        super().__init__(message)
-        self.loc = loc
-
-
-def _check_interval(value: tuple[float, float]) -> tuple[float, float]:
-    """Refuse an interval whose low end is not below its high end."""
-    if not value[0] < value[1]:
-        raise ValueError(f"expected [low, high] with low < high, got [{value[0]}, {value[1]}]")
-    return value
-
-
-class DataSpec(_Frozen):
-    """The synthetic regression data set; the defaults are the lecture's recipe."""
-
-    target: str = "x * sin(10 * x)"
-    """Noiseless target f(x), a safe expression in x."""
-    points: Annotated[int, Field(ge=2, le=100_000)] = 20
-    """Number of equally spaced x values on ``domain`` before removal."""
-    domain: tuple[float, float] = (0.0, 1.0)
-    """Interval of the training inputs."""
-    removed: tuple[NonNegativeInt, ...] = (9, 10, 11, 12, 13)
-    """Indices deleted from the grid, leaving a gap in the data."""
-    noise: NonNegativeFloat = 0.1
-    """Standard deviation of the Gaussian noise added to the targets."""
-    seed: NonNegativeInt = 0
-    """Seed of NumPy's legacy global generator for the noise."""
-    test_points: Annotated[int, Field(ge=2, le=100_000)] = 200
-    """Number of points of the evaluation grid."""
-    test_domain: tuple[float, float] = (-0.05, 1.05)
-    """Interval of the evaluation grid."""
-
-    _interval = field_validator("domain", "test_domain")(_check_interval)
-
-    @field_validator("target")
-    @classmethod
-    def _safe_target(cls, value: str) -> str:
-        try:
-            parse_expression(value)
-        except ExpressionError as exc:
-            raise ValueError(f"expected a safe expression in x, got {_show(value)}: {exc}") from None
-        return value
-
-    @model_validator(mode="after")
-    def _removed_in_range(self) -> "DataSpec":
-        seen: set[int] = set()
-        for i, index in enumerate(self.removed):
-            if index >= self.points:
-                raise _At(("removed", i), f"expected an index below points = {self.points}, got {index}")
-            if index in seen:
-                raise _At(("removed", i), f"expected distinct indices, got {index} again")
-            seen.add(index)
-        if len(self.removed) >= self.points:
-            raise _At(("removed",), f"expected at least one of the {self.points} points to remain, got all removed")
-        return self
-
-    @model_validator(mode="after")
-    def _target_finite(self) -> "DataSpec":
-        # NaN or inf where the target is sampled would silently poison the fit or the figures.
-        target = parse_expression(self.target)
-        train = np.delete(np.linspace(self.domain[0], self.domain[1], num=self.points), list(self.removed))
-        test = np.linspace(self.test_domain[0], self.test_domain[1], num=self.test_points)
-        for where, x in (("training point", train), ("point of test_domain", test)):
-            y = target(x)
-            bad = np.flatnonzero(~np.isfinite(y))
-            if bad.size:
-                raise _At(("target",), f"expected a finite value at every {where}, "
-                                       f"got {y[bad[0]]} at x = {x[bad[0]]:g}")
-        return self
-
-
-class PolynomialSpec(_Frozen):
-    """A polynomial of the given degree with a bias, fitted as a linear model."""
-
-    kind: Literal["polynomial"]
-    degree: Annotated[int, Field(ge=1, le=400)] = 10
-    """Highest power of x; the model has degree + 1 coefficients."""
-
-
-class MLPSpec(_Frozen):
-    """A fully connected network with ``depth`` hidden layers of ``width`` units."""
-
-    kind: Literal["mlp"]
-    width: Annotated[int, Field(ge=1, le=100_000)] = 10
-    """Units in every hidden layer."""
-    depth: Annotated[int, Field(ge=1, le=10)] = 1
-    """Number of hidden layers."""
-    activation: Literal["tanh", "sigmoid", "relu", "identity"] = "tanh"
-    """Activation of the hidden layers; the output layer is linear."""
-
-
-class PriorMLPSpec(MLPSpec):
-    """An MLP whose weights and biases are drawn from zero-mean Gaussians."""
-
-    weight_std: PositiveFloat = 5.0
-    """Standard deviation of every weight (the lecture's sw)."""
-    bias_std: NonNegativeFloat = 5.0
-    """Standard deviation of every bias (the lecture's sb)."""
-
-
-class TrainSpec(_Frozen):
-    """Full-batch training; the defaults are the lecture's."""
-
-    optimizer: Literal["adam"] = "adam"
-    lr: PositiveFloat = 0.01
-    """Adam's learning rate."""
-    steps: Annotated[int, Field(ge=1, le=1_000_000)] = 10_000
-    """Number of full-batch gradient steps."""
-    loss: Literal["sse"] = "sse"
-    """Sum of squared errors, ``MSELoss(reduction='sum')``."""
-    weight_decay: NonNegativeFloat = 0.0
-    """L2 penalty added to the gradient by Adam (a Gaussian prior)."""
-    betas: tuple[Annotated[float, Field(ge=0, lt=1)], Annotated[float, Field(ge=0, lt=1)]] = (0.9, 0.999)
-    eps: PositiveFloat = 1e-8
-
-
-class SamplingSpec(_Frozen):
-    """How functions are drawn from the prior and where they are evaluated."""
-
-    draws: Annotated[int, Field(ge=1, le=1000)] = 10
-    """Functions drawn for the figure."""
-    spread_draws: Annotated[int, Field(ge=2, le=100_000)] = 100
-    """Functions drawn to measure the spread of f(x)."""
-    spread_points: Annotated[int, Field(ge=1, le=1000)] = 11
-    """Grid points at which the spread is measured."""
-    domain: tuple[float, float] = (-5.0, 5.0)
-    points: Annotated[int, Field(ge=2, le=100_000)] = 200
-
-    _interval = field_validator("domain")(_check_interval)
-
-
-class _StudyFields(_Frozen):
-    kind: str
-    title: Annotated[str, Field(min_length=1)]
-    summary: str = ""
-
-
-class RegressionStudyFile(_StudyFields):
-    """Schema of an overfitting, regularization or capacity study file."""
-
-    kind: Literal["overfitting", "regularization", "capacity"]
-    data: DataSpec = DataSpec()
-    model: Annotated[Union[PolynomialSpec, MLPSpec], Field(discriminator="kind")]
-    train: TrainSpec = TrainSpec()
-
-
-class PriorStudyFile(_StudyFields):
-    """Schema of a prior-sampling study file."""
-
-    kind: Literal["prior"]
-    model: PriorMLPSpec
-    sampling: SamplingSpec = SamplingSpec()
-
-
-REQUIRED_MODEL = {"overfitting": "polynomial", "regularization": "polynomial", "capacity": "mlp", "prior": "mlp"}
-_MODEL_TAGS: dict[str, type[BaseModel]] = {"polynomial": PolynomialSpec, "mlp": MLPSpec}
-
-
-def _model_schema(kind: str) -> type[BaseModel]:
-    return PriorMLPSpec if kind == "prior" else _MODEL_TAGS[REQUIRED_MODEL[kind]]
+from .messages import article, did_you_mean, lower_first, one_of, show, show_number
+from .overrides import Override, apply, as_tuples, flatten, parse_assignment, profile_overrides, set_path
+from .schema import (  # noqa: F401  (the models are part of this module's interface)
+    _MODEL_TAGS,
+    ACTIVATIONS,
+    REQUIRED_MODEL,
+    STUDY_KINDS,
+    CourseFile,
+    DataSpec,
+    MLPSpec,
+    PolynomialSpec,
+    PriorMLPSpec,
+    PriorStudyFile,
+    RegressionStudyFile,
+    SamplingSpec,
+    TrainSpec,
+    _model_schema,
+)
 
 
 @dataclass(frozen=True)
@@ -282,35 +111,11 @@ class Course:
         if not ids:
             return self
         known = {s.id for s in self.studies}
-        problems = [f"unknown study '{i}'{_did_you_mean(i, known)}" for i in ids if i not in known]
+        problems = [f"unknown study '{i}'{did_you_mean(i, known)}" for i in ids if i not in known]
         if problems:
             raise SpecError(problems)
         wanted = set(ids)
         return dataclasses.replace(self, studies=tuple(s for s in self.studies if s.id in wanted))
-
-
-class CourseFile(_Frozen):
-    """Schema of ``course.toml``."""
-
-    title: Annotated[str, Field(min_length=1)]
-    subtitle: str = ""
-    authors: tuple[str, ...] = ()
-    date: str | _dt.date | None = None
-    studies: tuple[str, ...] | None = None
-    audience: Literal["student", "instructor", "all"] = "instructor"
-    templates: str | None = None
-    """A folder of the course's own templates, relative to the definitions folder."""
-    profiles: dict[str, dict[str, Any]] = {}
-    """Named sets of overrides, e.g. ``[profiles.quick]`` with ``"train.steps" = 500``."""
-
-    @field_validator("date", mode="before")
-    @classmethod
-    def _date_or_text(cls, value: Any) -> Any:
-        # Checked by hand: pydantic would report the union as one error per member (date.str, date.date).
-        # A TOML date-time is a datetime, a date subclass, yet not what the title page wants.
-        if value is None or isinstance(value, str) or (type(value) is _dt.date):
-            return value
-        raise ValueError(f"expected a date such as 2026-11-29 or a string, got {_show(value)}")
 
 
 # --------------------------------------------------------------------------- loading
@@ -346,7 +151,7 @@ def load_course(root: str | os.PathLike, profile: str | None = None, assignments
             where = f"study '{override.study}'" if override.study else "any study"
             every = set().union(*(_override_paths(kind) for kind in STUDY_KINDS))
             problems.append(f"{override.source}: {override.path}: no such field in {where}"
-                            f"{_did_you_mean(override.path, every)}")
+                            f"{did_you_mean(override.path, every)}")
     if problems or course_file is None:
         # A study-less override with a bad value fails the same way in every study it reaches: say it once.
         raise SpecError(list(dict.fromkeys(problems)))
@@ -377,7 +182,7 @@ def _overrides(course_file: "CourseFile | None", profile: str | None, assignment
         if profile not in course_file.profiles:
             known = sorted(course_file.profiles)
             problems.append(f"--profile {profile}: course.toml defines no such profile "
-                            f"({_one_of(known) or 'it defines none'}){_did_you_mean(profile, known)}")
+                            f"({one_of(known) or 'it defines none'}){did_you_mean(profile, known)}")
         else:
             description, overrides = profile_overrides(profile, course_file.profiles[profile], study_ids)
     for text in assignments:
@@ -401,7 +206,7 @@ def _validate_overridden(path: Path, raw: dict, overrides: list[Override], used:
             if override.study is not None:
                 used.add(override)  # reported here, with a suggestion, rather than as unmatched
                 problems.append(f"{override.source}: {override.path}: no such field in {path.stem}.toml"
-                                f"{_did_you_mean(override.path, fields)}")
+                                f"{did_you_mean(override.path, fields)}")
             continue
         raw = apply(raw, override.path, override.value)
         used.add(override)
@@ -444,11 +249,11 @@ def _load_course_file(path: Path, known_files: set[str], problems: list[str]) ->
     seen: set[str] = set()
     for i, study_id in enumerate(course_file.studies):
         if study_id in seen:
-            problems.append(f"{where}: studies[{i}]: expected distinct study ids, got {_show(study_id)} again")
+            problems.append(f"{where}: studies[{i}]: expected distinct study ids, got {show(study_id)} again")
         elif study_id not in known_files:
-            options = _one_of(sorted(known_files)) or "none found"
+            options = one_of(sorted(known_files)) or "none found"
             problems.append(f"{where}: studies[{i}]: expected a study file beside course.toml ({options}), "
-                            f"got {_show(study_id)}: no file {study_id}.toml{_did_you_mean(study_id, known_files)}")
+                            f"got {show(study_id)}: no file {study_id}.toml{did_you_mean(study_id, known_files)}")
         seen.add(study_id)
     return course_file
 
@@ -488,18 +293,9 @@ def _read_toml(path: Path, problems: list[str]) -> dict | None:
         # tomllib (3.11) puts the position at the end of its message; it belongs where the key path goes.
         match = re.fullmatch(r"(.*) \(at (line \d+, column \d+|end of document)\)", str(exc), re.DOTALL)
         message, position = (match.group(1), match.group(2)) if match else (str(exc), "")
-        problems.append(f"{where}: {position + ': ' if position else ''}invalid TOML: {_lower_first(message)}")
+        problems.append(f"{where}: {position + ': ' if position else ''}invalid TOML: {lower_first(message)}")
         return None
-    return _tuples(raw) | {"__source__": text}
-
-
-def _tuples(value: Any) -> Any:
-    """TOML arrays become tuples so that strict tuple fields accept them and models stay hashable."""
-    if isinstance(value, dict):
-        return {k: _tuples(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return tuple(_tuples(v) for v in value)
-    return value
+    return as_tuples(raw) | {"__source__": text}
 
 
 def _validate_study(path: Path, raw: dict, problems: list[str]) -> Study | None:
@@ -508,11 +304,11 @@ def _validate_study(path: Path, raw: dict, problems: list[str]) -> Study | None:
     source = raw.pop("__source__")
     kind = raw.get("kind")
     if kind is None:
-        problems.append(f"{where}: kind: required key is missing (one of {_one_of(STUDY_KINDS)})")
+        problems.append(f"{where}: kind: required key is missing (one of {one_of(STUDY_KINDS)})")
         return None
     if kind not in STUDY_KINDS:
-        problems.append(f"{where}: kind: expected one of {_one_of(STUDY_KINDS)}, got {_show(kind)}"
-                        f"{_did_you_mean(str(kind), STUDY_KINDS)}")
+        problems.append(f"{where}: kind: expected one of {one_of(STUDY_KINDS)}, got {show(kind)}"
+                        f"{did_you_mean(str(kind), STUDY_KINDS)}")
         return None
     schema = PriorStudyFile if kind == "prior" else RegressionStudyFile
     before = len(problems)
@@ -524,7 +320,7 @@ def _validate_study(path: Path, raw: dict, problems: list[str]) -> Study | None:
     axes: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     seeds: tuple[int, ...] = (0,)
     if not isinstance(sweep_raw, dict):
-        problems.append(f"{where}: sweep: expected a table, got {_show(sweep_raw)}")
+        problems.append(f"{where}: sweep: expected a table, got {show(sweep_raw)}")
     elif model_ok:  # without a usable model every swept value would repeat the model's problem
         axes, seeds = _validate_sweep(schema, base_raw, sweep_raw, set(found), where, problems)
     if base is None or len(problems) > before:
@@ -547,12 +343,12 @@ def _with_model_kind(raw: dict, kind: str, where: str, problems: list[str]) -> t
     if model is None:
         return raw, False  # pydantic reports the missing table
     if not isinstance(model, dict):
-        problems.append(f"{where}: model: expected a table, got {_show(model)}")
+        problems.append(f"{where}: model: expected a table, got {show(model)}")
         return raw | {"model": {"kind": expected}}, False
     given = model.get("kind", expected)
     if given != expected:
-        problems.append(f"{where}: model.kind: expected '{expected}' for {_article(kind)} {kind} study, "
-                        f"got {_show(given)}")
+        problems.append(f"{where}: model.kind: expected '{expected}' for {article(kind)} {kind} study, "
+                        f"got {show(given)}")
         return raw | {"model": {"kind": expected}}, False
     return raw | {"model": model | {"kind": expected}}, True
 
@@ -578,14 +374,14 @@ def _validate_sweep(schema, base_raw, sweep_raw, known, where, problems):
     ``known`` holds the problems already reported for the file's own values: a swept value that leaves
     them in place must not report them again, once per value.
     """
-    flat = _flatten(sweep_raw)
+    flat = flatten(sweep_raw)
     seeds: tuple[int, ...] = (0,)
     axes = []
     sweepable = _leaf_paths(schema, _model_schema(base_raw["kind"]))
     for key, values in flat.items():
         loc = f"sweep.{key}"
         if not isinstance(values, tuple):
-            problems.append(f"{where}: {loc}: expected a list of values, got {_show(values)}")
+            problems.append(f"{where}: {loc}: expected a list of values, got {show(values)}")
             continue
         if not values:
             problems.append(f"{where}: {loc}: expected a non-empty list, got []")
@@ -593,24 +389,24 @@ def _validate_sweep(schema, base_raw, sweep_raw, known, where, problems):
         if key == "seeds":
             bad = [(i, v) for i, v in enumerate(values) if isinstance(v, bool) or not isinstance(v, int) or v < 0]
             for i, v in bad:
-                problems.append(f"{where}: {loc}[{i}]: expected an integer >= 0, got {_show(v)}")
+                problems.append(f"{where}: {loc}[{i}]: expected an integer >= 0, got {show(v)}")
             if len(set(values)) != len(values):
-                problems.append(f"{where}: {loc}: expected distinct seeds, got {_show(values)}")
+                problems.append(f"{where}: {loc}: expected distinct seeds, got {show(values)}")
             seeds = values
             continue
         if key not in sweepable:
-            problems.append(f"{where}: {loc}: unknown field '{key}'{_did_you_mean(key, [*sweepable, 'seeds'])}")
+            problems.append(f"{where}: {loc}: unknown field '{key}'{did_you_mean(key, [*sweepable, 'seeds'])}")
             continue
         if len(set(map(repr, values))) != len(values):
-            problems.append(f"{where}: {loc}: expected distinct values, got {_show(values)}")
+            problems.append(f"{where}: {loc}: expected distinct values, got {show(values)}")
         for i, value in enumerate(values):
-            _, found = _validate(schema, _set_path(base_raw, key, value))
+            _, found = _validate(schema, set_path(base_raw, key, value))
             for inner, message in found:
                 if inner == key or inner.startswith(key + "["):
                     problems.append(f"{where}: {loc}[{i}]: {message}")
                 elif (inner, message) not in known:
                     # The value is fine on its own but breaks another key (data.points vs data.removed).
-                    problems.append(f"{where}: {loc}[{i}] = {_show(value)}: {inner}: {message}")
+                    problems.append(f"{where}: {loc}[{i}] = {show(value)}: {inner}: {message}")
         axes.append((key, values))
     return tuple(axes), tuple(seeds)
 
@@ -622,33 +418,14 @@ def _expand(schema, base_raw, axes, where, problems) -> tuple[Point, ...]:
     for combo in itertools.product(*(values for _, values in axes)):
         raw = base_raw
         for key, value in zip(keys, combo):
-            raw = _set_path(raw, key, value)
+            raw = set_path(raw, key, value)
         config, found = _validate(schema, raw)
         if config is None:
-            shown = ", ".join(f"{k} = {_show(v)}" for k, v in zip(keys, combo))
+            shown = ", ".join(f"{k} = {show(v)}" for k, v in zip(keys, combo))
             problems.extend(f"{where}: sweep ({shown}): {key}: {message}" for key, message in found)
             continue
         points.append(Point(params=tuple(zip(keys, combo)), config=config))
     return tuple(points)
-
-
-def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in table.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, path + "."))
-        else:
-            flat[path] = value
-    return flat
-
-
-def _set_path(raw: dict, dotted: str, value: Any) -> dict:
-    head, _, rest = dotted.partition(".")
-    if not rest:
-        return raw | {head: value}
-    inner = raw.get(head, {})
-    return raw | {head: _set_path(inner if isinstance(inner, dict) else {}, rest, value)}
 
 
 def _leaf_paths(schema: type[BaseModel], model: type[BaseModel]) -> list[str]:
@@ -737,36 +514,36 @@ def _explain(error: dict, schema: type[BaseModel]) -> str:
         return "required table is missing" if _submodel(annotation) else "required key is missing"
     if kind == "extra_forbidden":
         name = str(error["loc"][-1])
-        return f"unknown key '{name}'{_did_you_mean(name, _siblings(schema, error['loc']))}"
+        return f"unknown key '{name}'{did_you_mean(name, _siblings(schema, error['loc']))}"
     if kind in _BOUNDS:
         limit = next(iter(ctx.values()))
         # The noun follows the declared type: noise = -1 is a bad number, not a bad integer.
         noun = "an integer" if annotation is int else "a number"
-        return f"expected {noun} {_BOUNDS[kind]} {_show_number(limit)}, got {_show(given)}"
+        return f"expected {noun} {_BOUNDS[kind]} {show_number(limit)}, got {show(given)}"
     if kind == "finite_number":
-        return f"expected a finite number, got {_show(given)}"
+        return f"expected a finite number, got {show(given)}"
     if kind in ("int_type", "int_from_float"):
-        return f"expected an integer, got {_show(given)}"
+        return f"expected an integer, got {show(given)}"
     if kind == "float_type":
-        return f"expected a number, got {_show(given)}"
+        return f"expected a number, got {show(given)}"
     if kind == "string_type":
-        return f"expected a string, got {_show(given)}"
+        return f"expected a string, got {show(given)}"
     if kind in ("tuple_type", "list_type"):
-        return f"expected a list, got {_show(given)}"
+        return f"expected a list, got {show(given)}"
     if kind == "string_too_short":
-        return f"expected a non-empty string, got {_show(given)}"
+        return f"expected a non-empty string, got {show(given)}"
     if kind in ("too_short", "too_long"):
         expected = ctx.get("min_length", ctx.get("max_length"))
-        return f"expected a list of {expected} values, got {_show(given)}"
+        return f"expected a list of {expected} values, got {show(given)}"
     if kind == "literal_error":
         options = [o for o in get_args(annotation) if isinstance(o, str)] if get_origin(annotation) is Literal else []
-        hint = _did_you_mean(given, options) if isinstance(given, str) else ""
-        return f"expected {ctx.get('expected', '')}, got {_show(given)}{hint}"
+        hint = did_you_mean(given, options) if isinstance(given, str) else ""
+        return f"expected {ctx.get('expected', '')}, got {show(given)}{hint}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"expected a table, got {_show(given)}"
+        return f"expected a table, got {show(given)}"
     if kind == "value_error":
         return str(ctx.get("error", error["msg"]))
-    return f"{_lower_first(error['msg'])}, got {_show(given)}"
+    return f"{lower_first(error['msg'])}, got {show(given)}"
 
 
 def _siblings(schema: type[BaseModel], loc: tuple) -> list[str]:
@@ -778,43 +555,3 @@ def _siblings(schema: type[BaseModel], loc: tuple) -> list[str]:
     if model is schema and "kind" in schema.model_fields:
         names.append("sweep")  # a study's sweep table is read before pydantic sees the file
     return names
-
-
-def _did_you_mean(name: str, options) -> str:
-    """`` (did you mean 'degree'?)`` for the closest of ``options``, or nothing when none is close."""
-    close = difflib.get_close_matches(name, list(options), n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _one_of(options) -> str:
-    return ", ".join(f"'{o}'" for o in options)
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def _show_number(value: Any) -> str:
-    """A bound as a person writes it: 0 rather than 0.0."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return _show(value)
-
-
-def _show(value: Any) -> str:
-    """A value as it would be written in TOML."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return json.dumps(value, ensure_ascii=False)  # TOML's basic strings escape like JSON
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, (_dt.date, _dt.time)):  # also datetime, a date subclass
-        return value.isoformat()
-    return str(value)
