@@ -115,6 +115,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes files private; these are ordinary outputs
         os.replace(tmp, path)
     except BaseException:
         try:

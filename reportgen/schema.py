@@ -17,9 +17,7 @@ from .expr import ExpressionError, parse_expression
 from .messages import show
 
 STUDY_KINDS = ("overfitting", "regularization", "prior", "capacity")
-ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity")
 
-PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]

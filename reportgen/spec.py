@@ -26,7 +26,6 @@ from .messages import article, did_you_mean, lower_first, one_of, show, show_num
 from .overrides import Override, apply, as_tuples, flatten, parse_assignment, profile_overrides, set_path
 from .schema import (  # noqa: F401  (the models are part of this module's interface)
     _MODEL_TAGS,
-    ACTIVATIONS,
     REQUIRED_MODEL,
     STUDY_KINDS,
     CourseFile,

@@ -198,4 +198,9 @@ def test_diverged_run_is_reported_not_fatal(tmp_path):
     assert "diverged" in result.stderr
     runs = json.loads((tmp_path / "out" / "results.json").read_text())["studies"][0]["runs"]
     assert "diverged" in {r["status"] for r in runs}
+    for run in runs:
+        # A diverged run says when; its non-finite numbers are null, since JSON cannot spell NaN.
+        assert (run["status"] == "diverged") == ("diverged_at_step" in run["metrics"])
+        if run["status"] == "diverged":
+            assert 1 <= run["metrics"]["diverged_at_step"] <= 200 and run["metrics"]["train_sse"] is None
     assert "Diverged runs." in (tmp_path / "out" / "report.html").read_text()

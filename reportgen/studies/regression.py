@@ -51,13 +51,16 @@ def dataset_of(run: Run) -> Dataset:
 def regression_metrics(run: Run, outcome: RegressionOutcome, data: Dataset) -> dict[str, float]:
     """The numbers reported for every regression run."""
     test_mse = float(np.mean((outcome.test_pred.astype(np.float64) - data.f_test) ** 2))
-    return {
+    metrics = {
         "train_sse": float(outcome.train_sse),
         "test_mse": test_mse,
         "final_loss": float(outcome.losses[-1]),
         "weight_norm": float(np.sqrt(np.sum(outcome.parameters.astype(np.float64) ** 2))),
         "n_parameters": int(outcome.parameters.size),
     }
+    if outcome.diverged_at is not None:
+        metrics["diverged_at_step"] = int(outcome.diverged_at) + 1  # steps counted from 1, as a reader would
+    return metrics
 
 
 def cells(runs: Sequence[Run], outcomes: Sequence[RegressionOutcome], metrics: Sequence[dict]) -> list[Cell]:
