@@ -39,11 +39,15 @@ def output_names(audience: str) -> tuple[str, ...]:
     """The files a build for ``audience`` writes: the instructor edition is the full report."""
     names: list[str] = []
     for edition in EDITIONS[audience]:
-        stem = "report" if edition == "instructor" else f"report-{edition}"
-        names += [f"{stem}.html", f"{stem}.pdf"]
+        names += [f"{edition_stem(edition)}.html", f"{edition_stem(edition)}.pdf"]
     if "instructor" in EDITIONS[audience]:
         names.append("results.json")  # the numbers are solutions: never beside a student handout alone
     return tuple(names)
+
+
+def edition_stem(edition: str) -> str:
+    """File name stem of an edition: the instructor edition is the full report."""
+    return "report" if edition == "instructor" else f"report-{edition}"
 
 
 ALL_OUTPUTS = tuple(dict.fromkeys(output_names("all") + output_names("student") + (BUILD_INFO,)))
@@ -125,20 +129,23 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
     results = [e.result for e in executions]
     provenance = collect_provenance(course)
     files: dict[str, bytes] = {}
-    for edition in EDITIONS[audience]:
-        stem = "report" if edition == "instructor" else f"report-{edition}"
-        with _timed(summary, "html"):
-            reporter.line(f"rendering the {edition} edition (HTML)")
-            from .render import load_bibliography, render_html
+    with reporter.bar("rendering", 2 * len(EDITIONS[audience]), "file") as advance:
+        for edition in EDITIONS[audience]:
+            stem = edition_stem(edition)
+            with _timed(summary, "html"):
+                reporter.line(f"rendering the {edition} edition (HTML)")
+                from .render import load_bibliography, render_html
 
-            html = render_html({"course": course, "results": results, "provenance": provenance,
-                                "bibliography": load_bibliography(folders), "audience": edition}, folders)
-        with _timed(summary, "pdf"):
-            reporter.line(f"rendering the {edition} edition (PDF)")
-            from .pdf import render_pdf
+                html = render_html({"course": course, "results": results, "provenance": provenance,
+                                    "bibliography": load_bibliography(folders), "audience": edition}, folders)
+                files[f"{stem}.html"] = html.encode("utf-8")
+                advance(1)
+            with _timed(summary, "pdf"):
+                reporter.line(f"rendering the {edition} edition (PDF)")
+                from .pdf import render_pdf
 
-            files[f"{stem}.html"] = html.encode("utf-8")
-            files[f"{stem}.pdf"] = render_pdf(html, epoch=course.epoch)
+                files[f"{stem}.pdf"] = render_pdf(html, epoch=course.epoch)
+                advance(1)
     if "results.json" in names:
         document = results_document(course, results, provenance)
         files["results.json"] = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
