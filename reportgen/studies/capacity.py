@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
+from ..figures import Figure
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -14,8 +14,8 @@ from .regression import (
     cells,
     data_figure,
     dataset_of,
-    downsample_curve,
-    draw_data,
+    fit_panels,
+    loss_panels,
     regression_metrics,
     series_label,
     split_by,
@@ -70,19 +70,7 @@ def _facts(series: dict, data) -> dict:
 
 
 def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
-    with figure(1, len(series), height=2.7, sharey=True) as (fig, axes):
-        for ax, (rest, members) in zip(axes[0], series.items()):
-            data = dataset_of(members[0].runs[0])
-            draw_data(ax, data)
-            for cell, color in zip(members, ordered_colors(len(members))):
-                i = cell.representative
-                if i is not None:
-                    ax.plot(data.x_test, cell.outcomes[i].test_pred, color=color, lw=1.1,
-                            label=f"{_width(cell)} units")
-            ax.set_title(_depth_title(series_label(rest)))
-        axes[0][0].set_ylabel("y")
-        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        svg = to_svg(fig)
+    svg = fit_panels(series, lambda cell: f"{_width(cell)} units", _depth_title)
     widths = ", ".join(str(_width(c)) for c in next(iter(series.values())))
     return Figure(id=f"fig-{study.id}-fits", svg=svg,
                   caption=f"Fits of tanh networks with {widths} hidden units per layer (first seed).",
@@ -92,19 +80,7 @@ def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
 
 
 def _losses_figure(study: Study, series: dict) -> Figure:
-    with figure(1, len(series), height=2.4, sharey=True) as (fig, axes):
-        for ax, (rest, members) in zip(axes[0], series.items()):
-            for cell, color in zip(members, ordered_colors(len(members))):
-                i = cell.representative
-                if i is not None:
-                    steps, losses = downsample_curve(cell.outcomes[i].losses)
-                    ax.plot(steps, losses, color=color, lw=1.0, label=f"{_width(cell)} units")
-            log_scale(ax)
-            ax.set_xlabel("Adam step")
-            ax.set_title(_depth_title(series_label(rest)))
-        axes[0][0].set_ylabel("training SSE")
-        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        svg = to_svg(fig)
+    svg = loss_panels(series, lambda cell: f"{_width(cell)} units", _depth_title)
     return Figure(id=f"fig-{study.id}-losses", svg=svg,
                   caption="Training loss during optimisation (first seed), one panel per depth.",
                   alt="Loss curves on log-log axes, one per width; wider networks reach lower training error.")

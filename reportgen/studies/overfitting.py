@@ -15,8 +15,8 @@ from .regression import (
     cells,
     data_figure,
     dataset_of,
-    downsample_curve,
-    draw_data,
+    fit_panels,
+    loss_panels,
     regression_metrics,
     series_label,
     split_by,
@@ -78,19 +78,7 @@ def _facts(series: dict) -> dict:
 
 
 def _fits_figure(study: Study, series: dict) -> Figure:
-    with figure(1, len(series), height=2.7, sharey=True) as (fig, axes):
-        for ax, (rest, members) in zip(axes[0], series.items()):
-            data = dataset_of(members[0].runs[0])
-            draw_data(ax, data)
-            for cell, color in zip(members, ordered_colors(len(members))):
-                i = cell.representative
-                if i is not None:
-                    ax.plot(data.x_test, cell.outcomes[i].test_pred, color=color, lw=1.1,
-                            label=f"degree {_degree(cell)}")
-            ax.set_title(series_label(rest))
-        axes[0][0].set_ylabel("y")
-        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        svg = to_svg(fig)
+    svg = fit_panels(series, lambda cell: f"degree {_degree(cell)}")
     degrees = ", ".join(str(_degree(c)) for c in next(iter(series.values())))
     return Figure(
         id=f"fig-{study.id}-fits", svg=svg,
@@ -138,19 +126,7 @@ def _with_alt(fig: Figure, alt: str) -> Figure:
 
 
 def _losses_figure(study: Study, series: dict) -> Figure:
-    with figure(1, len(series), height=2.4, sharey=True) as (fig, axes):
-        for ax, (rest, members) in zip(axes[0], series.items()):
-            for cell, color in zip(members, ordered_colors(len(members))):
-                i = cell.representative
-                if i is not None:
-                    steps, losses = downsample_curve(cell.outcomes[i].losses)
-                    ax.plot(steps, losses, color=color, lw=1.0, label=f"degree {_degree(cell)}")
-            log_scale(ax)
-            ax.set_xlabel("Adam step")
-            ax.set_title(series_label(rest))
-        axes[0][0].set_ylabel("training SSE")
-        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        svg = to_svg(fig)
+    svg = loss_panels(series, lambda cell: f"degree {_degree(cell)}")
     return Figure(id=f"fig-{study.id}-losses", svg=svg,
                   caption="Training loss (sum of squared errors) during optimisation, first seed of each degree.",
                   alt="Loss curves on log-log axes, one per degree, falling faster and lower for higher degrees.")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from ..data import Dataset, make_dataset
-from ..figures import DATA_COLOR, TRUTH_COLOR, Figure, data_limits, figure, shade_gap, to_svg
+from ..figures import DATA_COLOR, TRUTH_COLOR, Figure, data_limits, figure, log_scale, ordered_colors, shade_gap, to_svg
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 
@@ -126,3 +126,38 @@ def data_figure(study, cell_list: list[Cell]) -> Figure:
                            "(shaded)."),
                   alt=(f"Scatter plot of {points} training points on x from {data.x_train.min():.2f} to "
                        f"{data.x_train.max():.2f}, with the noiseless target drawn dashed{gap}."))
+
+
+def fit_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str], str] = str) -> str:
+    """SVG: one panel per series with the data, the target and each cell's fit (first healthy seed)."""
+    with figure(1, len(series), height=2.7, sharey=True) as (fig, axes):
+        for ax, (rest, members) in zip(axes[0], series.items()):
+            data = dataset_of(members[0].runs[0])
+            draw_data(ax, data)
+            for cell, color in zip(members, ordered_colors(len(members))):
+                i = cell.representative
+                if i is not None:
+                    ax.plot(data.x_test, cell.outcomes[i].test_pred, color=color, lw=1.1, label=label(cell))
+            if len(series) > 1:
+                ax.set_title(title(series_label(rest)))
+        axes[0][0].set_ylabel("y")
+        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        return to_svg(fig)
+
+
+def loss_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str], str] = str) -> str:
+    """SVG: one log-log panel per series with each cell's training loss curve (first healthy seed)."""
+    with figure(1, len(series), height=2.4, sharey=True) as (fig, axes):
+        for ax, (rest, members) in zip(axes[0], series.items()):
+            for cell, color in zip(members, ordered_colors(len(members))):
+                i = cell.representative
+                if i is not None:
+                    steps, losses = downsample_curve(cell.outcomes[i].losses)
+                    ax.plot(steps, losses, color=color, lw=1.0, label=label(cell))
+            log_scale(ax)
+            ax.set_xlabel("Adam step")
+            if len(series) > 1:
+                ax.set_title(title(series_label(rest)))
+        axes[0][0].set_ylabel("training SSE")
+        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        return to_svg(fig)

@@ -9,7 +9,7 @@ from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
 from .base import StudyResult, Table, assemble, fmt, fmt_pm
-from .regression import Cell, cells, data_figure, dataset_of, draw_data, regression_metrics, series_label, split_by
+from .regression import Cell, cells, data_figure, dataset_of, fit_panels, regression_metrics, series_label, split_by
 
 AXIS = "train.weight_decay"
 
@@ -42,6 +42,9 @@ def _facts(series: dict) -> dict:
         out.append({
             "label": series_label(rest),
             "degree": members[0].runs[0].config.model.degree,
+            # How much the highest power grows at the far end of the test grid (1.05**100 is about 131).
+            "edge_growth": abs(members[0].runs[0].config.data.test_domain[1]) ** members[0].runs[0].config.model.degree,
+            "test_edge": members[0].runs[0].config.data.test_domain[1],
             "best_decay": _decay(best),
             "best_test_mse": best.mean("test_mse"),
             "best_norm": best.mean("weight_norm"),
@@ -58,19 +61,8 @@ def _facts(series: dict) -> dict:
 
 
 def _fits_figure(study: Study, series: dict) -> Figure:
-    rest, members = next(iter(series.items()))
-    data = dataset_of(members[0].runs[0])
-    with figure(1, 1, height=2.8) as (fig, axes):
-        ax = axes[0][0]
-        draw_data(ax, data)
-        for cell, color in zip(members, ordered_colors(len(members))):
-            i = cell.representative
-            if i is not None:
-                ax.plot(data.x_test, cell.outcomes[i].test_pred, color=color, lw=1.1,
-                        label=f"weight decay {_label(_decay(cell))}")
-        ax.set_ylabel("y")
-        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        svg = to_svg(fig)
+    svg = fit_panels(series, lambda cell: f"weight decay {_label(_decay(cell))}")
+    members = next(iter(series.values()))
     degree = members[0].runs[0].config.model.degree
     decays = ", ".join(_label(_decay(c)) for c in members)
     return Figure(id=f"fig-{study.id}-fits", svg=svg,
