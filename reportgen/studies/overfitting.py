@@ -74,7 +74,16 @@ def _facts(series: dict) -> dict:
                 abs(c.mean("train_sse") - c.metrics[0]["lstsq_sse"]) / max(c.metrics[0]["lstsq_sse"], 1e-12)
                 for c in members if _degree(c) <= 3) if any(_degree(c) <= 3 for c in members) else None,
         })
-    return {"series": per_series, "degrees": sorted({_degree(c) for s in series.values() for c in s})}
+    low = [c for c in next(iter(series.values())) if _degree(c) <= 3 and c.representative is not None]
+    settle = [_steps_to_settle(c.outcomes[c.representative].losses) for c in low]
+    return {"series": per_series, "degrees": sorted({_degree(c) for s in series.values() for c in s}),
+            "low_degrees_settle": max(settle) if settle else None}
+
+
+def _steps_to_settle(losses: np.ndarray) -> int:
+    """First step after which the loss stays within 1 % of its final value."""
+    outside = np.nonzero(np.abs(losses - losses[-1]) > 0.01 * abs(losses[-1]))[0]
+    return int(outside[-1]) + 2 if len(outside) else 1
 
 
 def _fits_figure(study: Study, series: dict) -> Figure:
