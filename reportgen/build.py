@@ -10,18 +10,18 @@ import os
 import platform
 import queue
 import subprocess
-import tempfile
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
 from . import __version__
-from .cache import ResultCache, atomic_write
+from .cache import ResultCache, atomic_write, stage
 from .errors import BadInputError, BuildError
 from .execute import StudyExecution, run_study, work_units
 from .progress import Reporter
@@ -319,6 +319,7 @@ def _version(name: str) -> str:
         return "not installed"
 
 
+@lru_cache(maxsize=None)
 def _git_state(folder: Path) -> dict[str, Any] | None:
     """Commit of the reportgen checkout and whether its tracked files differ from it."""
     if not (folder / ".git").exists():
@@ -406,13 +407,7 @@ def publish(out: Path, files: dict[str, bytes], digest: str, warnings: list[str]
     staged: list[tuple[str, Path]] = []
     try:
         for name, data in [*files.items(), (MANIFEST, json.dumps(manifest, indent=2).encode())]:
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.chmod(tmp, 0o644)
-            staged.append((name, Path(tmp)))
+            staged.append((name, stage(out / name, data)))
         (out / MANIFEST).unlink(missing_ok=True)
         for name, tmp in staged:
             os.replace(tmp, out / name)

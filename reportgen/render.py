@@ -16,7 +16,7 @@ from markupsafe import Markup
 
 from .errors import BadInputError, BuildError
 from .mathsvg import typeset_math
-from .studies.base import fmt, fmt_pm
+from .studies.base import fmt
 
 BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -67,8 +67,6 @@ def environment(extra: list[Path] | None = None) -> jinja2.Environment:
         keep_trailing_newline=True,
     )
     env.filters["num"] = lambda value, digits=3: Markup(fmt(value, digits))
-    env.filters["pm"] = lambda pair, digits=3: fmt_pm(pair[0], pair[1], digits)
-    env.filters["pct"] = lambda value, digits=0: f"{100 * value:.{digits}f} %"
     # \\ref{…} to a figure or table object, so prose never spells out ids that depend on the study's file name.
     env.globals["ref"] = lambda item: Markup(f"\\ref{{{item.id}}}")
     return env
@@ -97,7 +95,7 @@ def render_html(context: dict[str, Any], extra: list[Path] | None = None) -> str
     except jinja2.TemplateNotFound as exc:
         raise BadInputError(f"template {exc.name} not found {search}") from None
     except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        name, line = _template_frame(exc)
+        name, line = _template_frame(exc, [folder.resolve() for folder in template_dirs(extra)])
         where = f"template {name}, line {line}" if name else "template"
         raise BadInputError(f"{where}: {exc.__class__.__name__}: {exc} {search}") from None
     text = typeset_math(text)
@@ -105,15 +103,15 @@ def render_html(context: dict[str, Any], extra: list[Path] | None = None) -> str
     return cite(text, context.get("bibliography", []))
 
 
-def _template_frame(exc: BaseException) -> tuple[str | None, int | None]:
-    """The innermost template file and line of an error raised while rendering."""
+def _template_frame(exc: BaseException, folders: list[Path]) -> tuple[str | None, int | None]:
+    """The innermost template (named as in the search path) and line of an error raised while rendering."""
     found: tuple[str | None, int | None] = (None, None)
     tb = exc.__traceback__
     while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.endswith((".j2", ".html", ".css")):
-            found = (Path(filename).name if "/studies/" not in filename else "studies/" + Path(filename).name,
-                     tb.tb_lineno)
+        filename = Path(tb.tb_frame.f_code.co_filename).resolve()
+        for folder in folders:
+            if filename.is_relative_to(folder):
+                found = (filename.relative_to(folder).as_posix(), tb.tb_lineno)
         tb = tb.tb_next
     return found
 
