@@ -20,10 +20,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import __version__
+from . import __version__, native
 from .cache import ResultCache, atomic_write, stage
 from .errors import BadInputError, BuildError
 from .execute import StudyExecution, run_study, work_units
+from .plan import is_trained
 from .progress import Reporter
 from .spec import Course, load_course
 
@@ -88,6 +89,8 @@ class BuildSummary:
     executions: dict[str, StudyExecution] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     up_to_date: bool = False
+    kernel: str | None = None
+    """What computed gradients (C kernel or torch), when the course trains models."""
 
 
 def load(options: BuildOptions) -> tuple[Course, str, list[Path]]:
@@ -108,7 +111,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
     with _timed(summary, "definitions"):
         course, audience, folders = load(options)
         ResultCache(options.cache).check_writable()
-        digest = input_digest(options, audience, folders)
+        digest = input_digest(options, course, audience, folders)
     names = output_names(audience)
     if options.cache is not None and not options.force and outputs_current(options.out, digest, names):
         # The same inputs give the same warnings: repeat those of the build that wrote these outputs.
@@ -119,6 +122,10 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         return summary
     summary.warnings += list(course.warnings)
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
+    if trains_models(course):
+        summary.kernel = native.describe()
+        if not summary.kernel.startswith("C kernel"):
+            reporter.line(f"note: gradients come from {summary.kernel}; MLPs train several times slower")
     with _timed(summary, "training and figures"):
         executions = compute_studies(course, options.cache, options.jobs, reporter)
     summary.executions = {e.result.study.id: e for e in executions}
@@ -163,6 +170,7 @@ def write_build_info(out: Path, summary: BuildSummary) -> None:
                     for study_id, e in summary.executions.items()],
         "timings": {stage: round(seconds, 3) for stage, seconds in summary.timings.items()},
         "warnings": summary.warnings,
+        "kernel": summary.kernel,
     }
     atomic_write(out / BUILD_INFO, (json.dumps(info, indent=2) + "\n").encode())
 
@@ -334,8 +342,13 @@ def _git_state(folder: Path) -> dict[str, Any] | None:
     return {"commit": commit, "dirty": dirty}
 
 
-def input_digest(options: BuildOptions, audience: str, folders: list[Path]) -> str:
-    """Hash of everything the outputs depend on: definitions, options, templates, code, library versions."""
+def trains_models(course: Course) -> bool:
+    """Whether any study of ``course`` trains models (so that the gradient kernel matters)."""
+    return any(is_trained(point.config) for study in course.studies for point in study.points)
+
+
+def input_digest(options: BuildOptions, course: Course, audience: str, folders: list[Path]) -> str:
+    """Hash of everything the outputs depend on: definitions, options, templates, code, libraries, kernel."""
     from .render import template_dirs
 
     digest = hashlib.sha256()
@@ -349,6 +362,7 @@ def input_digest(options: BuildOptions, audience: str, folders: list[Path]) -> s
     for i, folder in enumerate(template_dirs(folders)):
         add_tree(f"templates{i}", folder, "*")
     add_tree("code", Path(__file__).resolve().parent, "*.py")
+    add_tree("kernel", Path(__file__).resolve().parent, "*.c")
     digest.update(json.dumps({
         "studies": list(options.studies),
         "audience": audience,
@@ -358,6 +372,7 @@ def input_digest(options: BuildOptions, audience: str, folders: list[Path]) -> s
         "python": platform.python_version(),
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
         "git": _git_state(Path(__file__).resolve().parent.parent),
+        "kernel": native.backend_id() if trains_models(course) else None,
     }, sort_keys=True).encode())
     return digest.hexdigest()
 
@@ -374,7 +389,7 @@ def staleness(out: Path, digest: str, names: tuple[str, ...]) -> str | None:
     except (OSError, ValueError):
         return f"{out / MANIFEST}: no record of a previous build"
     if not isinstance(manifest, dict) or manifest.get("inputs") != digest:
-        return "definitions, options, templates, code or library versions changed since the last build"
+        return "definitions, options, templates, code, library versions or kernel changed since the last build"
     recorded = manifest.get("outputs") if isinstance(manifest.get("outputs"), dict) else {}
     for name in names:
         try:

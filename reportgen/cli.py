@@ -112,8 +112,8 @@ def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
 
     options = BuildOptions(definitions=definitions, out=out, studies=studies, audience=audience, profile=profile,
                            assignments=assignments, templates=templates)
-    _, chosen, folders = load(options)
-    reason = staleness(out, input_digest(options, chosen, folders), output_names(chosen))
+    course, chosen, folders = load(options)
+    reason = staleness(out, input_digest(options, course, chosen, folders), output_names(chosen))
     if reason is not None:
         click.echo(f"out of date: {reason}; run reportgen build", err=True)
         sys.exit(1)
@@ -154,6 +154,8 @@ def _timings(summary) -> None:
     for study_id, execution in summary.executions.items():
         click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (in its worker)", err=True)
     click.echo(f"{'total':>22}  {total:7.2f} s", err=True)
+    if summary.kernel:
+        click.echo(f"{'gradients':>22}  {summary.kernel}", err=True)
 
 
 @main.command(name="list")

@@ -109,6 +109,8 @@ def _why(run: Run, before: dict | None, cache_root: Path | None) -> str:
                 for name, version in run.key_parts["libraries"].items()
                 if before.get("libraries", {}).get(name) != version]
         changed.append("library versions (" + ", ".join(libs) + ")")
+    if before.get("kernel") != run.key_parts.get("kernel"):
+        changed.append(f"gradient kernel ({before.get('kernel')} -> {run.key_parts.get('kernel')})")
     return "changed: " + "; ".join(changed) if changed else "cache entry missing or unreadable"
 
 

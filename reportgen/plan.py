@@ -10,6 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import native
 from .spec import PriorStudyFile, RegressionStudyFile, Study
 
 COMPUTING_MODULES = ("expr.py", "data.py", "outcomes.py", "train.py", "prior.py")
@@ -32,7 +33,7 @@ class Run:
     key: str
     """Content address of the result: a hash of ``key_parts``."""
     key_parts: dict[str, Any]
-    """What the key covers: ``config``, ``code`` and ``libraries``."""
+    """What the key covers: ``config``, ``code``, ``libraries`` and, for trained runs, the gradient ``kernel``."""
 
     @property
     def label(self) -> str:
@@ -51,9 +52,17 @@ def plan_study(study: Study) -> list[Run]:
                 "code": code_version(),
                 "libraries": library_versions(),
             }
+            if is_trained(point.config):
+                # The C kernel and the torch fallback agree to rounding, not bit for bit.
+                parts["kernel"] = native.backend_id()
             runs.append(Run(study_id=study.id, params=point.params, seed=seed, config=point.config,
                             key=_digest(parts), key_parts=parts))
     return runs
+
+
+def is_trained(config: RegressionStudyFile | PriorStudyFile) -> bool:
+    """Whether ``config`` is trained (its numbers then depend on the gradient kernel), not sampled."""
+    return isinstance(config, RegressionStudyFile)
 
 
 def canonical_config(config: RegressionStudyFile | PriorStudyFile) -> dict[str, Any]:

@@ -14,12 +14,26 @@ would depend on how many other runs share the matrix. With shapes that
 depend only on the run itself (its bucket) and a constant number of
 columns, a run's result is the same whatever else is trained beside it,
 and a build that retrains only changed runs reproduces a cold build.
+
+When a C compiler is at hand, a small C kernel (``native.py``,
+``kernel.c``) does the work instead, and that is the usual path: a whole
+chunk's forward and backward pass is one call, computed run by run, so a
+chunk may mix degrees, widths and depths, and chunks are simply the
+``workers`` shares of the runs. Adam is two more calls around torch's own
+square root, rounding as torch's CPU kernels round (fused multiply-adds
+where torch fuses them), so it stays bit-identical to ``torch.optim.Adam``.
+Each run's parameters are padded to a multiple of ``SEGMENT`` floats, so
+that torch's sqrt handles every entry in its vectorized loop wherever the
+run sits. Without the kernel, the padded torch programs above do the work.
 """
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 import multiprocessing
+import platform
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -27,6 +41,7 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 
+from . import native
 from .outcomes import RegressionOutcome
 from .spec import MLPSpec, PolynomialSpec, TrainSpec
 
@@ -34,6 +49,8 @@ POLY_CHUNK = {16: 256, 128: 128}
 """Runs per chunk for each polynomial feature bucket (other buckets: 64); unused slots hold inert dummies."""
 MLP_CHUNK = 32
 """Runs per chunk for MLPs."""
+SEGMENT = 32
+"""Floats each run's parameters are padded to (C kernel): whole AVX-512 vector pairs, so no scalar tails."""
 REPORT_EVERY = 500
 """Steps between two progress reports."""
 
@@ -97,14 +114,14 @@ def train_runs(jobs: Sequence[RegressionJob], progress: Callable[[int], None] | 
     processes; every run's result is the same either way.
     """
     report = progress or (lambda _: None)
-    chunks = _chunks(jobs)
+    chunks = _chunks(jobs, workers)
     results: list[RegressionOutcome | None] = [None] * len(jobs)
     if workers > 1 and len(chunks) > 1:
         # fork: workers start at once with torch loaded; each runs one thread, as the serial path does.
         context = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
             futures = {pool.submit(_train_chunk, [jobs[i] for i in indices]): indices
-                       for indices in sorted(chunks, key=lambda c: -_chunk_cost(jobs[c[0]]))}
+                       for indices in sorted(chunks, key=lambda c: -_chunk_cost([jobs[i] for i in c]))}
             for future in as_completed(futures):
                 indices = futures[future]
                 for i, run in zip(indices, future.result()):
@@ -123,29 +140,57 @@ def _train_chunk(chunk: list[RegressionJob], report: Callable[[int], None] = lam
     torch.set_num_threads(1)  # kernels must not change their blocking with the thread count
     try:
         with torch.no_grad():
-            train = _train_polynomials if isinstance(chunk[0].model, PolynomialSpec) else _train_mlps
-            return train(chunk, report)
+            found = native.kernel()
+            if isinstance(found, native.Kernel):
+                return _train_with_kernel(chunk, report, found.library)
+            if isinstance(chunk[0].model, PolynomialSpec):
+                return _train_polynomials(chunk, report)
+            return _train_mlps(chunk, report)
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _chunk_cost(job: RegressionJob) -> float:
-    """Rough relative cost of a chunk holding ``job``, to start the longest first."""
+def _chunk_cost(chunk: list[RegressionJob]) -> float:
+    """Rough relative cost of training ``chunk``, to start the longest first."""
+    if isinstance(native.kernel(), native.Kernel):
+        return sum(job.train.steps * _kernel_cost(job.model) for job in chunk)
+    job = chunk[0]
     if isinstance(job.model, PolynomialSpec):
         return job.train.steps * (degree_bucket(job.model.degree) + 1) * chunk_size(job.model)
     return job.train.steps * width_bucket(job.model.width) ** 2 * job.model.depth * chunk_size(job.model)
 
 
-def _chunks(jobs: Sequence[RegressionJob]) -> list[list[int]]:
-    """Group jobs that can share one batched program, in chunks of ``chunk_size`` runs at most."""
+def _chunks(jobs: Sequence[RegressionJob], workers: int = 1) -> list[list[int]]:
+    """Group jobs that can share one batched program: ``workers`` shares for the C kernel, else fixed-size chunks."""
+    with_kernel = bool(jobs) and isinstance(native.kernel(), native.Kernel)
     groups: dict[tuple, list[int]] = {}
     for i, job in enumerate(jobs):
-        groups.setdefault(_shape_key(job), []).append(i)
+        groups.setdefault(_kernel_key(job) if with_kernel else _shape_key(job), []).append(i)
     chunks = []
     for key, members in groups.items():
-        size = chunk_size(jobs[members[0]].model)
-        chunks += [members[s:s + size] for s in range(0, len(members), size)]
+        if with_kernel:
+            chunks += _balanced(members, [_kernel_cost(jobs[i].model) for i in members], workers)
+        else:
+            size = chunk_size(jobs[members[0]].model)
+            chunks += [members[s:s + size] for s in range(0, len(members), size)]
     return chunks
+
+
+def _balanced(members: list[int], costs: list[float], parts: int) -> list[list[int]]:
+    """Split ``members`` into at most ``parts`` groups of similar total cost (longest first, to the lightest)."""
+    totals, groups = [0.0] * min(parts, len(members)), [[] for _ in range(min(parts, len(members)))]
+    for cost, member in sorted(zip(costs, members), key=lambda pair: -pair[0]):
+        lightest = totals.index(min(totals))
+        totals[lightest] += cost
+        groups[lightest].append(member)
+    return [sorted(group) for group in groups]
+
+
+def _kernel_cost(model: PolynomialSpec | MLPSpec) -> float:
+    """Relative cost of one C-kernel step of ``model``: its products, activations and fixed overhead."""
+    if isinstance(model, PolynomialSpec):
+        return model.degree + 20
+    return model.width * model.width * (model.depth - 1) + 8 * model.width * model.depth + 40
 
 
 def chunk_size(model: PolynomialSpec | MLPSpec) -> int:
@@ -161,6 +206,13 @@ def _shape_key(job: RegressionJob) -> tuple:
     if isinstance(job.model, PolynomialSpec):
         return ("polynomial", degree_bucket(job.model.degree)) + common
     return ("mlp", width_bucket(job.model.width), job.model.depth, job.model.activation) + common
+
+
+def _kernel_key(job: RegressionJob) -> tuple:
+    # One learning rate per chunk, so that Adam's step size is one scalar, as in torch.optim.Adam.
+    t = job.train
+    kind = ("polynomial",) if isinstance(job.model, PolynomialSpec) else ("mlp", job.model.activation)
+    return kind + (t.lr, t.steps, t.betas, t.eps, job.x_train.tobytes(), job.x_test.tobytes())
 
 
 def degree_bucket(degree: int) -> int:
@@ -401,6 +453,149 @@ def _unpad(row: torch.Tensor, layout: _MLPLayout, model: MLPSpec) -> torch.Tenso
     for (weight, bias), (fan_in, fan_out) in zip(layout.views(row.unsqueeze(0)), layer_shapes(model)):
         parts += [weight[0, :fan_in, :fan_out].T.reshape(-1), bias[0, 0, :fan_out]]
     return torch.cat(parts)
+
+
+# --------------------------------------------------------------------------- with the C kernel
+
+
+def _train_with_kernel(jobs: list[RegressionJob], report: Callable[[int], None], library) -> list[RegressionOutcome]:
+    """Flat layout: run r's parameters in ``nn.Module.parameters()`` order at ``starts[r]``, padded to SEGMENT."""
+    sizes = [sum(fan_in * fan_out + fan_out for fan_in, fan_out in layer_shapes(job.model)) for job in jobs]
+    starts = np.cumsum([0] + [SEGMENT * math.ceil(size / SEGMENT) for size in sizes])
+    params, mask, decay = (torch.zeros(int(starts[-1])) for _ in range(3))
+    for job, start, size in zip(jobs, starts, sizes):
+        params[start:start + size] = torch.cat([t.reshape(-1) for t in initial_parameters(job.model, job.seed)])
+        mask[start:start + size] = 1
+        decay[start:start + size] = job.train.weight_decay
+    steps, lr, betas, eps = jobs[0].train.steps, jobs[0].train.lr, jobs[0].train.betas, jobs[0].train.eps
+    fused = torch_fuses_multiply_adds()
+    grads = torch.zeros_like(params)
+    if fused is not None and library.adam_available(fused):
+        adam = _KernelAdam(library, fused, params, grads, mask, decay, lr, betas, eps, steps)
+    else:
+        adam = _BatchedAdam(params, mask, torch.tensor([lr], dtype=torch.float64), decay, betas, eps, steps,
+                            shared_lr=lr)
+    losses = torch.empty(steps, len(jobs))
+    targets = np.ascontiguousarray(np.stack([job.y_train for job in jobs]), dtype=np.float32)
+    offsets = np.array(starts[:-1], dtype=np.dtype(f"i{ctypes.sizeof(ctypes.c_long)}"))
+    calls = (_PolynomialCalls if isinstance(jobs[0].model, PolynomialSpec) else _MLPCalls)(
+        library, jobs, offsets, targets, params, grads)
+
+    row, row_bytes = losses.data_ptr(), losses.stride(0) * losses.element_size()
+    for k in range(steps):
+        calls.gradients(row + k * row_bytes)
+        adam.step(grads, k)
+        if (k + 1) % REPORT_EVERY == 0 or k + 1 == steps:
+            report((k % REPORT_EVERY) + 1)
+
+    flat = [params[start:start + size] for start, size in zip(starts, sizes)]
+    return _collect(jobs, losses, calls.predict(jobs[0].x_train), torch.from_numpy(targets),
+                    calls.predict(jobs[0].x_test), flat)
+
+
+def torch_fuses_multiply_adds() -> bool | None:
+    """Whether torch's CPU kernels round Adam's multiply-adds once (AVX2, AVX-512) or twice (baseline x86-64).
+
+    None where the kernel's Adam does not know torch's rounding (other architectures): Adam then runs as
+    torch operations.
+    """
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return None
+    return {"AVX2": True, "AVX512": True, "DEFAULT": False}.get(torch.backends.cpu.get_cpu_capability())
+
+
+class _KernelAdam:
+    """``torch.optim.Adam`` (default implementation) on the flat parameters: two C calls and torch's sqrt.
+
+    The kernel's ``adam_moments`` and ``adam_update`` reproduce the rounding of torch's own CPU kernels
+    (``fused`` says which), and the square root is torch's, so the update is bit for bit that of
+    ``torch.optim.Adam``. The step scalars are computed here exactly as torch computes them.
+    """
+
+    def __init__(self, library, fused: bool, params: torch.Tensor, grad: torch.Tensor, mask: torch.Tensor,
+                 decay: torch.Tensor, lr: float, betas: tuple[float, float], eps: float, steps: int):
+        self.params, self.grad, self.decay = params, grad, decay
+        self.exp_avg = torch.zeros_like(params)
+        # Padded entries keep a harmless non-zero second moment: sqrt of zeros and denormals is slow.
+        self.exp_avg_sq = torch.where(mask.bool(), torch.zeros_like(params), torch.ones_like(params))
+        self.root = torch.empty_like(params)
+        beta1, beta2 = betas
+        self._moments = functools.partial(
+            library.adam_moments, fused, params.numel(), params.data_ptr(), grad.data_ptr(), self.exp_avg.data_ptr(),
+            self.exp_avg_sq.data_ptr(), decay.data_ptr(), 1 - beta1, beta2, 1 - beta2)
+        self._updates = [functools.partial(
+            library.adam_update, params.numel(), params.data_ptr(), self.exp_avg.data_ptr(), self.root.data_ptr(),
+            (1 - beta2 ** k) ** 0.5, eps, -(lr / (1 - beta1 ** k))) for k in range(1, steps + 1)]
+
+    def step(self, grad: torch.Tensor, k: int) -> None:
+        """Apply update number ``k`` (from 0) given this step's gradient, in the tensor given at construction."""
+        if grad is not self.grad or self._moments() != 0:
+            raise RuntimeError("the kernel's Adam is unavailable on this CPU")
+        torch.sqrt(self.exp_avg_sq, out=self.root)
+        self._updates[k]()
+
+
+class _KernelCalls:
+    """The kernel's entry points bound to one chunk; holds every array the kernel reads while it runs."""
+
+    _gradients: Callable[[int], int]
+
+    def gradients(self, losses: int) -> None:
+        """Write every run's gradient, and its loss at address ``losses`` onwards."""
+        if self._gradients(losses) != 0:
+            raise MemoryError("the gradient kernel could not allocate its scratch memory")
+
+
+class _MLPCalls(_KernelCalls):
+    """MLP gradients and predictions."""
+
+    def __init__(self, library, jobs, offsets, targets, params, grads):
+        self.library, self.arrays = library, (offsets, targets)
+        self.widths = np.array([job.model.width for job in jobs], dtype=np.intc)
+        self.depths = np.array([job.model.depth for job in jobs], dtype=np.intc)
+        self.x = np.ascontiguousarray(jobs[0].x_train, dtype=np.float32)
+        self.shape = (len(jobs), self.widths.ctypes.data, self.depths.ctypes.data, offsets.ctypes.data,
+                      native.ACTIVATIONS[jobs[0].model.activation])
+        self.params = params
+        self._gradients = functools.partial(library.mlp_gradients, *self.shape, len(self.x), self.x.ctypes.data,
+                                            targets.ctypes.data, params.data_ptr(), grads.data_ptr())
+
+    def predict(self, inputs: np.ndarray) -> torch.Tensor:
+        """Every run's network at ``inputs``: [runs, points]."""
+        inputs = np.ascontiguousarray(inputs, dtype=np.float32)
+        out = np.empty((self.shape[0], len(inputs)), dtype=np.float32)
+        if self.library.mlp_predict(*self.shape, len(inputs), inputs.ctypes.data, self.params.data_ptr(),
+                                    out.ctypes.data) != 0:
+            raise MemoryError("the gradient kernel could not allocate its scratch memory")
+        return torch.from_numpy(out)
+
+
+class _PolynomialCalls(_KernelCalls):
+    """Polynomial gradients and predictions, from the chunk's table of features x, x**2, ..."""
+
+    def __init__(self, library, jobs, offsets, targets, params, grads):
+        self.library, self.arrays = library, (offsets, targets)
+        self.degrees = np.array([job.model.degree for job in jobs], dtype=np.intc)
+        self.most = int(self.degrees.max())
+        self.features = self._features(jobs[0].x_train)
+        self.columns = np.ascontiguousarray(self.features.T)
+        self.shape = (len(jobs), self.degrees.ctypes.data, offsets.ctypes.data)
+        self.params = params
+        self._gradients = functools.partial(
+            library.poly_gradients, *self.shape, len(self.features), self.most, self.features.ctypes.data,
+            self.columns.ctypes.data, targets.ctypes.data, params.data_ptr(), grads.data_ptr())
+
+    def _features(self, inputs: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(np.asarray(inputs, dtype=np.float32)).unsqueeze(1)
+        return np.ascontiguousarray(polynomial_features(x, self.most).numpy())
+
+    def predict(self, inputs: np.ndarray) -> torch.Tensor:
+        """Every run's polynomial at ``inputs``: [runs, points]."""
+        columns = np.ascontiguousarray(self._features(inputs).T)
+        out = np.empty((self.shape[0], len(inputs)), dtype=np.float32)
+        self.library.poly_predict(*self.shape, len(inputs), columns.ctypes.data, self.params.data_ptr(),
+                                  out.ctypes.data)
+        return torch.from_numpy(out)
 
 
 # --------------------------------------------------------------------------- shared

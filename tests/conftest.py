@@ -31,11 +31,23 @@ def polynomial_job(data, degree: int, seed: int = 0, steps: int = 100, lr: float
 
 
 def mlp_job(data, width: int, depth: int = 1, activation: str = "tanh", seed: int = 0, steps: int = 100,
-            lr: float = 0.01, weight_decay: float = 0.0) -> RegressionJob:
+            lr: float = 0.01, weight_decay: float = 0.0, y=None) -> RegressionJob:
     """An MLP run on ``data``."""
     return RegressionJob(model=MLPSpec(kind="mlp", width=width, depth=depth, activation=activation),
                          train=TrainSpec(steps=steps, lr=lr, weight_decay=weight_decay), seed=seed,
-                         x_train=data.x_train, y_train=data.y_train, x_test=data.x_test)
+                         x_train=data.x_train, y_train=data.y_train if y is None else y, x_test=data.x_test)
+
+
+@pytest.fixture(params=["c", "torch"], ids=["c-kernel", "torch-kernel"])
+def kernel(request, monkeypatch) -> str:
+    """Take gradients from the C kernel (which must be available) or from the torch fallback."""
+    from reportgen import native
+
+    monkeypatch.setenv("REPORTGEN_KERNEL", request.param)
+    if request.param == "c":
+        found = native.kernel()
+        assert isinstance(found, native.Kernel), f"the C kernel is unavailable: {found.reason}"
+    return request.param
 
 
 TINY_COURSE = {

@@ -286,6 +286,24 @@ def test_library_version_change_recomputes_every_run_and_names_the_library(copy,
     assert reasons == {f"changed: library versions (numpy {real['numpy']} -> 0.0.1)"}
 
 
+def test_switching_the_gradient_kernel_retrains_trained_runs_only_and_names_both_kernels(copy, stub_pdf,
+                                                                                       counted_training, monkeypatch):
+    from reportgen import native
+
+    c = copy()
+    before = native.backend_id()
+    assert sum(trained(build_here(c.definitions, c.out, c.cache)).values()) == 0
+    monkeypatch.setenv("REPORTGEN_KERNEL", "torch")
+    summary = build_here(c.definitions, c.out, c.cache)
+    assert not summary.up_to_date
+    assert trained(summary) == {"overfitting": 12, "regularization": 6, "prior": 0, "capacity": 8}
+    assert counted_training == {"trained": 12 + 6 + 8, "sampled": 0}
+    assert {reason for e in summary.executions.values() for _, reason in e.reasons} == {
+        f"changed: gradient kernel ({before} -> torch)"}
+    assert summary.kernel == "torch (no C kernel: REPORTGEN_KERNEL=torch)"
+    assert json.loads((c.out / "build-info.json").read_text())["kernel"] == summary.kernel
+
+
 def test_sweeping_a_single_value_redraws_the_analysis_without_retraining(tmp_path, stub_pdf):
     # Same runs, but "data.noise" becomes a swept field: its legends and labels must change with it.
     definitions = write_course(tmp_path / "experiments", files={

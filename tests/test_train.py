@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +15,7 @@ from reportgen.reference import build_module, train_alone
 from reportgen.spec import MLPSpec, PolynomialSpec
 from reportgen.train import _BatchedAdam, initial_parameters, train_runs
 
-from .conftest import mlp_job, polynomial_job, relative_error
+from .conftest import ROOT, mlp_job, polynomial_job, relative_error
 
 
 def test_initial_parameters_match_nn_linear_under_manual_seed():
@@ -53,6 +56,58 @@ def test_batched_adam_update_is_bitwise_torch_adam_on_each_run_alone(weight_deca
         assert torch.equal(batched.params[:, r], alone.detach()), f"run {r} differs"
 
 
+def kernel_adam_mismatches(weight_decay: float, betas: tuple[float, float]) -> int:
+    """Entries where the kernel's Adam on a flat chunk differs from ``torch.optim.Adam`` on each run alone."""
+    from reportgen import native
+    from reportgen.train import SEGMENT, _KernelAdam, torch_fuses_multiply_adds
+
+    found, fused = native.kernel(), torch_fuses_multiply_adds()
+    assert isinstance(found, native.Kernel) and fused is not None
+    generator = torch.Generator().manual_seed(1)
+    sizes, steps, lr = [3, 31, 32, 33, 100, 1, 64, 7], 30, 0.01
+    decays = [weight_decay * (1 + r % 3) for r in range(len(sizes))]
+    starts = np.cumsum([0] + [SEGMENT * math.ceil(size / SEGMENT) for size in sizes])
+    params, mask, decay = (torch.zeros(int(starts[-1])) for _ in range(3))
+    for start, size, wd in zip(starts, sizes, decays):
+        params[start:start + size] = torch.randn(size, generator=generator)
+        mask[start:start + size], decay[start:start + size] = 1, wd
+    initial, grads = params.clone(), torch.zeros_like(params)
+    adam = _KernelAdam(found.library, fused, params, grads, mask, decay, lr, betas, 1e-8, steps)
+    history = []
+    for k in range(steps):
+        scale = 10.0 ** torch.randint(-6, 3, params.shape, generator=generator)
+        history.append(torch.randn(params.shape, generator=generator) * scale * mask)
+        grads.copy_(history[-1])
+        adam.step(grads, k)
+    mismatches = int((params[mask == 0] != 0).sum())
+    for start, size, wd in zip(starts, sizes, decays):
+        alone = initial[start:start + size].clone().requires_grad_(True)
+        optimizer = torch.optim.Adam([alone], lr=lr, betas=betas, weight_decay=wd)
+        for g in history:
+            alone.grad = g[start:start + size].clone()
+            optimizer.step()
+        mismatches += int((params[start:start + size] != alone.detach()).sum())
+    return mismatches
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+@pytest.mark.parametrize("betas", [(0.9, 0.999), (0.3, 0.99)], ids=["default-betas", "beta1-0.3"])
+def test_kernel_adam_update_is_bitwise_torch_adam_on_each_run_alone(weight_decay, betas):
+    assert kernel_adam_mismatches(weight_decay, betas) == 0
+
+
+def test_kernel_adam_follows_torch_baseline_kernels_which_round_every_product():
+    # Without AVX2, torch's CPU kernels do not fuse multiply-adds; the kernel's Adam must round as they do.
+    code = ("import torch\nfrom reportgen.train import torch_fuses_multiply_adds\n"
+            "from tests.test_train import kernel_adam_mismatches as m\n"
+            "print(torch.backends.cpu.get_cpu_capability(), torch_fuses_multiply_adds(),"
+            " m(1e-2, (0.9, 0.999)), m(0.0, (0.3, 0.99)))\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT,
+                            env={**os.environ, "ATEN_CPU_CAPABILITY": "default"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["DEFAULT", "False", "0", "0"]
+
+
 @pytest.mark.parametrize("make_job", [
     lambda d: polynomial_job(d, 1), lambda d: polynomial_job(d, 3, seed=1), lambda d: polynomial_job(d, 10),
     lambda d: polynomial_job(d, 100, seed=2), lambda d: polynomial_job(d, 20, weight_decay=0.1),
@@ -61,7 +116,7 @@ def test_batched_adam_update_is_bitwise_torch_adam_on_each_run_alone(weight_deca
     lambda d: mlp_job(d, 3, activation="identity", weight_decay=0.01),
 ], ids=["deg1", "deg3", "deg10", "deg100", "deg20-decay", "tanh1", "tanh10", "tanh5x2", "sigmoid7x3", "relu6",
         "identity3-decay"])
-def test_batched_run_follows_the_lecture_loop_for_its_first_100_steps(lecture_data, make_job):
+def test_batched_run_follows_the_lecture_loop_for_its_first_100_steps(lecture_data, make_job, kernel):
     job = make_job(lecture_data)
     batched = train_runs([job, polynomial_job(lecture_data, 5, seed=9), mlp_job(lecture_data, 4, seed=9)])[0]
     reference, _ = train_alone(job)
@@ -69,16 +124,24 @@ def test_batched_run_follows_the_lecture_loop_for_its_first_100_steps(lecture_da
     assert relative_error(batched.losses, reference) < 1e-6
 
 
-@pytest.mark.parametrize("degree", [1, 2, 3])
-def test_final_training_loss_matches_the_lecture_loop_for_low_degrees(lecture_data, degree):
-    job = polynomial_job(lecture_data, degree, steps=10_000)
-    batched = train_runs([job])[0]
-    _, module = train_alone(job)
+@pytest.fixture(scope="module")
+def lecture_final_sse(lecture_data) -> dict[int, float]:
+    """Final training SSE of the lecture's loop after 10,000 steps, for degrees 1-3 (computed once)."""
     x = torch.from_numpy(lecture_data.x_train.astype("float32")).unsqueeze(1)
     y = torch.from_numpy(lecture_data.y_train.astype("float32")).unsqueeze(1)
-    with torch.no_grad():
-        reference_sse = float(((module(x) - y) ** 2).sum())
-    assert abs(batched.train_sse - reference_sse) / reference_sse < 1e-4
+    final = {}
+    for degree in (1, 2, 3):
+        _, module = train_alone(polynomial_job(lecture_data, degree, steps=10_000))
+        with torch.no_grad():
+            final[degree] = float(((module(x) - y) ** 2).sum())
+    return final
+
+
+def test_final_training_loss_matches_the_lecture_loop_for_low_degrees(lecture_data, lecture_final_sse, kernel):
+    runs = train_runs([polynomial_job(lecture_data, degree, steps=10_000) for degree in (1, 2, 3)])
+    for degree, run in zip((1, 2, 3), runs):
+        reference = lecture_final_sse[degree]
+        assert abs(run.train_sse - reference) / reference < 1e-4, f"degree {degree}"
 
 
 def _assert_same_run(a, b):
@@ -89,7 +152,7 @@ def _assert_same_run(a, b):
 
 
 @pytest.mark.parametrize("kind", ["polynomial", "mlp"])
-def test_run_result_is_bitwise_independent_of_its_batch(lecture_data, kind):
+def test_run_result_is_bitwise_independent_of_its_batch(lecture_data, kind, kernel):
     rng = np.random.RandomState(1)
     if kind == "polynomial":
         probe = polynomial_job(lecture_data, 5, seed=7, steps=300)
@@ -97,9 +160,10 @@ def test_run_result_is_bitwise_independent_of_its_batch(lecture_data, kind):
                   for d, s, w in zip(rng.choice([1, 2, 3, 5, 10, 16, 20, 50, 100], 240), range(240),
                                      rng.choice([0, 1e-4, 1e-2], 240))]
     else:
-        probe = mlp_job(lecture_data, 5, seed=7, steps=150)
-        others = [mlp_job(lecture_data, int(w), seed=s, steps=150) for w, s in zip(rng.choice([1, 2, 5, 10, 20], 60),
-                                                                                    range(60))]
+        probe = mlp_job(lecture_data, 5, seed=7, steps=150, weight_decay=1e-3)
+        others = [mlp_job(lecture_data, int(w), depth=int(d), seed=s, steps=150, weight_decay=float(wd))
+                  for w, d, s, wd in zip(rng.choice([1, 2, 5, 10, 20], 60), rng.choice([1, 2], 60), range(60),
+                                         rng.choice([0, 1e-3], 60))]
     alone = train_runs([probe])[0]
     with_30 = train_runs(others[:13] + [probe] + others[13:30])[13]
     middle = len(others) // 2
@@ -108,10 +172,30 @@ def test_run_result_is_bitwise_independent_of_its_batch(lecture_data, kind):
     _assert_same_run(alone, with_many)
 
 
-def test_diverging_run_is_marked_and_leaves_its_batch_untouched(lecture_data):
+def test_run_results_do_not_depend_on_the_number_of_worker_processes(lecture_data, kernel):
+    jobs = [polynomial_job(lecture_data, d, seed=s, steps=120, weight_decay=wd)
+            for d, s, wd in [(1, 0, 0.0), (5, 1, 1e-2), (20, 2, 0.0), (100, 3, 1e-3), (3, 4, 0.0)]]
+    jobs += [mlp_job(lecture_data, w, depth=d, seed=s, steps=120) for w, d, s in [(1, 1, 0), (20, 2, 1), (5, 1, 2)]]
+    serial = train_runs(jobs, workers=1)
+    for a, b in zip(serial, train_runs(jobs, workers=3)):
+        _assert_same_run(a, b)
+
+
+def test_diverging_run_is_marked_and_leaves_its_batch_untouched(lecture_data, kernel):
     healthy = [polynomial_job(lecture_data, d, seed=s, steps=400) for d, s in [(3, 0), (10, 1), (100, 2), (5, 3)]]
     exploding = polynomial_job(lecture_data, 100, seed=0, steps=400, lr=10.0,
                                y=lecture_data.y_train * 1e30)
+    _assert_divergence_is_contained(healthy, exploding)
+
+
+def test_diverging_mlp_is_marked_and_leaves_its_batch_untouched(lecture_data, kernel):
+    healthy = [mlp_job(lecture_data, w, depth=d, seed=s, steps=300) for w, d, s in [(5, 1, 0), (20, 2, 1), (1, 2, 2),
+                                                                                      (10, 1, 3)]]
+    exploding = mlp_job(lecture_data, 10, depth=2, steps=300, lr=10.0, y=lecture_data.y_train * 1e30)
+    _assert_divergence_is_contained(healthy, exploding)
+
+
+def _assert_divergence_is_contained(healthy, exploding):
     mixed = train_runs(healthy[:2] + [exploding] + healthy[2:])
     assert mixed[2].status == "diverged"
     assert mixed[2].diverged_at is not None
@@ -120,7 +204,7 @@ def test_diverging_run_is_marked_and_leaves_its_batch_untouched(lecture_data):
         _assert_same_run(a, b)
 
 
-def test_mlp_trained_parameters_load_into_the_lecture_module(lecture_data):
+def test_mlp_trained_parameters_load_into_the_lecture_module(lecture_data, kernel):
     job = mlp_job(lecture_data, 4, depth=2, steps=50)
     run = train_runs([job])[0]
     module = build_module(job.model, job.seed)

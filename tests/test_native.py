@@ -1,0 +1,133 @@
+"""The C gradient kernel: built once, reused, and replaced by torch when it cannot be had."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from reportgen import native
+from reportgen.train import train_runs
+
+from .conftest import mlp_job, polynomial_job
+
+
+@pytest.fixture(autouse=True)
+def fresh_kernel(tmp_path, monkeypatch):
+    """Each test finds (or compiles) the kernel anew, in its own cache folder."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("REPORTGEN_KERNEL", raising=False)
+    native.forget()
+    yield
+    native.forget()
+
+
+def fake_compiler(folder, compile_error: str):
+    """A ``cc`` that answers --version but fails to compile with ``compile_error`` on stderr."""
+    path = folder / "cc"
+    path.write_text(f'#!/bin/sh\nif [ "$1" = --version ]; then echo "fake cc 1.0"; exit 0; fi\n'
+                    f'echo "{compile_error}" >&2\nexit 1\n')
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def test_kernel_is_compiled_once_into_the_cache_folder_and_reused(tmp_path):
+    first = native.kernel()
+    assert isinstance(first, native.Kernel), first
+    built = list((tmp_path / "cache" / "reportgen").glob("kernel-*.so"))
+    assert [p.name for p in built] == [f"kernel-{first.identity}.so"]
+    before = built[0].stat().st_mtime_ns
+    native.forget()
+    second = native.kernel()
+    assert second.identity == first.identity
+    assert built[0].stat().st_mtime_ns == before
+    assert sorted(os.listdir(tmp_path / "cache" / "reportgen")) == [built[0].name]  # no temporary left behind
+
+
+def test_failed_compile_falls_back_to_torch_with_the_compiler_message(tmp_path, monkeypatch, lecture_data):
+    job = mlp_job(lecture_data, 5, depth=2, steps=60)
+    monkeypatch.setenv("REPORTGEN_KERNEL", "torch")
+    with_torch = train_runs([job])[0]
+    monkeypatch.delenv("REPORTGEN_KERNEL")
+    monkeypatch.setenv("CC", str(fake_compiler(tmp_path, "kernel.c:1: error: no such luck")))
+
+    found = native.kernel()
+    assert isinstance(found, native.Unavailable)
+    assert found.reason.endswith("failed: kernel.c:1: error: no such luck")
+    assert native.backend_id() == "torch"
+    assert native.describe().startswith("torch (no C kernel: ")
+    fallback = train_runs([job])[0]
+    assert np.array_equal(fallback.losses, with_torch.losses)
+    assert np.array_equal(fallback.parameters, with_torch.parameters)
+    assert list((tmp_path / "cache" / "reportgen").iterdir()) == []  # the failed output was removed
+
+
+def test_missing_compiler_is_named_in_the_reason(tmp_path, monkeypatch):
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
+    found = native.kernel()
+    assert isinstance(found, native.Unavailable)
+    assert "no-such-cc --version failed" in found.reason
+
+
+def test_kernel_identity_changes_with_the_compiler(tmp_path, monkeypatch):
+    real = native.kernel()
+    wrapper = tmp_path / "cc"
+    compiler = os.environ.get("CC") or "cc"
+    wrapper.write_text(f'#!/bin/sh\nif [ "$1" = --version ]; then echo "other cc 2.0"; exit 0; fi\n'
+                       f'exec {compiler} "$@"\n')
+    wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("CC", str(wrapper))
+    other = native.kernel()
+    assert isinstance(real, native.Kernel) and isinstance(other, native.Kernel)
+    assert other.identity != real.identity
+
+
+def test_kernel_tanh_is_within_two_ulp_of_the_exact_value_and_keeps_nan_and_infinities():
+    found = native.kernel()
+    bits = np.arange(0, 0x7F800000, 1009, dtype=np.uint32)  # every 1009th positive finite float, denormals too
+    x = np.concatenate([bits.view(np.float32), -bits.view(np.float32), [np.inf, -np.inf, np.nan]]).astype(np.float32)
+    out = np.empty_like(x)
+    found.library.mlp_tanh(len(x), x.ctypes.data, out.ctypes.data)
+    exact = np.tanh(x[:-3].astype(np.float64)).astype(np.float32)
+    ulps = np.abs(_ordered(out[:-3]) - _ordered(exact))
+    assert ulps.max() <= 2
+    assert np.mean(ulps == 0) > 0.9
+    assert out[-3] == 1 and out[-2] == -1 and np.isnan(out[-1])
+
+
+def _ordered(values: np.ndarray) -> np.ndarray:
+    """Float bit patterns as integers that count ulps across zero."""
+    ints = values.view(np.int32).astype(np.int64)
+    return np.where(ints < 0, -(ints & 0x7FFFFFFF), ints)
+
+
+def test_kernel_and_torch_fallback_agree_over_the_first_100_steps_of_mixed_chunks(monkeypatch, lecture_data):
+    # Later, Adam at lr 0.01 amplifies last-bit differences (as it does for the lecture's own loop).
+    jobs = [mlp_job(lecture_data, w, depth=d, seed=s, steps=100, weight_decay=wd)
+            for w, d, s, wd in [(1, 1, 0, 0.0), (7, 2, 1, 1e-3), (20, 2, 2, 0.0), (3, 3, 3, 0.0)]]
+    jobs += [polynomial_job(lecture_data, d, seed=s, weight_decay=wd)
+             for d, s, wd in [(1, 0, 0.0), (5, 1, 1e-2), (16, 2, 0.0), (100, 3, 1e-3)]]
+    with_kernel = train_runs(jobs)
+    monkeypatch.setenv("REPORTGEN_KERNEL", "torch")
+    with_torch = train_runs(jobs)
+    for a, b in zip(with_kernel, with_torch):
+        assert np.allclose(a.losses, b.losses, rtol=1e-6, atol=0)
+        assert np.allclose(a.test_pred, b.test_pred, rtol=1e-5, atol=1e-6)
+
+
+def test_build_without_the_kernel_says_so_and_still_writes_the_report(tmp_path, tiny_course):
+    environment = {**os.environ, "CC": str(fake_compiler(tmp_path, "cc: error: broken on purpose")),
+                   "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    environment.pop("REPORTGEN_KERNEL", None)
+    result = subprocess.run([sys.executable, "-m", "reportgen", "build", "capacity", "--definitions", str(tiny_course),
+                             "--out", str(tmp_path / "build"), "--no-cache", "--timings"],
+                            capture_output=True, text=True, env=environment, timeout=600)
+    assert result.returncode == 0, result.stderr
+    note = "note: gradients come from torch (no C kernel: "
+    assert note in result.stderr and "error: broken on purpose); MLPs train several times slower" in result.stderr
+    assert "gradients  torch (no C kernel: " in result.stderr
+    assert (tmp_path / "build" / "report.pdf").read_bytes().startswith(b"%PDF")
