@@ -310,6 +310,7 @@ def collect_provenance(course: Course) -> dict[str, Any]:
         "git": _git_state(Path(__file__).resolve().parent.parent),
         "python": platform.python_version(),
         "libraries": {name: _version(name) for name in RENDERING_LIBRARIES},
+        "kernel": native.backend_id() if trains_models(course) else None,
         "profile": course.profile,
         "overrides": list(course.overrides),
         "studies": [
