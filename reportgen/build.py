@@ -122,8 +122,8 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         return summary
     summary.warnings += list(course.warnings)
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
-    if trains_models(course):
-        summary.kernel = native.describe()
+    if trained_kinds(course):
+        summary.kernel = native.describe(trained_kinds(course))
         if not summary.kernel.startswith("C kernel"):
             reporter.line(f"note: gradients come from {summary.kernel}; MLPs train several times slower")
     with _timed(summary, "training and figures"):
@@ -310,7 +310,7 @@ def collect_provenance(course: Course) -> dict[str, Any]:
         "git": _git_state(Path(__file__).resolve().parent.parent),
         "python": platform.python_version(),
         "libraries": {name: _version(name) for name in RENDERING_LIBRARIES},
-        "kernel": native.backend_id() if trains_models(course) else None,
+        "kernel": kernel_identities(course),
         "profile": course.profile,
         "overrides": list(course.overrides),
         "studies": [
@@ -343,9 +343,15 @@ def _git_state(folder: Path) -> dict[str, Any] | None:
     return {"commit": commit, "dirty": dirty}
 
 
-def trains_models(course: Course) -> bool:
-    """Whether any study of ``course`` trains models (so that the gradient kernel matters)."""
-    return any(is_trained(point.config) for study in course.studies for point in study.points)
+def trained_kinds(course: Course) -> list[str]:
+    """The kinds of model (polynomial, mlp) that ``course`` trains: their gradient kernels matter."""
+    return sorted({point.config.model.kind for study in course.studies for point in study.points
+                   if is_trained(point.config)})
+
+
+def kernel_identities(course: Course) -> dict[str, str] | None:
+    """What computes each trained kind's gradients (``native.backend_id``), or None if nothing is trained."""
+    return {kind: native.backend_id(kind) for kind in trained_kinds(course)} or None
 
 
 def input_digest(options: BuildOptions, course: Course, audience: str, folders: list[Path]) -> str:
@@ -363,7 +369,7 @@ def input_digest(options: BuildOptions, course: Course, audience: str, folders: 
     for i, folder in enumerate(template_dirs(folders)):
         add_tree(f"templates{i}", folder, "*")
     add_tree("code", Path(__file__).resolve().parent, "*.py")
-    add_tree("kernel", Path(__file__).resolve().parent, "*.c")
+    add_tree("kernels", Path(__file__).resolve().parent / "kernels", "*")
     digest.update(json.dumps({
         "studies": list(options.studies),
         "audience": audience,
@@ -373,7 +379,7 @@ def input_digest(options: BuildOptions, course: Course, audience: str, folders: 
         "python": platform.python_version(),
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),
         "git": _git_state(Path(__file__).resolve().parent.parent),
-        "kernel": native.backend_id() if trains_models(course) else None,
+        "kernel": kernel_identities(course),
     }, sort_keys=True).encode())
     return digest.hexdigest()
 

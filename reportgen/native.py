@@ -1,13 +1,15 @@
-"""The C gradient kernel: compiled once per machine, loaded with ctypes.
+"""The C gradient kernels: compiled once per machine, loaded with ctypes.
 
 Torch spends a few microseconds dispatching each tensor operation, and a
 training step of a small MLP or polynomial needs a dozen or more of them:
-training such models is mostly overhead. ``kernel.c`` computes the forward
-pass, the loss and the gradient of a whole chunk of runs in one call; Adam
-stays torch's.
+training such models is mostly overhead. ``kernels/polynomial.c`` and
+``kernels/mlp.c`` compute the forward pass, the loss and the gradient of a
+whole chunk of runs in one call, and Adam's elementwise work with torch's
+rounding (``kernels/common.h``).
 
-The kernel is compiled with the system C compiler into the user's cache
-folder (about 0.3 s, once per kernel version). Without a compiler, or with
+Each kernel is compiled with the system C compiler into the user's cache
+folder (0.15 s for polynomials, 0.3 s for MLPs, once per kernel version), so
+a build compiles only what its studies train. Without a compiler, or with
 ``REPORTGEN_KERNEL=torch``, the trainer falls back to batched torch
 operations: slower, equally exact against the lecture's loop, but not the
 same bits, so the choice is part of every trained run's cache key.
@@ -29,7 +31,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-SOURCE = Path(__file__).with_name("kernel.c")
+SOURCES = Path(__file__).with_name("kernels")
+"""``<kind>.c`` for each kind of model, and the ``common.h`` they include."""
+KINDS = ("polynomial", "mlp")
 FLAGS = ("-O3", "-shared", "-fPIC",
          # IEEE arithmetic in source order: no fused multiply-adds, no reassociation, NaNs propagate.
          "-ffp-contract=off", "-fno-math-errno", "-fno-trapping-math")
@@ -53,84 +57,98 @@ class Unavailable:
     reason: str
 
 
-def kernel() -> Kernel | Unavailable:
-    """The compiled kernel, building it on first use; or why it cannot be had."""
+def kernel(kind: str) -> Kernel | Unavailable:
+    """The compiled kernel for ``kind`` (polynomial or mlp), building it on first use; or why it cannot be had."""
     if os.environ.get("REPORTGEN_KERNEL", "c") == "torch":
         return Unavailable("REPORTGEN_KERNEL=torch")
-    return _load(os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "")
+    return _load(os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "", kind)
 
 
-def backend_id() -> str:
-    """What computes gradients here, for cache keys: ``c <hash of source, flags and compiler>`` or ``torch``."""
-    found = kernel()
+def backend_id(kind: str) -> str:
+    """What computes ``kind``'s gradients here, for cache keys: ``c <hash of sources, flags, compiler>``, or torch."""
+    found = kernel(kind)
     return f"c {found.identity}" if isinstance(found, Kernel) else "torch"
 
 
-def describe() -> str:
-    """One line for build logs: which gradient code runs, and why when it is the slow one."""
-    found = kernel()
-    if isinstance(found, Kernel):
-        return f"C kernel {found.identity}"
-    return f"torch (no C kernel: {found.reason})"
+def describe(kinds) -> str:
+    """One line for build logs: which gradient code runs for ``kinds``, and why when it is the slow one."""
+    found = {kind: kernel(kind) for kind in sorted(kinds)}
+    missing = [f"{kind}: {k.reason}" for kind, k in found.items() if isinstance(k, Unavailable)]
+    if missing:
+        return f"torch (no C kernel: {'; '.join(missing)})"
+    return "C kernel " + ", ".join(f"{kind} {k.identity}" for kind, k in found.items())
 
 
 def forget() -> None:
-    """Drop the loaded kernel, so that the next ``kernel()`` finds (or compiles) it again, as a new process would."""
+    """Drop the loaded kernels, so that ``kernel()`` finds (or compiles) them again, as a new process would."""
     _load.cache_clear()
+    _compiler_version.cache_clear()
 
 
 @lru_cache(maxsize=None)
-def _load(compiler: str) -> Kernel | Unavailable:
+def _load(compiler: str, kind: str) -> Kernel | Unavailable:
     if not compiler:
         return Unavailable("no C compiler found; set CC or install gcc")
-    try:
-        version = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30,
-                                 check=True).stdout.splitlines()[0]
-    except (OSError, subprocess.SubprocessError, IndexError) as error:
-        return Unavailable(f"{compiler} --version failed: {error}")
+    version = _compiler_version(compiler)
+    if isinstance(version, Unavailable):
+        return version
+    source = SOURCES / f"{kind}.c"
     digest = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), " ".join(FLAGS).encode(), version.encode(), platform.machine().encode()):
+    for part in (source.read_bytes(), (SOURCES / "common.h").read_bytes(), " ".join(FLAGS).encode(),
+                 version.encode(), platform.machine().encode()):
         digest.update(part + b"\0")
     identity = digest.hexdigest()[:16]
-    path = _cache_folder() / f"kernel-{identity}.so"
+    path = _cache_folder() / f"{kind}-{identity}.so"
     if not path.exists():
-        failure = _compile(compiler, path)
+        failure = _compile(compiler, source, path)
         if failure:
             return Unavailable(failure)
     try:
         library = ctypes.CDLL(str(path))
     except OSError as error:
         return Unavailable(f"could not load {path.name}: {error}")
-    pointer, count = ctypes.c_void_p, ctypes.c_int
-    library.mlp_gradients.argtypes = [count, pointer, pointer, pointer, count, count,
-                                      pointer, pointer, pointer, pointer, pointer]
-    library.mlp_predict.argtypes = [count, pointer, pointer, pointer, count, count, pointer, pointer, pointer]
-    library.mlp_gradients.restype = library.mlp_predict.restype = ctypes.c_int
-    library.poly_gradients.argtypes = [count, pointer, pointer, count, count, pointer, pointer, pointer, pointer,
-                                       pointer, pointer]
-    library.poly_gradients.restype = ctypes.c_int
-    library.poly_predict.argtypes = [count, pointer, pointer, count, pointer, pointer, pointer]
-    library.poly_predict.restype = None
-    number = ctypes.c_float
-    library.adam_moments.argtypes = [count, ctypes.c_long, pointer, pointer, pointer, pointer, pointer,
-                                     number, number, number]
-    library.adam_moments.restype = library.adam_available.restype = ctypes.c_int
-    library.adam_available.argtypes = [count]
-    library.adam_update.argtypes = [ctypes.c_long, pointer, pointer, pointer, number, number, number]
-    library.adam_update.restype = None
-    library.mlp_tanh.argtypes = [ctypes.c_long, pointer, pointer]
-    library.mlp_tanh.restype = None
+    _declare(library, kind)
     return Kernel(library, identity)
 
 
-def _compile(compiler: str, path: Path) -> str | None:
+@lru_cache(maxsize=None)
+def _compiler_version(compiler: str) -> str | Unavailable:
+    """The first line of ``compiler --version``, part of every kernel's identity."""
+    try:
+        return subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30,
+                              check=True).stdout.splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError) as error:
+        return Unavailable(f"{compiler} --version failed: {error}")
+
+
+def _declare(library: ctypes.CDLL, kind: str) -> None:
+    """Argument and result types of the library's entry points (see the sources for their meaning)."""
+    pointer, count, number, size = ctypes.c_void_p, ctypes.c_int, ctypes.c_float, ctypes.c_long
+    signatures = {
+        "adam_available": (count, [count]),
+        "adam_moments": (count, [count, size, pointer, pointer, pointer, pointer, pointer, number, number, number]),
+        "adam_update": (None, [size, pointer, pointer, pointer, number, number, number]),
+    }
+    if kind == "polynomial":
+        signatures["poly_gradients"] = (count, [count, pointer, pointer, count, count] + [pointer] * 6)
+        signatures["poly_predict"] = (None, [count, pointer, pointer, count, pointer, pointer, pointer])
+    else:
+        signatures["mlp_gradients"] = (count, [count, pointer, pointer, pointer, count, count] + [pointer] * 5)
+        signatures["mlp_predict"] = (count, [count, pointer, pointer, pointer, count, count] + [pointer] * 3)
+        signatures["mlp_tanh"] = (None, [size, pointer, pointer])
+    for name, (result, arguments) in signatures.items():
+        function = getattr(library, name)
+        function.restype, function.argtypes = result, arguments
+
+
+def _compile(compiler: str, source: Path, path: Path) -> str | None:
     """Compile into ``path`` (atomically: builds running at once may race); an error line, or None."""
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".kernel-", suffix=".so")
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".so")
         os.close(handle)
-        done = subprocess.run([compiler, *FLAGS, "-o", temporary, str(SOURCE), "-lm"], capture_output=True,
+        done = subprocess.run([compiler, *FLAGS, "-o", temporary, str(source), "-lm"], capture_output=True,
                               text=True, timeout=120)
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines()

@@ -54,7 +54,7 @@ def plan_study(study: Study) -> list[Run]:
             }
             if is_trained(point.config):
                 # The C kernel and the torch fallback agree to rounding, not bit for bit.
-                parts["kernel"] = native.backend_id()
+                parts["kernel"] = native.backend_id(point.config.model.kind)
             runs.append(Run(study_id=study.id, params=point.params, seed=seed, config=point.config,
                             key=_digest(parts), key_parts=parts))
     return runs

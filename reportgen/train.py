@@ -16,7 +16,7 @@ columns, a run's result is the same whatever else is trained beside it,
 and a build that retrains only changed runs reproduces a cold build.
 
 When a C compiler is at hand, a small C kernel (``native.py``,
-``kernel.c``) does the work instead, and that is the usual path: a whole
+``kernels/``) does the work instead, and that is the usual path: a whole
 chunk's forward and backward pass is one call, computed run by run, so a
 chunk may mix degrees, widths and depths, and chunks are simply the
 ``workers`` shares of the runs. Adam is two more calls around torch's own
@@ -140,7 +140,7 @@ def _train_chunk(chunk: list[RegressionJob], report: Callable[[int], None] = lam
     torch.set_num_threads(1)  # kernels must not change their blocking with the thread count
     try:
         with torch.no_grad():
-            found = native.kernel()
+            found = native.kernel(_kind(chunk[0].model))
             if isinstance(found, native.Kernel):
                 return _train_with_kernel(chunk, report, found.library)
             if isinstance(chunk[0].model, PolynomialSpec):
@@ -152,7 +152,7 @@ def _train_chunk(chunk: list[RegressionJob], report: Callable[[int], None] = lam
 
 def _chunk_cost(chunk: list[RegressionJob]) -> float:
     """Rough relative cost of training ``chunk``, to start the longest first."""
-    if isinstance(native.kernel(), native.Kernel):
+    if isinstance(native.kernel(_kind(chunk[0].model)), native.Kernel):
         return sum(job.train.steps * _kernel_cost(job.model) for job in chunk)
     job = chunk[0]
     if isinstance(job.model, PolynomialSpec):
@@ -161,14 +161,14 @@ def _chunk_cost(chunk: list[RegressionJob]) -> float:
 
 
 def _chunks(jobs: Sequence[RegressionJob], workers: int = 1) -> list[list[int]]:
-    """Group jobs that can share one batched program: ``workers`` shares for the C kernel, else fixed-size chunks."""
-    with_kernel = bool(jobs) and isinstance(native.kernel(), native.Kernel)
+    """Group jobs that can share one batched program: ``workers`` shares for a C kernel, else fixed-size chunks."""
+    with_kernel = {kind: isinstance(native.kernel(kind), native.Kernel) for kind in {_kind(job.model) for job in jobs}}
     groups: dict[tuple, list[int]] = {}
     for i, job in enumerate(jobs):
-        groups.setdefault(_kernel_key(job) if with_kernel else _shape_key(job), []).append(i)
+        groups.setdefault(_kernel_key(job) if with_kernel[_kind(job.model)] else _shape_key(job), []).append(i)
     chunks = []
     for key, members in groups.items():
-        if with_kernel:
+        if key[0] == "kernel":
             chunks += _balanced(members, [_kernel_cost(jobs[i].model) for i in members], workers)
         else:
             size = chunk_size(jobs[members[0]].model)
@@ -211,8 +211,13 @@ def _shape_key(job: RegressionJob) -> tuple:
 def _kernel_key(job: RegressionJob) -> tuple:
     # One learning rate per chunk, so that Adam's step size is one scalar, as in torch.optim.Adam.
     t = job.train
-    kind = ("polynomial",) if isinstance(job.model, PolynomialSpec) else ("mlp", job.model.activation)
-    return kind + (t.lr, t.steps, t.betas, t.eps, job.x_train.tobytes(), job.x_test.tobytes())
+    model = ("polynomial",) if isinstance(job.model, PolynomialSpec) else ("mlp", job.model.activation)
+    return ("kernel",) + model + (t.lr, t.steps, t.betas, t.eps, job.x_train.tobytes(), job.x_test.tobytes())
+
+
+def _kind(model: PolynomialSpec | MLPSpec) -> str:
+    """Which C kernel trains ``model``."""
+    return model.kind
 
 
 def degree_bucket(degree: int) -> int:

@@ -45,8 +45,9 @@ def kernel(request, monkeypatch) -> str:
 
     monkeypatch.setenv("REPORTGEN_KERNEL", request.param)
     if request.param == "c":
-        found = native.kernel()
-        assert isinstance(found, native.Kernel), f"the C kernel is unavailable: {found.reason}"
+        for kind in native.KINDS:
+            found = native.kernel(kind)
+            assert isinstance(found, native.Kernel), f"the {kind} C kernel is unavailable: {found.reason}"
     return request.param
 
 

@@ -56,8 +56,10 @@ def test_report_appendix_shows_each_definition_file_and_its_hash(built):
     document = json.loads((built / "build" / "results.json").read_text())
     for study in document["provenance"]["studies"]:
         assert study["sha256"][:16] in appendix
-    kernel = document["provenance"]["kernel"]
-    assert kernel.startswith("c ") and f"<dt>gradients</dt><dd>C kernel {kernel[2:]}</dd>" in appendix
+    kernels = document["provenance"]["kernel"]
+    assert sorted(kernels) == ["mlp", "polynomial"]
+    for kind, identity in kernels.items():
+        assert identity.startswith("c ") and f"<dt>{kind} gradients</dt><dd>C kernel {identity[2:]}</dd>" in appendix
 
 
 def test_results_json_has_every_run_with_params_seed_status_and_metrics(built):

@@ -291,7 +291,7 @@ def test_switching_the_gradient_kernel_retrains_trained_runs_only_and_names_both
     from reportgen import native
 
     c = copy()
-    before = native.backend_id()
+    before = {kind: native.backend_id(kind) for kind in ("polynomial", "mlp")}
     assert sum(trained(build_here(c.definitions, c.out, c.cache)).values()) == 0
     monkeypatch.setenv("REPORTGEN_KERNEL", "torch")
     summary = build_here(c.definitions, c.out, c.cache)
@@ -299,8 +299,8 @@ def test_switching_the_gradient_kernel_retrains_trained_runs_only_and_names_both
     assert trained(summary) == {"overfitting": 12, "regularization": 6, "prior": 0, "capacity": 8}
     assert counted_training == {"trained": 12 + 6 + 8, "sampled": 0}
     assert {reason for e in summary.executions.values() for _, reason in e.reasons} == {
-        f"changed: gradient kernel ({before} -> torch)"}
-    assert summary.kernel == "torch (no C kernel: REPORTGEN_KERNEL=torch)"
+        f"changed: gradient kernel ({identity} -> torch)" for identity in before.values()}
+    assert summary.kernel == "torch (no C kernel: mlp: REPORTGEN_KERNEL=torch; polynomial: REPORTGEN_KERNEL=torch)"
     assert json.loads((c.out / "build-info.json").read_text())["kernel"] == summary.kernel
 
 

@@ -1,4 +1,4 @@
-"""The C gradient kernel: built once, reused, and replaced by torch when it cannot be had."""
+"""The C gradient kernels: built once, reused, and replaced by torch when they cannot be had."""
 
 from __future__ import annotations
 
@@ -35,17 +35,19 @@ def fake_compiler(folder, compile_error: str):
     return path
 
 
-def test_kernel_is_compiled_once_into_the_cache_folder_and_reused(tmp_path):
-    first = native.kernel()
+def test_each_kernel_is_compiled_on_first_use_into_the_cache_folder_and_reused(tmp_path):
+    folder = tmp_path / "cache" / "reportgen"
+    first = native.kernel("polynomial")
     assert isinstance(first, native.Kernel), first
-    built = list((tmp_path / "cache" / "reportgen").glob("kernel-*.so"))
-    assert [p.name for p in built] == [f"kernel-{first.identity}.so"]
-    before = built[0].stat().st_mtime_ns
+    assert os.listdir(folder) == [f"polynomial-{first.identity}.so"]  # only what was asked for
+    mlp = native.kernel("mlp")
+    assert mlp.identity != first.identity
+    built = {name: (folder / name).stat().st_mtime_ns for name in os.listdir(folder)}
+    assert sorted(built) == [f"mlp-{mlp.identity}.so", f"polynomial-{first.identity}.so"]  # no temporaries
     native.forget()
-    second = native.kernel()
-    assert second.identity == first.identity
-    assert built[0].stat().st_mtime_ns == before
-    assert sorted(os.listdir(tmp_path / "cache" / "reportgen")) == [built[0].name]  # no temporary left behind
+    assert native.kernel("polynomial").identity == first.identity
+    assert native.kernel("mlp").identity == mlp.identity
+    assert {name: (folder / name).stat().st_mtime_ns for name in os.listdir(folder)} == built
 
 
 def test_failed_compile_falls_back_to_torch_with_the_compiler_message(tmp_path, monkeypatch, lecture_data):
@@ -53,13 +55,13 @@ def test_failed_compile_falls_back_to_torch_with_the_compiler_message(tmp_path, 
     monkeypatch.setenv("REPORTGEN_KERNEL", "torch")
     with_torch = train_runs([job])[0]
     monkeypatch.delenv("REPORTGEN_KERNEL")
-    monkeypatch.setenv("CC", str(fake_compiler(tmp_path, "kernel.c:1: error: no such luck")))
+    monkeypatch.setenv("CC", str(fake_compiler(tmp_path, "mlp.c:1: error: no such luck")))
 
-    found = native.kernel()
+    found = native.kernel("mlp")
     assert isinstance(found, native.Unavailable)
-    assert found.reason.endswith("failed: kernel.c:1: error: no such luck")
-    assert native.backend_id() == "torch"
-    assert native.describe().startswith("torch (no C kernel: ")
+    assert found.reason.endswith("failed: mlp.c:1: error: no such luck")
+    assert native.backend_id("mlp") == "torch"
+    assert native.describe(["mlp"]).startswith("torch (no C kernel: mlp: ")
     fallback = train_runs([job])[0]
     assert np.array_equal(fallback.losses, with_torch.losses)
     assert np.array_equal(fallback.parameters, with_torch.parameters)
@@ -68,26 +70,26 @@ def test_failed_compile_falls_back_to_torch_with_the_compiler_message(tmp_path, 
 
 def test_missing_compiler_is_named_in_the_reason(tmp_path, monkeypatch):
     monkeypatch.setenv("CC", str(tmp_path / "no-such-cc"))
-    found = native.kernel()
+    found = native.kernel("polynomial")
     assert isinstance(found, native.Unavailable)
     assert "no-such-cc --version failed" in found.reason
 
 
 def test_kernel_identity_changes_with_the_compiler(tmp_path, monkeypatch):
-    real = native.kernel()
+    real = native.kernel("mlp")
     wrapper = tmp_path / "cc"
     compiler = os.environ.get("CC") or "cc"
     wrapper.write_text(f'#!/bin/sh\nif [ "$1" = --version ]; then echo "other cc 2.0"; exit 0; fi\n'
                        f'exec {compiler} "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("CC", str(wrapper))
-    other = native.kernel()
+    other = native.kernel("mlp")
     assert isinstance(real, native.Kernel) and isinstance(other, native.Kernel)
     assert other.identity != real.identity
 
 
 def test_kernel_tanh_is_within_two_ulp_of_the_exact_value_and_keeps_nan_and_infinities():
-    found = native.kernel()
+    found = native.kernel("mlp")
     bits = np.arange(0, 0x7F800000, 1009, dtype=np.uint32)  # every 1009th positive finite float, denormals too
     x = np.concatenate([bits.view(np.float32), -bits.view(np.float32), [np.inf, -np.inf, np.nan]]).astype(np.float32)
     out = np.empty_like(x)

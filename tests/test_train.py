@@ -61,7 +61,7 @@ def kernel_adam_mismatches(weight_decay: float, betas: tuple[float, float]) -> i
     from reportgen import native
     from reportgen.train import SEGMENT, _KernelAdam, torch_fuses_multiply_adds
 
-    found, fused = native.kernel(), torch_fuses_multiply_adds()
+    found, fused = native.kernel("polynomial"), torch_fuses_multiply_adds()
     assert isinstance(found, native.Kernel) and fused is not None
     generator = torch.Generator().manual_seed(1)
     sizes, steps, lr = [3, 31, 32, 33, 100, 1, 64, 7], 30, 0.01

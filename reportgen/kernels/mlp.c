@@ -1,22 +1,15 @@
-/* Forward pass, summed squared error and its gradient for many small MLPs and polynomials.
+/* Forward pass, summed squared error and its gradient for many small MLPs at once.
  *
- * The sweep trainer calls this once per Adam step for all the runs of a
- * chunk; the optimizer itself stays torch's. Runs are computed one after
- * another and never share an accumulator, so a run's numbers do not depend
- * on which other runs are in the call.
+ * The sweep trainer calls mlp_gradients once per Adam step for all the runs of a chunk. Runs are
+ * computed one after another and never share an accumulator, so a run's numbers do not depend on
+ * which other runs are in the call.
  *
- * A run's parameters sit at params + offset[r], in nn.Module.parameters()
- * order: for each layer, its weight [fan_out][fan_in] row-major, then its
- * bias [fan_out]. Layers are 1 -> width -> ... -> width -> 1.
- *
- * Compiled without -ffast-math and with -ffp-contract=off, so every sum is
- * evaluated in the order written here, with IEEE rounding and NaN/inf
- * propagation (a diverging run is detected by its non-finite loss).
+ * A run's parameters sit at params + offset[r], in nn.Module.parameters() order: for each layer,
+ * its weight [fan_out][fan_in] row-major, then its bias [fan_out]. Layers are 1 -> width -> ...
+ * -> width -> 1.
  */
 
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+#include "common.h"
 
 enum { TANH = 0, SIGMOID = 1, RELU = 2, IDENTITY = 3 };
 
@@ -38,13 +31,6 @@ static inline float fast_tanh(float x)
     float t = p * scale.f;
     float large = copysignf((1.0f - t) / (1.0f + t), x);
     return a >= 0.625f ? large : small;  /* NaN takes the polynomial branch, and stays NaN */
-}
-
-/* y += alpha * x over n entries: the innermost loop of every product below. */
-static inline void axpy(int n, float alpha, const float *restrict x, float *restrict y)
-{
-    for (int i = 0; i < n; i++)
-        y[i] += alpha * x[i];
 }
 
 /* h = activation(z) elementwise; the switch sits outside the loops so that each loop vectorizes. */
@@ -247,133 +233,6 @@ int mlp_predict(int n_runs, const int *widths, const int *depths, const long *of
     }
     free(block);
     return 0;
-}
-
-/* ------------------------------------------------------------------------------------------ polynomials
- * A polynomial run of degree d is a linear layer on the features x, x^2, ..., x^d: parameters
- * w[0..d-1], then the bias w[d]. Its features are the first d of a shared table, given twice:
- * features[p][k] (point-major, rows of `stride` floats) and columns[k][p] (the transpose). */
-
-/* z[p] = sum_k columns[k][p] * w[k] + w[d]: the innermost loop runs along the points. */
-static void poly_forward(int n, int degree, const float *columns, const float *w, float *z)
-{
-    memset(z, 0, sizeof(float) * n);
-    for (int k = 0; k < degree; k++)
-        axpy(n, w[k], columns + (long)k * n, z);
-    for (int p = 0; p < n; p++)
-        z[p] += w[degree];
-}
-
-/* One gradient evaluation for every polynomial run; returns 0, or -1 if memory ran out. */
-int poly_gradients(int n_runs, const int *degrees, const long *offsets, int n, int stride, const float *features,
-                   const float *columns, const float *targets, const float *params, float *grads, float *losses)
-{
-    float *z = malloc(sizeof(float) * n);
-    if (!z)
-        return -1;
-    for (int r = 0; r < n_runs; r++) {
-        int degree = degrees[r];
-        const float *w = params + offsets[r], *t = targets + (long)r * n;
-        float *g = grads + offsets[r];
-        poly_forward(n, degree, columns, w, z);
-        float loss = 0.0f;
-        memset(g, 0, sizeof(float) * (degree + 1));
-        for (int p = 0; p < n; p++) {
-            float residual = z[p] - t[p], twice = 2.0f * residual;
-            loss += residual * residual;
-            axpy(degree, twice, features + (long)p * stride, g);
-            g[degree] += twice;
-        }
-        losses[r] = loss;
-    }
-    free(z);
-    return 0;
-}
-
-/* The polynomials of every run at the n points whose feature columns are given: out is [n_runs][n]. */
-void poly_predict(int n_runs, const int *degrees, const long *offsets, int n, const float *columns,
-                  const float *params, float *out)
-{
-    for (int r = 0; r < n_runs; r++)
-        poly_forward(n, degrees[r], columns, params + offsets[r], out + (long)r * n);
-}
-
-/* ------------------------------------------------------------------------------------------ Adam
- * torch.optim.Adam's default (single-tensor) step on n floats, with the float32 arithmetic of torch's
- * CPU kernels, in two halves around torch's own sqrt (which is not IEEE sqrt: it comes from MKL).
- * With AVX2 or AVX-512 (fused = 1), torch's lerp_, addcmul_ and add(alpha=) round once, through a
- * fused multiply-add, while div_ and addcdiv_ do not; its baseline kernels (fused = 0) round every
- * operation. Scalars arrive as torch casts them to float32. */
-
-/* What a multiply-add rounds like in torch: fused or not. */
-#define ROUNDED(a, b, c) ((a) * (b) + (c))
-#define FUSED(a, b, c) fmaf((a), (b), (c))
-
-/* First half: weight decay (skipped where decay[i] == 0, as torch does), then
- * exp_avg.lerp_(grad, weight) and exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2). */
-#define MOMENTS(MULTIPLY_ADD)                                                                              \
-    for (long i = 0; i < n; i++) {                                                                         \
-        float g = decay[i] != 0.0f ? MULTIPLY_ADD(param[i], decay[i], grad[i]) : grad[i];                  \
-        float m = exp_avg[i], difference = g - m;                                                          \
-        exp_avg[i] = small_weight ? MULTIPLY_ADD(weight, difference, m)                                    \
-                                  : MULTIPLY_ADD(weight - 1.0f, difference, g);                            \
-        exp_avg_sq[i] = MULTIPLY_ADD(one_minus_beta2 * g, g, exp_avg_sq[i] * beta2);                       \
-    }
-
-#define MOMENT_ARGUMENTS long n, const float *restrict param, const float *restrict grad,                \
-    float *restrict exp_avg, float *restrict exp_avg_sq, const float *restrict decay, float weight,        \
-    float beta2, float one_minus_beta2
-
-static void moments_rounded(MOMENT_ARGUMENTS)
-{
-    int small_weight = fabsf(weight) < 0.5f;  /* torch's lerp switches formula at weight 0.5 */
-    MOMENTS(ROUNDED)
-}
-
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HAVE_FUSED 1
-/* Compiled for FMA so that fmaf is one vectorized instruction; called only where the CPU has it. */
-__attribute__((target("fma"))) static void moments_fused(MOMENT_ARGUMENTS)
-{
-    int small_weight = fabsf(weight) < 0.5f;
-    MOMENTS(FUSED)
-}
-#else
-#define HAVE_FUSED 0
-#endif
-
-/* Whether adam_moments can round this way here. */
-int adam_available(int fused)
-{
-#if HAVE_FUSED
-    return !fused || __builtin_cpu_supports("fma");
-#else
-    return !fused;
-#endif
-}
-
-/* The first half of a step; returns 0, or -1 if the fused rounding is unavailable (see adam_available). */
-int adam_moments(int fused, MOMENT_ARGUMENTS)
-{
-    if (!adam_available(fused))
-        return -1;
-#if HAVE_FUSED
-    if (fused) {
-        moments_fused(n, param, grad, exp_avg, exp_avg_sq, decay, weight, beta2, one_minus_beta2);
-        return 0;
-    }
-#endif
-    moments_rounded(n, param, grad, exp_avg, exp_avg_sq, decay, weight, beta2, one_minus_beta2);
-    return 0;
-}
-
-/* Second half, given root = torch.sqrt(exp_avg_sq): denom = root / bias_correction2_sqrt + eps, then
- * param.addcdiv_(exp_avg, denom, value=-step_size), which rounds (value * exp_avg) / denom, then the sum. */
-void adam_update(long n, float *restrict param, const float *restrict exp_avg, const float *restrict root,
-                 float bias_correction2_sqrt, float eps, float neg_step_size)
-{
-    for (long i = 0; i < n; i++)
-        param[i] = param[i] + neg_step_size * exp_avg[i] / (root[i] / bias_correction2_sqrt + eps);
 }
 
 /* The kernel's tanh of n values, exported so that tests can measure its accuracy. */
