@@ -22,7 +22,7 @@ static inline void axpy(int n, float alpha, const float *restrict x, float *rest
 
 /* ------------------------------------------------------------------------------------------ Adam
  * torch.optim.Adam's default (single-tensor) step on n floats, with the float32 arithmetic of torch's
- * CPU kernels, in two halves around torch's own sqrt (which is not IEEE sqrt: it comes from MKL).
+ * CPU kernels, in two halves around torch's own sqrt (which is not correctly rounded, unlike sqrtf).
  * With AVX2 or AVX-512 (fused = 1), torch's lerp_, addcmul_ and add(alpha=) round once, through a
  * fused multiply-add, while div_ and addcdiv_ do not; its baseline kernels (fused = 0) round every
  * operation. Scalars arrive as torch casts them to float32. */
