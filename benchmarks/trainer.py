@@ -32,7 +32,7 @@ from reportgen import native  # noqa: E402
 from reportgen.data import make_dataset  # noqa: E402
 from reportgen.reference import train_alone  # noqa: E402
 from reportgen.spec import DataSpec, MLPSpec, PolynomialSpec, TrainSpec  # noqa: E402
-from reportgen.train import RegressionJob, layer_shapes, train_runs  # noqa: E402
+from reportgen.train import RegressionJob, layer_shapes, parameter_count, train_runs  # noqa: E402
 
 
 def sweep_a() -> list[RegressionJob]:
@@ -64,7 +64,7 @@ def shape(job: RegressionJob) -> tuple:
 def useful_flops(job: RegressionJob) -> float:
     """Arithmetic a run needs per step: forward, backward, loss and Adam (padding and dummies excluded)."""
     n = len(job.x_train)
-    parameters = sum(fan_in * fan_out + fan_out for fan_in, fan_out in layer_shapes(job.model))
+    parameters = parameter_count(job.model)
     if isinstance(job.model, PolynomialSpec):
         matrix = 2 * 2 * n * (job.model.degree + 1)
         activations = 0

@@ -122,8 +122,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         return summary
     summary.warnings += list(course.warnings)
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
-    if trained_kinds(course):
-        summary.kernel = native.describe(trained_kinds(course))
+    kinds = trained_kinds(course)
+    if kinds:
+        summary.kernel = native.describe(kinds)
         if not summary.kernel.startswith("C kernel"):
             reporter.line(f"note: gradients come from {summary.kernel}; MLPs train several times slower")
     with _timed(summary, "training and figures"):

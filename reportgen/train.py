@@ -97,6 +97,11 @@ def layer_shapes(model: PolynomialSpec | MLPSpec) -> list[tuple[int, int]]:
     return list(zip(sizes[:-1], sizes[1:]))
 
 
+def parameter_count(model: PolynomialSpec | MLPSpec) -> int:
+    """Weights and biases of ``model``."""
+    return sum(fan_in * fan_out + fan_out for fan_in, fan_out in layer_shapes(model))
+
+
 def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
     """Columns x, x**2, ..., x**degree of a float32 column vector, as the lecture computes them."""
     return torch.stack([x[:, 0] ** (k + 1) for k in range(degree)], dim=1)
@@ -140,7 +145,7 @@ def _train_chunk(chunk: list[RegressionJob], report: Callable[[int], None] = lam
     torch.set_num_threads(1)  # kernels must not change their blocking with the thread count
     try:
         with torch.no_grad():
-            found = native.kernel(_kind(chunk[0].model))
+            found = native.kernel(chunk[0].model.kind)
             if isinstance(found, native.Kernel):
                 return _train_with_kernel(chunk, report, found.library)
             if isinstance(chunk[0].model, PolynomialSpec):
@@ -152,7 +157,7 @@ def _train_chunk(chunk: list[RegressionJob], report: Callable[[int], None] = lam
 
 def _chunk_cost(chunk: list[RegressionJob]) -> float:
     """Rough relative cost of training ``chunk``, to start the longest first."""
-    if isinstance(native.kernel(_kind(chunk[0].model)), native.Kernel):
+    if isinstance(native.kernel(chunk[0].model.kind), native.Kernel):
         return sum(job.train.steps * _kernel_cost(job.model) for job in chunk)
     job = chunk[0]
     if isinstance(job.model, PolynomialSpec):
@@ -162,10 +167,10 @@ def _chunk_cost(chunk: list[RegressionJob]) -> float:
 
 def _chunks(jobs: Sequence[RegressionJob], workers: int = 1) -> list[list[int]]:
     """Group jobs that can share one batched program: ``workers`` shares for a C kernel, else fixed-size chunks."""
-    with_kernel = {kind: isinstance(native.kernel(kind), native.Kernel) for kind in {_kind(job.model) for job in jobs}}
+    with_kernel = {kind: isinstance(native.kernel(kind), native.Kernel) for kind in {job.model.kind for job in jobs}}
     groups: dict[tuple, list[int]] = {}
     for i, job in enumerate(jobs):
-        groups.setdefault(_kernel_key(job) if with_kernel[_kind(job.model)] else _shape_key(job), []).append(i)
+        groups.setdefault(_kernel_key(job) if with_kernel[job.model.kind] else _shape_key(job), []).append(i)
     chunks = []
     for key, members in groups.items():
         if key[0] == "kernel":
@@ -215,10 +220,6 @@ def _kernel_key(job: RegressionJob) -> tuple:
     return ("kernel",) + model + (t.lr, t.steps, t.betas, t.eps, job.x_train.tobytes(), job.x_test.tobytes())
 
 
-def _kind(model: PolynomialSpec | MLPSpec) -> str:
-    """Which C kernel trains ``model``."""
-    return model.kind
-
 
 def degree_bucket(degree: int) -> int:
     """Padded number of polynomial features: a function of the degree alone."""
@@ -231,6 +232,14 @@ def width_bucket(width: int) -> int:
 
 
 # --------------------------------------------------------------------------- batched Adam
+
+
+def _initial_moments(params: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Adam's first and second moments before step 1: zeros where ``mask`` marks a real parameter.
+
+    Padded entries keep a harmless non-zero second moment: sqrt of zeros and denormals is slow.
+    """
+    return torch.zeros_like(params), torch.where(mask.bool(), torch.zeros_like(params), torch.ones_like(params))
 
 
 class _BatchedAdam:
@@ -248,9 +257,7 @@ class _BatchedAdam:
                  betas: tuple[float, float], eps: float, steps: int, shared_lr: float | None = None):
         self.params = params
         self.shared_lr = shared_lr
-        self.exp_avg = torch.zeros_like(params)
-        # Padded entries keep a harmless non-zero second moment: sqrt of zeros and denormals is slow.
-        self.exp_avg_sq = torch.where(mask.bool(), torch.zeros_like(params), torch.ones_like(params))
+        self.exp_avg, self.exp_avg_sq = _initial_moments(params, mask)
         self.weight_decay = weight_decay
         self.any_decay = bool((weight_decay != 0).any())
         self.beta1, self.beta2 = betas
@@ -465,7 +472,7 @@ def _unpad(row: torch.Tensor, layout: _MLPLayout, model: MLPSpec) -> torch.Tenso
 
 def _train_with_kernel(jobs: list[RegressionJob], report: Callable[[int], None], library) -> list[RegressionOutcome]:
     """Flat layout: run r's parameters in ``nn.Module.parameters()`` order at ``starts[r]``, padded to SEGMENT."""
-    sizes = [sum(fan_in * fan_out + fan_out for fan_in, fan_out in layer_shapes(job.model)) for job in jobs]
+    sizes = [parameter_count(job.model) for job in jobs]
     starts = np.cumsum([0] + [SEGMENT * math.ceil(size / SEGMENT) for size in sizes])
     params, mask, decay = (torch.zeros(int(starts[-1])) for _ in range(3))
     for job, start, size in zip(jobs, starts, sizes):
@@ -520,9 +527,7 @@ class _KernelAdam:
     def __init__(self, library, fused: bool, params: torch.Tensor, grad: torch.Tensor, mask: torch.Tensor,
                  decay: torch.Tensor, lr: float, betas: tuple[float, float], eps: float, steps: int):
         self.params, self.grad, self.decay = params, grad, decay
-        self.exp_avg = torch.zeros_like(params)
-        # Padded entries keep a harmless non-zero second moment: sqrt of zeros and denormals is slow.
-        self.exp_avg_sq = torch.where(mask.bool(), torch.zeros_like(params), torch.ones_like(params))
+        self.exp_avg, self.exp_avg_sq = _initial_moments(params, mask)
         self.root = torch.empty_like(params)
         beta1, beta2 = betas
         self._moments = functools.partial(

@@ -246,17 +246,20 @@ def test_course_templates_folder_overrides_one_partial(own_templates, tmp_path, 
                                  "From neurons to networks")
 
 
-def _broken_partial(folder: Path, text: str) -> Path:
-    (folder / "studies").mkdir(parents=True)
-    (folder / "studies" / "capacity.html.j2").write_text(text)
-    return folder
+def _build_with_broken_partial(base, tmp_path, tmp_path_factory, text: str):
+    """Build the capacity study with ``text`` as its partial; the templates folder and the result."""
+    root, _ = base
+    templates = tmp_path / "t"
+    (templates / "studies").mkdir(parents=True)
+    (templates / "studies" / "capacity.html.j2").write_text(text)
+    result = reportgen("build", "capacity", "--templates", templates, "--definitions", root / "experiments",
+                       "--out", tmp_path / "out", "--cache", result_store(tmp_path_factory))
+    return templates, result
 
 
 def test_missing_include_names_the_template_and_the_search_path(base, tmp_path, tmp_path_factory):
-    root, _ = base
-    templates = _broken_partial(tmp_path / "t", '<p>one</p>\n{% include "studies/not-there.html.j2" %}\n')
-    result = reportgen("build", "capacity", "--templates", templates, "--definitions", root / "experiments",
-                       "--out", tmp_path / "out", "--cache", result_store(tmp_path_factory))
+    templates, result = _build_with_broken_partial(base, tmp_path, tmp_path_factory,
+                                                   '<p>one</p>\n{% include "studies/not-there.html.j2" %}\n')
     assert result.returncode == 2, result.stderr
     message = result.stderr.strip().splitlines()[-1]
     assert "template studies/not-there.html.j2 not found" in message
@@ -265,10 +268,8 @@ def test_missing_include_names_the_template_and_the_search_path(base, tmp_path, 
 
 
 def test_template_syntax_error_names_the_template_and_the_line(base, tmp_path, tmp_path_factory):
-    root, _ = base
-    templates = _broken_partial(tmp_path / "t", "<p>one</p>\n<p>two</p>\n<p>{{ result.study.title }</p>\n")
-    result = reportgen("build", "capacity", "--templates", templates, "--definitions", root / "experiments",
-                       "--out", tmp_path / "out", "--cache", result_store(tmp_path_factory))
+    templates, result = _build_with_broken_partial(base, tmp_path, tmp_path_factory,
+                                                   "<p>one</p>\n<p>two</p>\n<p>{{ result.study.title }</p>\n")
     assert result.returncode == 2, result.stderr
     message = result.stderr.strip().splitlines()[-1]
     assert message.startswith("Error: template studies/capacity.html.j2, line 3: ")
