@@ -20,18 +20,16 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import __version__, native
-from .cache import ResultCache, atomic_write, stage
+from . import __version__, kinds, native
+from .cache import ResultCache
 from .errors import BadInputError, BuildError
 from .execute import StudyExecution, run_study, work_units
-from .plan import is_trained
+from .limits import Limits
+from .preflight import check_output_folder, unshowable
 from .progress import Reporter
-from .spec import Course, load_course
+from .publish import BUILD_INFO, MANIFEST, publish, recover
+from .spec import Course, display_path, load_course
 
-BUILD_INFO = "build-info.json"
-"""Per-build facts (runs trained or reused, timings): the one output that is not deterministic."""
-MANIFEST = ".reportgen-manifest.json"
-"""Written beside the outputs: the digest of the inputs they were built from, and their hashes."""
 RENDERING_LIBRARIES = ("torch", "numpy", "matplotlib", "weasyprint", "jinja2", "ziamath", "pydantic")
 EDITIONS = {"instructor": ("instructor",), "student": ("student",), "all": ("instructor", "student")}
 
@@ -78,6 +76,8 @@ class BuildOptions:
     """``--set [study.]key=value`` overrides."""
     strict: bool = False
     """Fail (exit 1) on any warning: a diverged run, an unlisted definition, an unreadable cache entry."""
+    limits: Limits = Limits()
+    """Bounds on runs, memory and file size given on the command line (course.toml's apply otherwise)."""
 
 
 @dataclass
@@ -94,14 +94,43 @@ class BuildSummary:
 
 
 def load(options: BuildOptions) -> tuple[Course, str, list[Path]]:
-    """The selected course, its audience and its template search folders (without the built-in one)."""
-    course = load_course(options.definitions, options.profile, options.assignments).select(options.studies)
+    """The selected course, its audience and its template search folders (without the built-in one).
+
+    Everything that can be checked without computing is checked here: the
+    definitions, the limits, and every template the report will include.
+    """
+    course = load_course(options.definitions, options.profile, options.assignments,
+                         options.limits).select(options.studies)
     audience = options.audience or course.audience
-    folders = [*options.templates, *([course.templates] if course.templates else [])]
+    folders = template_folders(course, options.templates)
+    return course, audience, folders
+
+
+def template_folders(course: Course, given: tuple[Path, ...] = ()) -> list[Path]:
+    """The user's template folders (command line first, then course.toml's), each found and parsed."""
+    from .render import check_templates
+
+    folders = [*given, *([course.templates] if course.templates else [])]
     for folder in folders:
         if not folder.is_dir():
             raise BadInputError(f"{folder}: templates folder not found")
-    return course, audience, folders
+    # A plug-in kind's own templates come after the user's, so a course can still restyle its section.
+    for study in course.studies:
+        shipped = kinds.get(study.kind).templates
+        if shipped is not None and Path(shipped) not in folders:
+            folders.append(Path(shipped))
+    check_templates(folders, sorted({study.template for study in course.studies}))
+    return folders
+
+
+def user_texts(course: Course) -> list[tuple[str, str]]:
+    """Every piece of text the user wrote that the report typesets, as (file: key, text)."""
+    where = display_path(course.root / "course.toml")
+    texts = [(f"{where}: title", course.title), (f"{where}: subtitle", course.subtitle),
+             *((f"{where}: authors[{i}]", author) for i, author in enumerate(course.authors))]
+    for study in course.studies:
+        texts += [(f"{study.path}: title", study.title), (f"{study.path}: summary", study.summary)]
+    return texts
 
 
 def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSummary:
@@ -110,6 +139,8 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
     summary = BuildSummary()
     with _timed(summary, "definitions"):
         course, audience, folders = load(options)
+        check_output_folder(options.out)
+        recover(options.out)  # a killed build's stage and temporary files, before they can be taken for outputs
         ResultCache(options.cache).check_writable()
         digest = input_digest(options, course, audience, folders)
     names = output_names(audience)
@@ -120,7 +151,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         summary.up_to_date = True
         summary.outputs = [options.out / name for name in names]
         return summary
-    summary.warnings += list(course.warnings)
+    summary.warnings += [*course.warnings, *unshowable(user_texts(course))]
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
     kinds = trained_kinds(course)
     if kinds:
@@ -158,12 +189,12 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         document = results_document(course, results, provenance)
         files["results.json"] = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
     with _timed(summary, "write"):
-        summary.outputs = publish(options.out, files, digest, summary.warnings)
-        write_build_info(options.out, summary)
+        summary.outputs = publish(options.out, files, digest, summary.warnings,
+                                  extras={BUILD_INFO: build_info(summary)})
     return summary
 
 
-def write_build_info(out: Path, summary: BuildSummary) -> None:
+def build_info(summary: BuildSummary) -> bytes:
     """What differs from build to build (runs trained or reused, seconds), kept out of the deterministic outputs."""
     info = {
         "studies": [{"id": study_id, "trained": e.trained, "reused": e.reused, "seconds": round(e.seconds, 3),
@@ -173,7 +204,7 @@ def write_build_info(out: Path, summary: BuildSummary) -> None:
         "warnings": summary.warnings,
         "kernel": summary.kernel,
     }
-    atomic_write(out / BUILD_INFO, (json.dumps(info, indent=2) + "\n").encode())
+    return (json.dumps(info, indent=2) + "\n").encode()
 
 
 def _fail_if_strict(options: BuildOptions, summary: BuildSummary) -> None:
@@ -312,6 +343,7 @@ def collect_provenance(course: Course) -> dict[str, Any]:
         "python": platform.python_version(),
         "libraries": {name: _version(name) for name in RENDERING_LIBRARIES},
         "kernel": kernel_identities(course),
+        "kinds": {name: kinds.provider(name) for name in sorted({study.kind for study in course.studies})},
         "profile": course.profile,
         "overrides": list(course.overrides),
         "studies": [
@@ -346,8 +378,8 @@ def _git_state(folder: Path) -> dict[str, Any] | None:
 
 def trained_kinds(course: Course) -> list[str]:
     """The kinds of model (polynomial, mlp) that ``course`` trains: their gradient kernels matter."""
-    return sorted({point.config.model.kind for study in course.studies for point in study.points
-                   if is_trained(point.config)})
+    return sorted({point.config.model.kind for study in course.studies if kinds.get(study.kind).trains
+                   for point in study.points})
 
 
 def kernel_identities(course: Course) -> dict[str, str] | None:
@@ -366,11 +398,18 @@ def input_digest(options: BuildOptions, course: Course, audience: str, folders: 
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(f"{label}/{path.relative_to(folder)}\0".encode() + path.read_bytes() + b"\0")
 
-    add_tree("definitions", options.definitions, "*.toml")
+    # Only the top level, as load_course reads it: a course folder may hold build/, the store or a venv.
+    for path in sorted(options.definitions.glob("*.toml")):
+        digest.update(f"definitions/{path.name}\0".encode() + path.read_bytes() + b"\0")
     for i, folder in enumerate(template_dirs(folders)):
         add_tree(f"templates{i}", folder, "*")
     add_tree("code", Path(__file__).resolve().parent, "*.py")
     add_tree("kernels", Path(__file__).resolve().parent / "kernels", "*")
+    # A plug-in kind's code lives outside reportgen: what its runs and analysis are made of counts too.
+    for name in sorted({study.kind for study in course.studies}):
+        kind = kinds.get(name)
+        for path in sorted({*kinds.code_files(kind.compute), *kinds.code_files(kind.analyze)}):
+            digest.update(f"kind {name}/{path.parent.name}/{path.name}\0".encode() + path.read_bytes() + b"\0")
     digest.update(json.dumps({
         "studies": list(options.studies),
         "audience": audience,
@@ -417,30 +456,8 @@ def recorded_warnings(out: Path) -> list[str]:
     return [str(w) for w in warnings] if isinstance(warnings, list) else []
 
 
-def publish(out: Path, files: dict[str, bytes], digest: str, warnings: list[str] = ()) -> list[Path]:
-    """Write every output to a temporary file first, then rename each into ``out``.
+def default_cache(definitions: Path | None = None) -> Path:
+    """The result store of a course: inside its folder when built where it stands, else beside the definitions."""
+    from .discover import default_store
 
-    Nothing is renamed until every output exists in full, so a failed or
-    killed build leaves the previous report in place. The manifest goes
-    last: outputs it does not describe are never taken as up to date.
-    """
-    out.mkdir(parents=True, exist_ok=True)
-    manifest = {"inputs": digest, "outputs": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
-                "warnings": list(warnings)}
-    staged: list[tuple[str, Path]] = []
-    try:
-        for name, data in [*files.items(), (MANIFEST, json.dumps(manifest, indent=2).encode())]:
-            staged.append((name, stage(out / name, data)))
-        (out / MANIFEST).unlink(missing_ok=True)
-        for name, tmp in staged:
-            os.replace(tmp, out / name)
-    finally:
-        for _, tmp in staged:
-            if tmp.exists():
-                tmp.unlink()
-    return [out / name for name in files]
-
-
-def default_cache(definitions: Path) -> Path:
-    """The result store beside the definitions folder."""
-    return definitions.resolve().parent / ".reportgen-cache"
+    return default_store(definitions)

@@ -7,7 +7,6 @@ Heavy libraries (torch, matplotlib, WeasyPrint) are imported only inside
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -15,9 +14,24 @@ import click
 
 from . import __version__
 
+FOUND_HERE = "./course.toml's folder, else ./experiments"
+CACHE_DEFAULT = ("[default: .reportgen-cache inside the course folder when building where it stands, "
+                 "else beside the definitions folder]")
+
+
+def _definitions(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    from .discover import definitions_folder
+
+    return definitions_folder(value)
+
+
 DEFINITIONS = click.option(
-    "--definitions", "-d", type=click.Path(path_type=Path), default=Path("experiments"), show_default=True,
-    help="Folder holding course.toml and one .toml file per study.")
+    "--definitions", "-d", type=click.Path(path_type=Path), default=None, callback=_definitions,
+    show_default=FOUND_HERE, help="Folder holding course.toml and one .toml file per study.")
+# clean needs the definitions only to find the result store, and must clean outputs where no course is.
+STORE_DEFINITIONS = click.option(
+    "--definitions", "-d", type=click.Path(path_type=Path), default=None, show_default=FOUND_HERE,
+    help="Folder holding course.toml; the default result store is found from it.")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -47,16 +61,40 @@ def report_options(command):
                           "Without a study id it applies to every study that has the field. Repeatable."),
         click.option("--templates", type=click.Path(path_type=Path), multiple=True, metavar="DIR",
                      help="Folder of your own templates, searched before the built-in ones. Repeatable."),
+        *LIMIT_OPTIONS,
     ]
     for option in reversed(options):
         command = option(command)
     return command
 
 
+LIMIT_OPTIONS = [
+    click.option("--max-runs", type=click.IntRange(min=1), default=None, metavar="N",
+                 help="Most runs one study may expand to [default: course.toml's max_runs, else 10,000]."),
+    click.option("--max-memory-mb", type=click.IntRange(min=1), default=None, metavar="MB",
+                 help="Most memory one study may be estimated to need [default: course.toml's max_memory_mb, "
+                      "else 4,096]."),
+    click.option("--max-file-kb", type=click.IntRange(min=1), default=None, metavar="KB",
+                 help="Largest definition file read [default: course.toml's max_file_kb, else 1,024]."),
+]
+
+
+def with_limits(command):
+    """The options that bound the work a course may ask for."""
+    for option in reversed(LIMIT_OPTIONS):
+        command = option(command)
+    return command
+
+
+def _limits(max_runs: int | None, max_memory_mb: int | None, max_file_kb: int | None):
+    from .limits import Limits
+
+    return Limits(max_runs=max_runs, max_memory_mb=max_memory_mb, max_file_kb=max_file_kb)
+
+
 @main.command()
 @report_options
-@click.option("--cache", type=click.Path(path_type=Path), default=None,
-              help="Result store [default: .reportgen-cache beside the definitions folder].")
+@click.option("--cache", type=click.Path(path_type=Path), default=None, help=f"Result store {CACHE_DEFAULT}.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result store; recompute everything.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes for independent studies [default: all cores]. Results do not depend on it.")
@@ -68,7 +106,8 @@ def report_options(command):
 @click.option("--timings", is_flag=True, help="Print where the build spent its time.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
 def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None, profile: str | None,
-          assignments: tuple[str, ...], templates: tuple[Path, ...], cache: Path | None, no_cache: bool,
+          assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
+          max_memory_mb: int | None, max_file_kb: int | None, cache: Path | None, no_cache: bool,
           jobs: int | None, force: bool, strict: bool, explain: bool, timings: bool, quiet: bool) -> None:
     """Run the studies and write the report.
 
@@ -84,7 +123,8 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     options = BuildOptions(definitions=definitions, out=out, studies=studies, force=force or no_cache,
                            cache=None if no_cache else (cache or default_cache(definitions)),
                            jobs=jobs or os.cpu_count() or 1, audience=audience, profile=profile,
-                           assignments=assignments, templates=templates, strict=strict)
+                           assignments=assignments, templates=templates, strict=strict,
+                           limits=_limits(max_runs, max_memory_mb, max_file_kb))
     reporter = Reporter.for_terminal(quiet)
     summary = run_build(options, reporter)
     for warning in summary.warnings:
@@ -102,7 +142,8 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
 @main.command()
 @report_options
 def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None, profile: str | None,
-          assignments: tuple[str, ...], templates: tuple[Path, ...]) -> None:
+          assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
+          max_memory_mb: int | None, max_file_kb: int | None) -> None:
     """Exit 1 when the outputs in --out are out of date with the definitions.
 
     Takes the same options as build and answers whether build would
@@ -111,7 +152,8 @@ def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     from .build import BuildOptions, input_digest, load, output_names, staleness
 
     options = BuildOptions(definitions=definitions, out=out, studies=studies, audience=audience, profile=profile,
-                           assignments=assignments, templates=templates)
+                           assignments=assignments, templates=templates,
+                           limits=_limits(max_runs, max_memory_mb, max_file_kb))
     course, chosen, folders = load(options)
     reason = staleness(out, input_digest(options, course, chosen, folders), output_names(chosen))
     if reason is not None:
@@ -122,16 +164,24 @@ def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
 
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path))
-def init(folder: Path) -> None:
-    """Write a minimal working course (course.toml and one study) into FOLDER.
+@click.option("--lecture", is_flag=True,
+              help="Write the lecture's full course (course.toml, its profiles and the four studies) instead.")
+def init(folder: Path, lecture: bool) -> None:
+    """Write a course into FOLDER (new or empty) that builds where it stands.
 
-    Build it with: reportgen build --definitions FOLDER
+    A minimal course (course.toml and one study), or with --lecture the
+    lecture's own; and a .gitignore for what builds write. Then:
+
+    \b
+        cd FOLDER && reportgen build
     """
-    from .scaffold import write_course
+    import shlex
 
-    for path in write_course(folder):
+    from .scaffold import write_course, write_lecture
+
+    for path in (write_lecture if lecture else write_course)(folder):
         click.echo(f"wrote {path}")
-    click.echo(f"build it with: reportgen build --definitions {folder}")
+    click.echo(f"build it with: cd {shlex.quote(str(folder))} && reportgen build")
 
 
 def _explain(summary) -> None:
@@ -174,33 +224,46 @@ def list_studies(definitions: Path) -> None:
 
 @main.command()
 @DEFINITIONS
-def validate(definitions: Path) -> None:
-    """Check every definition file without running anything."""
+@click.option("--templates", type=click.Path(path_type=Path), multiple=True, metavar="DIR",
+              help="Folder of your own templates to check with the definitions. Repeatable.")
+@with_limits
+def validate(definitions: Path, templates: tuple[Path, ...], max_runs: int | None, max_memory_mb: int | None,
+             max_file_kb: int | None) -> None:
+    """Check every definition file and every template the report includes, without running anything."""
+    from .build import template_folders
     from .spec import load_course
 
-    course = load_course(definitions)
+    course = load_course(definitions, limits=_limits(max_runs, max_memory_mb, max_file_kb))
+    template_folders(course, templates)
     runs = sum(s.n_runs for s in course.studies)
-    click.echo(f"{definitions}: {len(course.studies)} studies, {runs} runs: all definitions are valid")
+    where = definitions if definitions.name else Path(definitions.resolve().name)  # "." says nothing
+    click.echo(f"{where}: {len(course.studies)} studies, {runs} runs: all definitions and templates are valid")
 
 
 @main.command()
-@DEFINITIONS
+@STORE_DEFINITIONS
 @click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
               help="Output folder to remove.")
 @click.option("--cache", "remove_cache", is_flag=True, help="Remove the result store too.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None,
-              help="Result store to remove [default: .reportgen-cache beside the definitions folder].")
-def clean(definitions: Path, out: Path, remove_cache: bool, cache_dir: Path | None) -> None:
-    """Remove the outputs (and, with --cache, the result store)."""
-    from .build import ALL_OUTPUTS, MANIFEST, default_cache
+              help=f"Result store to remove {CACHE_DEFAULT}.")
+def clean(definitions: Path | None, out: Path, remove_cache: bool, cache_dir: Path | None) -> None:
+    """Remove the outputs reportgen wrote (and, with --cache, the result store).
 
-    # The manifest too: it is written beside the outputs, and left alone it keeps the folder from going away.
-    for name in (*ALL_OUTPUTS, MANIFEST):
-        (out / name).unlink(missing_ok=True)
-    if out.is_dir() and not any(out.iterdir()):
-        out.rmdir()
-    if remove_cache:
-        shutil.rmtree(cache_dir or default_cache(definitions), ignore_errors=True)
+    An output goes only if the folder's manifest lists it with the hash it
+    still has; anything else stays, and clean says so. The store goes only
+    if it carries reportgen's marker file.
+    """
+    from .build import default_cache
+    from .clean import check_store, clean_outputs, remove_store
+
+    store = (cache_dir or default_cache(definitions)) if remove_cache else None
+    if store is not None:
+        check_store(store)  # refuse before touching anything
+    for line in clean_outputs(out):
+        click.echo(line)
+    if store is not None:
+        remove_store(store)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,16 +11,14 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
+from . import kinds
 from .cache import ResultCache
-from .outcomes import Outcome
 from .plan import Run, analysis_key, plan_study
 from .spec import Study
-from .studies import StudyResult, analyzer
+from .studies.base import StudyResult
 
-Progress = Callable[[int], None]
-"""Called with a number of finished run-steps (training) or runs (sampling)."""
+Progress = kinds.Progress
 
 
 @dataclass(frozen=True)
@@ -37,16 +35,20 @@ class StudyExecution:
 
 
 def work_units(study: Study) -> int:
-    """How much computing a study needs if nothing is cached (run-steps, or runs for sampling)."""
-    if study.kind == "prior":
-        return study.n_runs
-    return sum(point.config.train.steps for point in study.points) * len(study.seeds)
+    """How much computing a study needs if nothing is cached, in the units its kind reports progress in."""
+    return kinds.get(study.kind).work_units(study)
+
+
+def analyze(kind: kinds.StudyKind, study: Study, runs: list[Run], outcomes: list) -> StudyResult:
+    """The kind's analysis of a study's outcomes: the one place every fresh analysis goes through."""
+    return kind.analyze(study, runs, outcomes)
 
 
 def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda _: None,
               workers: int = 1) -> StudyExecution:
     """Plan, reuse or compute, and analyze one study; ``workers`` processes may share its training."""
     start = time.perf_counter()
+    kind = kinds.get(study.kind)
     cache = ResultCache(cache_root)
     runs = plan_study(study)
     previous = cache.previous_keys(study.id)
@@ -54,14 +56,14 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
     result = _stored_result(study, runs, cache, key)
     reasons: list[tuple[str, str]] = []
     if result is None:
-        outcomes: list[Outcome | None] = [cache.get(run.key) for run in runs]
+        outcomes: list = [cache.get(run.key) for run in runs]
         missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if missing:
-            for i, outcome in zip(missing, _compute(study.kind, [runs[i] for i in missing], progress, workers)):
+            for i, outcome in zip(missing, kind.compute([runs[i] for i in missing], progress, workers)):
                 outcomes[i] = outcome
                 cache.put(runs[i].key, outcome)
         reasons = [(runs[i].label, _why(runs[i], previous.get(runs[i].label), cache_root)) for i in missing]
-        fresh = analyzer(study.kind)(study, runs, outcomes)
+        fresh = analyze(kind, study, runs, outcomes)
         # Through JSON on every path, so a fresh and a cached analysis render to the same bytes.
         payload = json.loads(json.dumps(fresh.to_payload()))
         cache.put_analysis(key, payload)
@@ -124,28 +126,3 @@ def _differences(before: dict, after: dict, prefix: str = "") -> list[str]:
         elif a != b:
             out.append(f"{prefix}{key}")
     return out
-
-
-def _compute(kind: str, runs: list[Run], progress: Progress, workers: int) -> list[Outcome]:
-    # Imported here: a fully cached build never loads torch.
-    import torch
-
-    # One thread, in the main process as in workers: kernels may block differently with more.
-    torch.set_num_threads(1)
-    if kind == "prior":
-        from .prior import draw_prior
-
-        outcomes = []
-        for run in runs:
-            outcomes.append(draw_prior(run.config.model, run.config.sampling, run.seed))
-            progress(1)
-        return outcomes
-    from .data import make_dataset
-    from .train import RegressionJob, train_runs
-
-    jobs = []
-    for run in runs:
-        data = make_dataset(run.config.data)
-        jobs.append(RegressionJob(model=run.config.model, train=run.config.train, seed=run.seed,
-                                  x_train=data.x_train, y_train=data.y_train, x_test=data.x_test))
-    return train_runs(jobs, progress=progress, workers=workers)

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .errors import BuildError
+from .errors import BadInputError
 
 BASE_PX = 16.0
 """Font size the SVGs are drawn at; sizes are then given in em so equations follow the text size."""
@@ -52,17 +52,17 @@ class MathImage:
 
 @lru_cache(maxsize=None)
 def render_latex(latex: str, display: bool) -> MathImage:
-    """Render one formula; raise BuildError naming the formula if ziamath cannot."""
+    """Render one formula; raise BadInputError naming the formula if ziamath cannot."""
     import ziamath
 
     try:
         math = ziamath.Latex(latex, size=BASE_PX, inline=not display)
         svg = math.svg()
     except Exception as exc:  # ziamath raises many types for malformed LaTeX
-        raise BuildError(f"cannot typeset the formula {latex!r}: {exc}") from None
+        raise BadInputError(f"cannot typeset the formula {latex!r}: {exc}") from None
     match = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg)
     if match is None:
-        raise BuildError(f"cannot typeset the formula {latex!r}: no viewBox in the SVG")
+        raise BadInputError(f"cannot typeset the formula {latex!r}: no viewBox in the SVG")
     _, top, width, height = (float(v) for v in match.groups())
     depth = height + top  # top is negative: the baseline is at y = 0
     return MathImage(svg=svg, width_em=width / BASE_PX, height_em=height / BASE_PX, depth_em=depth / BASE_PX)
@@ -96,7 +96,7 @@ def typeset_math(text: str) -> str:
     def reference(match: re.Match) -> str:
         label = match.group(1)
         if label not in numbers:
-            raise BuildError(f"\\eqref{{{label}}} refers to no labelled equation")
+            raise BadInputError(f"\\eqref{{{label}}} refers to no labelled equation")
         return f'<a class="eqref" href="#{_anchor(label)}">({numbers[label]})</a>'
 
     return _EQREF.sub(reference, text)

@@ -1,12 +1,34 @@
-"""What one run produced, as plain NumPy records (no torch), so cached builds never import torch."""
+"""What one run produced, as plain NumPy records (no torch), so cached builds never import torch.
+
+Each study kind names its outcome dataclass; :func:`stored` registers it so the result store can
+rebuild it. Fields hold NumPy arrays, numbers, strings, booleans or None.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Any
 
 import numpy as np
 
+Outcome = Any
+"""Any outcome dataclass registered with :func:`stored`: what one run of some study kind produced."""
 
+_TYPES: dict[str, type] = {}
+
+
+def stored(cls: type) -> type:
+    """Register an outcome dataclass, so the result store can rebuild it from its arrays."""
+    _TYPES[_type_name(cls)] = cls
+    return cls
+
+
+def _type_name(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+
+@stored
 @dataclass(frozen=True)
 class RegressionOutcome:
     """What training one regression run produced."""
@@ -27,48 +49,28 @@ class RegressionOutcome:
     """First step whose loss was not finite, if any."""
 
 
-@dataclass(frozen=True)
-class PriorOutcome:
-    """Functions sampled from one prior network configuration."""
-
-    status: str
-    """Always ``"ok"``: sampling has nothing to diverge."""
-    x: np.ndarray
-    """Grid of the drawn curves."""
-    curves: np.ndarray
-    """[draws, points] values of f(x) for the figure."""
-    spread_x: np.ndarray
-    """Points where the spread is measured."""
-    measured_std: np.ndarray
-    """Sample standard deviation of f(x) over ``spread_draws`` draws, at each of ``spread_x``."""
-    theory_std: np.ndarray
-    """Predicted standard deviation at each of ``spread_x``."""
-    exact: bool
-    """True when the prediction is exact at this width (one hidden layer)."""
-
-
-Outcome = RegressionOutcome | PriorOutcome
-_TYPES = {cls.__name__: cls for cls in (RegressionOutcome, PriorOutcome)}
-
-
-def to_arrays(outcome: Outcome) -> dict[str, np.ndarray]:
-    """Flatten an outcome into named arrays (for an ``.npz`` file)."""
-    arrays = {"__type__": np.array(type(outcome).__name__)}
+def to_arrays(outcome: Any) -> dict[str, np.ndarray]:
+    """Flatten an outcome into named arrays (for an ``.npz`` file); None fields are listed, not stored."""
+    if _type_name(type(outcome)) not in _TYPES:
+        raise TypeError(f"{type(outcome).__qualname__} is not a registered outcome (decorate it with @stored)")
+    arrays = {"__type__": np.array(_type_name(type(outcome)))}
+    empty = [field.name for field in fields(outcome) if getattr(outcome, field.name) is None]
+    arrays["__none__"] = np.array(empty, dtype=str)
     for field in fields(outcome):
-        value = getattr(outcome, field.name)
-        arrays[field.name] = np.array(-1 if value is None else value)
+        if field.name not in empty:
+            arrays[field.name] = np.array(getattr(outcome, field.name))
     return arrays
 
 
-def from_arrays(arrays) -> Outcome:
-    """Rebuild an outcome written by :func:`to_arrays`; raise ValueError if it does not fit."""
+def from_arrays(arrays) -> Any:
+    """Rebuild an outcome written by :func:`to_arrays`; raise KeyError or TypeError if it does not fit."""
     cls = _TYPES[str(arrays["__type__"])]
+    empty = {str(name) for name in arrays["__none__"]}
     values = {}
     for field in fields(cls):
+        if field.name in empty:
+            values[field.name] = None
+            continue
         value = arrays[field.name]
-        if value.ndim == 0:
-            value = value.item()
-        values[field.name] = value
-    if cls is RegressionOutcome and values["diverged_at"] == -1:
-        values["diverged_at"] = None
+        values[field.name] = value.item() if value.ndim == 0 else value
     return cls(**values)

@@ -7,18 +7,11 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
-from pathlib import Path
 from typing import Any
 
-from . import native
-from .spec import PriorStudyFile, RegressionStudyFile, Study
-
-COMPUTING_MODULES = ("expr.py", "data.py", "outcomes.py", "train.py", "prior.py")
-"""The source files whose code turns a run configuration into numbers."""
-ANALYSIS_MODULES = ("expr.py", "data.py", "outcomes.py", "plan.py", "cache.py", "figures.py", "studies/__init__.py",
-                    "studies/base.py", "studies/regression.py", "studies/overfitting.py",
-                    "studies/regularization.py", "studies/prior.py", "studies/capacity.py")
-"""The source files whose code turns run outcomes into metrics, figures, tables and facts (and stores them)."""
+from . import kinds, native
+from .codehash import files_digest, module_closure
+from .spec import Study, StudyFields
 
 
 @dataclass(frozen=True)
@@ -29,7 +22,8 @@ class Run:
     params: tuple[tuple[str, Any], ...]
     """Swept fields by dotted key."""
     seed: int
-    config: RegressionStudyFile | PriorStudyFile
+    config: StudyFields
+    """The run's configuration, as its kind's schema."""
     key: str
     """Content address of the result: a hash of ``key_parts``."""
     key_parts: dict[str, Any]
@@ -43,16 +37,18 @@ class Run:
 
 def plan_study(study: Study) -> list[Run]:
     """Every run of a study, sweep points in file order and seeds innermost."""
+    kind = kinds.get(study.kind)
+    code = code_version(kind)
     runs = []
     for point in study.points:
         for seed in study.seeds:
             parts = {
                 "config": canonical_config(point.config),
                 "seed": seed,
-                "code": code_version(),
+                "code": code,
                 "libraries": library_versions(),
             }
-            if is_trained(point.config):
+            if kind.trains:
                 # The C kernel and the torch fallback agree to rounding, not bit for bit.
                 parts["kernel"] = native.backend_id(point.config.model.kind)
             runs.append(Run(study_id=study.id, params=point.params, seed=seed, config=point.config,
@@ -60,12 +56,7 @@ def plan_study(study: Study) -> list[Run]:
     return runs
 
 
-def is_trained(config: RegressionStudyFile | PriorStudyFile) -> bool:
-    """Whether ``config`` is trained (its numbers then depend on the gradient kernel), not sampled."""
-    return isinstance(config, RegressionStudyFile)
-
-
-def canonical_config(config: RegressionStudyFile | PriorStudyFile) -> dict[str, Any]:
+def canonical_config(config: StudyFields) -> dict[str, Any]:
     """The numeric content of a run: data, model and training or sampling, without prose."""
     dumped = config.model_dump(mode="json", exclude={"title", "summary"})
     # The study kind only selects the analysis; two kinds training the same model share results.
@@ -82,24 +73,22 @@ def analysis_key(study: Study, runs: list[Run]) -> str:
         # Which fields are swept shows in legends, labels and facts, but not in the run keys: sweeping
         # "data.noise" = [0.1] trains the same runs as a fixed noise of 0.1, yet draws a different figure.
         "params": [[list(pair) for pair in run.params] for run in runs],
-        "code": _source_hash(ANALYSIS_MODULES),
+        "code": analysis_code_version(kinds.get(study.kind)),
         "matplotlib": metadata.version("matplotlib"),
     }
     return _digest(parts)
 
 
-def code_version() -> str:
-    """Hash of the computing modules' source: editing the trainer invalidates, editing templates does not."""
-    return _source_hash(COMPUTING_MODULES)
+def code_version(kind: kinds.StudyKind) -> str:
+    """Hash of the code that computes a kind's runs (its ``compute`` and all it imports): editing the trainer
+    recomputes, editing an analysis or a template does not."""
+    return files_digest(kinds.code_files(kind.compute))
 
 
-@lru_cache(maxsize=None)
-def _source_hash(names: tuple[str, ...]) -> str:
-    here = Path(__file__).parent
-    digest = hashlib.sha256()
-    for name in names:
-        digest.update(name.encode() + b"\0" + (here / name).read_bytes())
-    return digest.hexdigest()[:16]
+def analysis_code_version(kind: kinds.StudyKind) -> str:
+    """Hash of the code that turns a kind's outcomes into results (its ``analyze`` and all it imports), and of
+    the store that keeps them."""
+    return files_digest(sorted({*kinds.code_files(kind.analyze), *module_closure(f"{__package__}.cache")}))
 
 
 @lru_cache(maxsize=1)

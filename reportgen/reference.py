@@ -46,10 +46,16 @@ class MLP(torch.nn.Module):
         return self.output(x)
 
 
+_MODULES = {
+    "polynomial": lambda model: PolynomialRegressor(model.degree),
+    "mlp": lambda model: MLP(model.width, model.depth, model.activation),
+}
+"""The lecture's module for a model spec, by its ``kind`` tag (the key the trainer finds model kinds by)."""
+
+
 def build_module(model: PolynomialSpec | MLPSpec, seed: int) -> torch.nn.Module:
     """The lecture's module for ``model``, holding the sweep trainer's initial weights for ``seed``."""
-    module = PolynomialRegressor(model.degree) if isinstance(model, PolynomialSpec) else \
-        MLP(model.width, model.depth, model.activation)
+    module = _MODULES[model.kind](model)
     with torch.no_grad():
         for param, value in zip(module.parameters(), initial_parameters(model, seed)):
             param.copy_(value.view_as(param))

@@ -12,14 +12,15 @@ import jinja2.ext
 import jinja2.nodes
 import jinja2.parser
 import jinja2.runtime
-from markupsafe import Markup
+import jinja2.sandbox
+from markupsafe import Markup, escape
 
-from .errors import BadInputError, BuildError
+from .discover import builtin_templates
+from .errors import BadInputError
 from .mathsvg import typeset_math
 from .studies.base import fmt
 
-BUILTIN_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-_PACKAGED_TEMPLATES = Path(__file__).resolve().parent / "templates"
+BUILTIN_TEMPLATES = builtin_templates()
 
 _FLOAT = re.compile(r'<(figure|table) [^>]*id="((?:fig|tab)-[^"]+)"')
 _REF = re.compile(r"\\ref\{([^}]+)\}")
@@ -29,8 +30,7 @@ _NUMBER_SLOT = re.compile(r'<span class="float-number" data-for="([^"]+)"></span
 
 def template_dirs(extra: list[Path] | None = None) -> list[Path]:
     """Search path: the user's folders first, then the built-in templates."""
-    builtin = _PACKAGED_TEMPLATES if _PACKAGED_TEMPLATES.is_dir() else BUILTIN_TEMPLATES
-    return [*(extra or []), builtin]
+    return [*(extra or []), BUILTIN_TEMPLATES]
 
 
 class SolutionExtension(jinja2.ext.Extension):
@@ -55,9 +55,25 @@ class SolutionExtension(jinja2.ext.Extension):
         return caller() if context.get("audience", "instructor") == "instructor" else ""
 
 
+def as_text(value: Any) -> Any:
+    """Escape a value for the page, backslashes included, so user text is never read as report markup.
+
+    Math, ``\\ref`` and ``\\cite`` are resolved in the rendered page; a title or a
+    definition's source that spelled them would otherwise be typeset, or fail the build.
+    Trusted markup (:class:`Markup`, e.g. ``ref()`` and formatted numbers) passes unchanged.
+    """
+    if isinstance(value, Markup) or not isinstance(value, str):
+        return value
+    return Markup(str(escape(value)).replace("\\", "&#92;"))
+
+
+GLOBALS = ("range", "namespace")
+"""Jinja's default globals that templates may use; ``cycler``, ``joiner`` and ``lipsum`` are dropped."""
+
+
 def environment(extra: list[Path] | None = None) -> jinja2.Environment:
-    """The Jinja environment every template is rendered in."""
-    env = jinja2.Environment(
+    """The sandboxed Jinja environment every template, built-in or user, is rendered in."""
+    env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         extensions=[SolutionExtension],
         loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
@@ -65,7 +81,9 @@ def environment(extra: list[Path] | None = None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=as_text,
     )
+    env.globals = {name: env.globals[name] for name in GLOBALS}
     env.filters["num"] = lambda value, digits=3: Markup(fmt(value, digits))
     # \\ref{…} to a figure or table object, so prose never spells out ids that depend on the study's file name.
     env.globals["ref"] = lambda item: Markup(f"\\ref{{{item.id}}}")
@@ -78,10 +96,78 @@ def load_bibliography(extra: list[Path] | None = None) -> list[dict[str, Any]]:
         path = folder / "bibliography.toml"
         if path.is_file():
             try:
-                return tomllib.loads(path.read_text(encoding="utf-8"))["entry"]
-            except (tomllib.TOMLDecodeError, KeyError) as exc:
+                entries = tomllib.loads(path.read_text(encoding="utf-8-sig")).get("entry", [])
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise BadInputError(f"{path}: invalid bibliography ({exc})") from None
+            _check_entries(path, entries)
+            return entries
     return []
+
+
+BIBLIOGRAPHY_FIELDS = {"key": str, "authors": str, "year": int, "title": str, "venue": str, "url": str}
+
+
+def _check_entries(path: Path, entries: Any) -> None:
+    """Refuse a bibliography whose entries lack a field the references list prints."""
+    if not isinstance(entries, list) or not entries:
+        raise BadInputError(f"{path}: entry: expected one or more [[entry]] tables, got {entries!r}")
+    for i, entry in enumerate(entries):
+        for name, kind in BIBLIOGRAPHY_FIELDS.items():
+            if not isinstance(entry.get(name), kind) or isinstance(entry.get(name), bool) or entry.get(name) == "":
+                expected = "an integer" if kind is int else "a non-empty string"
+                raise BadInputError(f"{path}: entry[{i}].{name}: expected {expected}, got {entry.get(name)!r}")
+
+
+_UNSAFE_ATTRIBUTES = (jinja2.sandbox.UNSAFE_FUNCTION_ATTRIBUTES | jinja2.sandbox.UNSAFE_METHOD_ATTRIBUTES
+                      | {"gi_frame", "gi_code", "cr_frame", "cr_code", "ag_code", "ag_frame", "mro"})
+
+
+def check_templates(extra: list[Path] | None, entries: list[str]) -> None:
+    """Find and parse every template the report will include, before any work; refuse unsafe ones.
+
+    Follows ``include``, ``import`` and ``extends`` with literal names from
+    ``report.html.j2`` and ``entries`` (the partial of each study kind), and
+    reads the bibliography. A
+    template that reaches for a private attribute (``__class__``,
+    ``__globals__``, …) is refused here, naming its line, rather than left to
+    the sandbox to stop mid-render.
+    """
+    env = environment(extra)
+    search = f"(search path: {', '.join(map(str, template_dirs(extra)))})"
+    load_bibliography(extra)
+    pending, seen = ["report.html.j2", *entries], set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            source, filename, _ = env.loader.get_source(env, name)
+            tree = env.parse(source, name, filename)
+        except jinja2.TemplateSyntaxError as exc:
+            raise BadInputError(f"template {name}, line {exc.lineno}: {exc.message} {search}") from None
+        except jinja2.TemplateNotFound:
+            raise BadInputError(f"template {name} not found {search}") from None
+        for node in tree.find_all((jinja2.nodes.Include, jinja2.nodes.Import, jinja2.nodes.FromImport,
+                                   jinja2.nodes.Extends)):
+            if isinstance(node.template, jinja2.nodes.Const) and isinstance(node.template.value, str):
+                pending.append(node.template.value)
+        for attribute, line in _reached_attributes(tree):
+            if attribute.startswith("_") or attribute in _UNSAFE_ATTRIBUTES:
+                raise BadInputError(f"template {name}, line {line}: attribute '{attribute}' is out of reach: "
+                                    "templates are sandboxed and see only the report's data")
+
+
+def _reached_attributes(tree: jinja2.nodes.Template) -> list[tuple[str, int]]:
+    """Every attribute name a template spells literally: ``x.name``, ``x["name"]`` and ``x | attr("name")``."""
+    found = [(node.attr, node.lineno) for node in tree.find_all(jinja2.nodes.Getattr)]
+    for node in tree.find_all(jinja2.nodes.Getitem):
+        if isinstance(node.arg, jinja2.nodes.Const) and isinstance(node.arg.value, str):
+            found.append((node.arg.value, node.lineno))
+    for node in tree.find_all(jinja2.nodes.Filter):
+        if node.name == "attr" and node.args and isinstance(node.args[0], jinja2.nodes.Const):
+            found.append((str(node.args[0].value), node.lineno))
+    return found
 
 
 def render_html(context: dict[str, Any], extra: list[Path] | None = None) -> str:
@@ -130,7 +216,7 @@ def number_floats(text: str) -> str:
     def reference(match: re.Match) -> str:
         ident = match.group(1)
         if ident not in numbers:
-            raise BuildError(f"\\ref{{{ident}}} refers to no figure or table in the report")
+            raise BadInputError(f"\\ref{{{ident}}} refers to no figure or table in the report")
         return f'<a class="xref" href="#{ident}">{numbers[ident]}</a>'
 
     return _REF.sub(reference, text)
@@ -144,7 +230,7 @@ def cite(text: str, bibliography: list[dict[str, Any]]) -> str:
         links = []
         for key in (k.strip() for k in match.group(1).split(",")):
             if key not in order:
-                raise BuildError(f"\\cite{{{key}}} names no entry of bibliography.toml")
+                raise BadInputError(f"\\cite{{{key}}} names no entry of bibliography.toml")
             links.append(f'<a class="cite" href="#ref-{key}">{order[key]}</a>')
         return "[" + ", ".join(links) + "]"
 

@@ -1,10 +1,20 @@
-"""``reportgen init``: a minimal course that builds as it is, to start another lecture from."""
+"""``reportgen init``: a course folder that builds where it stands (``cd DIR && reportgen build``).
+
+Either a minimal course to start another lecture from, or the lecture's own
+course copied from the definitions reportgen ships.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from .discover import STORE_NAME, lecture_definitions
 from .errors import BadInputError
+
+GITIGNORE = f"""# What reportgen build writes: the report and the result store.
+build/
+{STORE_NAME}/
+"""
 
 COURSE = '''# The course: title page and the order of the studies (one .toml file per study beside this one).
 title = "My course"
@@ -44,16 +54,35 @@ seeds = [0, 1]
 
 
 def write_course(folder: Path) -> list[Path]:
-    """Write ``course.toml`` and ``overfitting.toml`` into ``folder``; refuse to overwrite a course."""
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise BadInputError(f"{folder}: not a folder; choose an empty folder")
-    existing = sorted(folder.glob("*.toml")) if folder.is_dir() else []
-    if existing:
-        raise BadInputError(f"{folder}: already holds definitions ({existing[0].name}); choose an empty folder")
+    """Write a minimal course (``course.toml``, one study, ``.gitignore``) into a new or empty ``folder``."""
+    return _write(Path(folder), {"course.toml": COURSE.encode(), "overfitting.toml": STUDY.encode()})
+
+
+def write_lecture(folder: Path) -> list[Path]:
+    """Write the lecture's course (course.toml with its profiles, the four studies) into a new or empty ``folder``."""
+    shipped = lecture_definitions()
+    # Bytes, not text: the copy must be the shipped definitions exactly, comments and line endings included.
+    return _write(Path(folder), {path.name: path.read_bytes() for path in sorted(shipped.glob("*.toml"))})
+
+
+def _write(folder: Path, definitions: dict[str, bytes]) -> list[Path]:
+    _refuse_unless_empty(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, text in (("course.toml", COURSE), ("overfitting.toml", STUDY)):
-        (folder / name).write_text(text, encoding="utf-8")
+    for name, data in {**definitions, ".gitignore": GITIGNORE.encode()}.items():
+        (folder / name).write_bytes(data)
         written.append(folder / name)
     return written
+
+
+def _refuse_unless_empty(folder: Path) -> None:
+    if folder.exists() and not folder.is_dir():
+        raise BadInputError(f"{folder}: not a folder; choose an empty folder")
+    # A folder holding only .git counts as empty, so `git init DIR && reportgen init DIR` works.
+    entries = sorted(p.name for p in folder.iterdir() if p.name != ".git") if folder.is_dir() else []
+    definitions = [name for name in entries if name.endswith(".toml")]
+    if definitions:
+        raise BadInputError(f"{folder}: already holds definitions ({definitions[0]}); choose an empty folder")
+    if entries:
+        others = f" and {len(entries) - 1} more" if len(entries) > 1 else ""
+        raise BadInputError(f"{folder}: not empty (holds {entries[0]}{others}); choose an empty folder")

@@ -8,6 +8,7 @@ errors into one clear line each.
 from __future__ import annotations
 
 import datetime as _dt
+from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
@@ -15,8 +16,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .expr import ExpressionError, parse_expression
 from .messages import show
-
-STUDY_KINDS = ("overfitting", "regularization", "prior", "capacity")
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -115,6 +114,14 @@ class PolynomialSpec(_Frozen):
     degree: Annotated[int, Field(ge=1, le=400)] = 10
     """Highest power of x; the model has degree + 1 coefficients."""
 
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(fan_in, fan_out) of the one linear layer: the powers of x in, the fit out."""
+        return [(self.degree, 1)]
+
+    def widest_activation(self) -> int:
+        """Values per input point the forward pass holds at once (the features)."""
+        return self.degree
+
 
 class MLPSpec(_Frozen):
     """A fully connected network with ``depth`` hidden layers of ``width`` units."""
@@ -127,14 +134,14 @@ class MLPSpec(_Frozen):
     activation: Literal["tanh", "sigmoid", "relu", "identity"] = "tanh"
     """Activation of the hidden layers; the output layer is linear."""
 
+    def layer_shapes(self) -> list[tuple[int, int]]:
+        """(fan_in, fan_out) of each linear layer, input to output."""
+        sizes = [1] + [self.width] * self.depth + [1]
+        return list(zip(sizes[:-1], sizes[1:]))
 
-class PriorMLPSpec(MLPSpec):
-    """An MLP whose weights and biases are drawn from zero-mean Gaussians."""
-
-    weight_std: PositiveFloat = 5.0
-    """Standard deviation of every weight (the lecture's sw)."""
-    bias_std: NonNegativeFloat = 5.0
-    """Standard deviation of every bias (the lecture's sb)."""
+    def widest_activation(self) -> int:
+        """Values per input point the forward pass holds at once (every hidden layer, kept for the backward pass)."""
+        return self.width * self.depth
 
 
 class TrainSpec(_Frozen):
@@ -153,50 +160,41 @@ class TrainSpec(_Frozen):
     eps: PositiveFloat = 1e-8
 
 
-class SamplingSpec(_Frozen):
-    """How functions are drawn from the prior and where they are evaluated."""
+class StudyFields(_Frozen):
+    """The fields every study file has, whatever its kind; a kind's schema extends it."""
 
-    draws: Annotated[int, Field(ge=1, le=1000)] = 10
-    """Functions drawn for the figure."""
-    spread_draws: Annotated[int, Field(ge=2, le=100_000)] = 100
-    """Functions drawn to measure the spread of f(x)."""
-    spread_points: Annotated[int, Field(ge=1, le=1000)] = 11
-    """Grid points at which the spread is measured."""
-    domain: tuple[float, float] = (-5.0, 5.0)
-    points: Annotated[int, Field(ge=2, le=100_000)] = 200
-
-    _interval = field_validator("domain")(_check_interval)
-
-
-class _StudyFields(_Frozen):
     kind: str
     title: Annotated[str, Field(min_length=1)]
     summary: str = ""
 
 
-class RegressionStudyFile(_StudyFields):
-    """Schema of an overfitting, regularization or capacity study file."""
+def parameter_count(model: PolynomialSpec | MLPSpec) -> int:
+    """Weights and biases of ``model``."""
+    return sum(fan_in * fan_out + fan_out for fan_in, fan_out in model.layer_shapes())
 
-    kind: Literal["overfitting", "regularization", "capacity"]
+
+FLOAT32 = 4
+FLOAT64 = 8
+
+
+class RegressionStudyFile(StudyFields):
+    """The fields of a study that trains a regression model on the lecture's data; kinds narrow ``kind`` and
+    ``model``."""
+
     data: DataSpec = DataSpec()
     model: Annotated[Union[PolynomialSpec, MLPSpec], Field(discriminator="kind")]
     train: TrainSpec = TrainSpec()
 
+    def memory_estimate(self) -> int:
+        """Bytes one run holds while it trains: parameters with Adam's state, and activations on both grids."""
+        # Parameters, gradient, Adam's two moments and one temporary; a forward and a backward copy per point.
+        state = 5 * parameter_count(self.model) * FLOAT32
+        points = self.data.points + self.data.test_points
+        return state + 2 * points * self.model.widest_activation() * FLOAT32
 
-class PriorStudyFile(_StudyFields):
-    """Schema of a prior-sampling study file."""
 
-    kind: Literal["prior"]
-    model: PriorMLPSpec
-    sampling: SamplingSpec = SamplingSpec()
-
-
-REQUIRED_MODEL = {"overfitting": "polynomial", "regularization": "polynomial", "capacity": "mlp", "prior": "mlp"}
 _MODEL_TAGS: dict[str, type[BaseModel]] = {"polynomial": PolynomialSpec, "mlp": MLPSpec}
-
-
-def _model_schema(kind: str) -> type[BaseModel]:
-    return PriorMLPSpec if kind == "prior" else _MODEL_TAGS[REQUIRED_MODEL[kind]]
+"""Model specs by their ``kind`` tag, as pydantic names the members of a model union in its error locations."""
 
 
 class CourseFile(_Frozen):
@@ -212,6 +210,22 @@ class CourseFile(_Frozen):
     """A folder of the course's own templates, relative to the definitions folder."""
     profiles: dict[str, dict[str, Any]] = {}
     """Named sets of overrides, e.g. ``[profiles.quick]`` with ``"train.steps" = 500``."""
+    max_runs: Annotated[int, Field(ge=1)] | None = None
+    """Most runs one study may expand to (see :mod:`reportgen.limits`)."""
+    max_memory_mb: Annotated[int, Field(ge=1)] | None = None
+    """Most memory one study's computation may be estimated to need, in MB."""
+    max_file_kb: Annotated[int, Field(ge=1)] | None = None
+    """Largest definition file read, in KB."""
+
+    @field_validator("templates")
+    @classmethod
+    def _inside_course(cls, value: str | None) -> str | None:
+        # A course folder travels: its templates must travel with it, not point elsewhere on the machine.
+        if value is not None and (PurePosixPath(value).is_absolute() or PureWindowsPath(value).is_absolute()
+                                  or ".." in PurePosixPath(value.replace("\\", "/")).parts):
+            raise ValueError(f"expected a folder inside the course folder, got {show(value)} "
+                             "(name another folder with --templates)")
+        return value
 
     @field_validator("date", mode="before")
     @classmethod

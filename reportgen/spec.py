@@ -21,24 +21,24 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from . import kinds
 from .errors import SpecError
+from .limits import Limits
 from .messages import article, did_you_mean, lower_first, one_of, show, show_number
 from .overrides import Override, apply, as_tuples, flatten, parse_assignment, profile_overrides, set_path
 from .schema import (  # noqa: F401  (the models are part of this module's interface)
     _MODEL_TAGS,
-    REQUIRED_MODEL,
-    STUDY_KINDS,
     CourseFile,
     DataSpec,
     MLPSpec,
     PolynomialSpec,
-    PriorMLPSpec,
-    PriorStudyFile,
     RegressionStudyFile,
-    SamplingSpec,
+    StudyFields,
     TrainSpec,
-    _model_schema,
 )
+
+EXCERPT_LINES = 120
+EXCERPT_CHARS = 8_000
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class Point:
 
     params: tuple[tuple[str, Any], ...]
     """Swept fields by dotted key, in the order of the sweep table."""
-    config: RegressionStudyFile | PriorStudyFile
-    """The study with this point's values substituted (its ``sweep`` emptied)."""
+    config: StudyFields
+    """The study with this point's values substituted (its ``sweep`` emptied), as its kind's schema."""
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,32 @@ class Study:
     kind: str
     title: str
     summary: str
-    base: RegressionStudyFile | PriorStudyFile
+    base: StudyFields
+    """The definition without its sweep, as its kind's schema."""
     axes: tuple[tuple[str, tuple[Any, ...]], ...]
     """Swept fields (dotted key, values) in file order."""
     seeds: tuple[int, ...]
     points: tuple[Point, ...]
     source: str
     """The definition file's text, for the provenance appendix."""
+    template: str = ""
+    """The template of the study's report section, named by its kind."""
+
+    def swept(self, key: str) -> tuple[Any, ...] | None:
+        """The values the sweep gives the dotted ``key``, or None when the study does not sweep it."""
+        return next((values for name, values in self.axes if name == key), None)
+
+    @property
+    def source_excerpt(self) -> str:
+        """The definition's text as the provenance appendix lists it: a long file shortened to its head."""
+        lines = self.source.splitlines(keepends=True)
+        head = "".join(lines[:EXCERPT_LINES])
+        return head if len(head) <= EXCERPT_CHARS else head[:EXCERPT_CHARS]
+
+    @property
+    def source_omitted(self) -> int:
+        """Characters of the definition's text that :attr:`source_excerpt` leaves out."""
+        return len(self.source) - len(self.source_excerpt)
 
     @property
     def n_runs(self) -> int:
@@ -120,12 +139,14 @@ class Course:
 # --------------------------------------------------------------------------- loading
 
 
-def load_course(root: str | os.PathLike, profile: str | None = None, assignments: tuple[str, ...] = ()) -> Course:
+def load_course(root: str | os.PathLike, profile: str | None = None, assignments: tuple[str, ...] = (),
+                limits: Limits = Limits()) -> Course:
     """Read and validate ``root/course.toml`` and every study file; raise SpecError listing all problems.
 
     ``profile`` names a ``[profiles.<name>]`` table of course.toml and
     ``assignments`` are ``--set [study.]key=value`` strings; both override
-    fields of the study files before they are validated.
+    fields of the study files before they are validated. ``limits`` given on
+    the command line take precedence over course.toml's.
     """
     root = Path(root)
     if not root.is_dir():
@@ -133,22 +154,23 @@ def load_course(root: str | os.PathLike, profile: str | None = None, assignments
     problems: list[str] = []
     course_path = root / "course.toml"
     known_files = {p.stem for p in root.glob("*.toml")} - {"course"}
-    course_file = _load_course_file(course_path, known_files, problems)
+    course_file = _load_course_file(course_path, known_files, problems, limits)
+    limits = limits.merged(course_file)
     description, overrides = _overrides(course_file, profile, assignments, known_files, problems)
     used: set[Override] = set()
     studies: dict[str, Study] = {}
     for path in sorted(root.glob("*.toml")):
         if path.name == "course.toml":
             continue
-        raw = _read_toml(path, problems)
+        raw = _read_toml(path, problems, limits)
         if raw is not None:
-            study = _validate_overridden(path, raw, overrides, used, problems)
+            study = _validate_overridden(path, raw, overrides, used, problems, limits)
             if study is not None:
                 studies[study.id] = study
     for override in overrides:
         if override not in used:
             where = f"study '{override.study}'" if override.study else "any study"
-            every = set().union(*(_override_paths(kind) for kind in STUDY_KINDS))
+            every = set().union(*(_override_paths(kinds.get(name).schema) for name in kinds.names()))
             problems.append(f"{override.source}: {override.path}: no such field in {where}"
                             f"{did_you_mean(override.path, every)}")
     if problems or course_file is None:
@@ -168,7 +190,7 @@ def load_course(root: str | os.PathLike, profile: str | None = None, assignments
         profile=profile,
         profile_description=description,
         overrides=tuple(o.source for o in overrides),
-        warnings=tuple(f"{_display(root / (i + '.toml'))}: not listed in course.toml studies, so not built"
+        warnings=tuple(f"{display_path(root / (i + '.toml'))}: not listed in course.toml studies, so not built"
                        for i in unlisted),
     )
 
@@ -193,10 +215,10 @@ def _overrides(course_file: "CourseFile | None", profile: str | None, assignment
 
 
 def _validate_overridden(path: Path, raw: dict, overrides: list[Override], used: set[Override],
-                         problems: list[str]) -> "Study | None":
+                         problems: list[str], limits: Limits) -> "Study | None":
     """Apply the overrides that reach this study, validate it, and blame problems on their overrides."""
-    kind = raw.get("kind")
-    fields = _override_paths(kind) if kind in STUDY_KINDS else set()
+    kind = kinds.find(raw["kind"]) if isinstance(raw.get("kind"), str) else None
+    fields = _override_paths(kind.schema) if kind is not None else set()
     applied = []
     for override in overrides:
         if override.study not in (None, path.stem):
@@ -211,8 +233,8 @@ def _validate_overridden(path: Path, raw: dict, overrides: list[Override], used:
         used.add(override)
         applied.append(override)
     before = len(problems)
-    study = _validate_study(path, raw, problems)
-    where = _display(path)
+    study = _validate_study(path, raw, problems, limits)
+    where = display_path(path)
     for i in range(before, len(problems)):
         for override in applied:
             for lead in (f"{where}: {override.path}:", f"{where}: {override.path}[", f"{where}: {override.path}."):
@@ -221,17 +243,16 @@ def _validate_overridden(path: Path, raw: dict, overrides: list[Override], used:
     return study
 
 
-def _override_paths(kind: str) -> set[str]:
-    """Every dotted key an override may set in a study of ``kind``."""
-    schema = PriorStudyFile if kind == "prior" else RegressionStudyFile
-    leaves = _leaf_paths(schema, _model_schema(kind))
+def _override_paths(schema: type[BaseModel]) -> set[str]:
+    """Every dotted key an override may set in a study of this schema."""
+    leaves = _leaf_paths(schema)
     return {"title", "summary", *leaves, "sweep.seeds", *(f"sweep.{leaf}" for leaf in leaves)}
 
 
-def _load_course_file(path: Path, known_files: set[str], problems: list[str]) -> CourseFile | None:
+def _load_course_file(path: Path, known_files: set[str], problems: list[str], limits: Limits) -> CourseFile | None:
     """Validate course.toml, including that it names existing study files, each once."""
-    where = _display(path)
-    raw = _read_toml(path, problems)
+    where = display_path(path)
+    raw = _read_toml(path, problems, limits)
     if raw is None:
         return None
     raw.pop("__source__")
@@ -268,7 +289,7 @@ def _course_date(value: str | _dt.date | None) -> str:
     return ""
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     """A path as the user should read it: relative to the working folder when possible."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
@@ -276,10 +297,15 @@ def _display(path: Path) -> str:
         return str(path)
 
 
-def _read_toml(path: Path, problems: list[str]) -> dict | None:
-    where = _display(path)
+def _read_toml(path: Path, problems: list[str], limits: Limits) -> dict | None:
+    where = display_path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        too_big = limits.file_problem(path.stat().st_size)
+        if too_big:
+            problems.append(f"{where}: {too_big}")
+            return None
+        # utf-8-sig: an editor's byte-order mark (Windows Notepad writes one) is not part of the TOML.
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         problems.append(f"{where}: file not found")
         return None
@@ -297,21 +323,23 @@ def _read_toml(path: Path, problems: list[str]) -> dict | None:
     return as_tuples(raw) | {"__source__": text}
 
 
-def _validate_study(path: Path, raw: dict, problems: list[str]) -> Study | None:
+def _validate_study(path: Path, raw: dict, problems: list[str], limits: Limits) -> Study | None:
     """Validate one study file and expand its sweep; on any problem, record it and return None."""
-    where = _display(path)
+    where = display_path(path)
     source = raw.pop("__source__")
-    kind = raw.get("kind")
+    name = raw.get("kind")
+    installed = kinds.names()
+    if name is None:
+        problems.append(f"{where}: kind: required key is missing (one of the installed kinds {one_of(installed)})")
+        return None
+    kind = kinds.find(name) if isinstance(name, str) else None
     if kind is None:
-        problems.append(f"{where}: kind: required key is missing (one of {one_of(STUDY_KINDS)})")
+        problems.append(f"{where}: kind: expected one of the installed kinds {one_of(installed)}, got {show(name)}"
+                        f"{did_you_mean(str(name), installed)}")
         return None
-    if kind not in STUDY_KINDS:
-        problems.append(f"{where}: kind: expected one of {one_of(STUDY_KINDS)}, got {show(kind)}"
-                        f"{did_you_mean(str(kind), STUDY_KINDS)}")
-        return None
-    schema = PriorStudyFile if kind == "prior" else RegressionStudyFile
+    schema = kind.schema
     before = len(problems)
-    raw, model_ok = _with_model_kind(raw, kind, where, problems)
+    raw, model_ok = _with_model_kind(raw, schema, name, where, problems)
     sweep_raw = raw.get("sweep", {})
     base_raw = {k: v for k, v in raw.items() if k != "sweep"}
     base, found = _validate(schema, base_raw)
@@ -320,6 +348,9 @@ def _validate_study(path: Path, raw: dict, problems: list[str]) -> Study | None:
     seeds: tuple[int, ...] = (0,)
     if not isinstance(sweep_raw, dict):
         problems.append(f"{where}: sweep: expected a table, got {show(sweep_raw)}")
+    elif (too_many := limits.runs_problem(*_sweep_size(sweep_raw))) is not None:
+        # Counted before a single value is checked: a billion-run sweep is refused, not expanded.
+        problems.append(f"{where}: sweep: {too_many}")
     elif model_ok:  # without a usable model every swept value would repeat the model's problem
         axes, seeds = _validate_sweep(schema, base_raw, sweep_raw, set(found), where, problems)
     if base is None or len(problems) > before:
@@ -327,20 +358,39 @@ def _validate_study(path: Path, raw: dict, problems: list[str]) -> Study | None:
     points = _expand(schema, base_raw, axes, where, problems)
     if len(problems) > before:
         return None
-    return Study(id=path.stem, path=where, kind=kind, title=base.title, summary=base.summary, base=base,
-                 axes=axes, seeds=seeds, points=points, source=source)
+    too_big = _memory_problem(kind, points, len(seeds), limits)
+    if too_big:
+        problems.append(f"{where}: {too_big}")
+        return None
+    return Study(id=path.stem, path=where, kind=name, title=base.title, summary=base.summary, base=base,
+                 axes=axes, seeds=seeds, points=points, source=source, template=kind.template)
 
 
-def _with_model_kind(raw: dict, kind: str, where: str, problems: list[str]) -> tuple[dict, bool]:
-    """Default ``model.kind`` from the study kind, and insist it matches.
+def _memory_problem(kind, points: tuple["Point", ...], seeds: int, limits: Limits) -> str | None:
+    """Why the study's estimated memory is refused, or None: runs computed together add up."""
+    estimates = [point.config.memory_estimate() if hasattr(point.config, "memory_estimate") else 0
+                 for point in points]
+    if kind.batched:
+        return limits.memory_problem(sum(estimates) * seeds, f"training its {len(points) * seeds:,} runs together")
+    largest = max(range(len(points)), key=estimates.__getitem__)
+    shown = ", ".join(f"{k} = {show(v)}" for k, v in points[largest].params) or "its configuration"
+    return limits.memory_problem(estimates[largest], f"sampling ({shown})")
+
+
+def _with_model_kind(raw: dict, schema: type[BaseModel], kind: str, where: str,
+                     problems: list[str]) -> tuple[dict, bool]:
+    """Default ``model.kind`` from the model the kind's schema names, and insist it matches.
 
     Returns the study with its model kind filled in, and whether the model can be trusted. A wrong or
     malformed model is reported here and replaced by a stand-in, so the rest of the file is still checked.
     """
     model = raw.get("model")
-    expected = REQUIRED_MODEL[kind]
+    expected = _model_tag(schema)
+    if expected is None:
+        return raw, True  # the kind has no single model kind to insist on
     if model is None:
-        return raw, False  # pydantic reports the missing table
+        # A required table is reported by pydantic; a default one leaves the sweep as trustworthy as the rest.
+        return raw, not schema.model_fields["model"].is_required()
     if not isinstance(model, dict):
         problems.append(f"{where}: model: expected a table, got {show(model)}")
         return raw | {"model": {"kind": expected}}, False
@@ -350,6 +400,16 @@ def _with_model_kind(raw: dict, kind: str, where: str, problems: list[str]) -> t
                         f"got {show(given)}")
         return raw | {"model": {"kind": expected}}, False
     return raw | {"model": model | {"kind": expected}}, True
+
+
+def _model_tag(schema: type[BaseModel]) -> str | None:
+    """The ``kind`` tag of the one model class a schema's ``model`` field takes, if it takes exactly one."""
+    field = schema.model_fields.get("model")
+    model = _unwrap(field.annotation) if field is not None else None
+    if not (isinstance(model, type) and issubclass(model, BaseModel) and "kind" in model.model_fields):
+        return None
+    tags = [tag for tag in get_args(model.model_fields["kind"].annotation) if isinstance(tag, str)]
+    return tags[0] if len(tags) == 1 else None
 
 
 def _validate(schema: type[BaseModel], raw: dict) -> tuple[Any, list[tuple[str, str]]]:
@@ -376,7 +436,7 @@ def _validate_sweep(schema, base_raw, sweep_raw, known, where, problems):
     flat = flatten(sweep_raw)
     seeds: tuple[int, ...] = (0,)
     axes = []
-    sweepable = _leaf_paths(schema, _model_schema(base_raw["kind"]))
+    sweepable = _leaf_paths(schema)
     for key, values in flat.items():
         loc = f"sweep.{key}"
         if not isinstance(values, tuple):
@@ -396,8 +456,10 @@ def _validate_sweep(schema, base_raw, sweep_raw, known, where, problems):
         if key not in sweepable:
             problems.append(f"{where}: {loc}: unknown field '{key}'{did_you_mean(key, [*sweepable, 'seeds'])}")
             continue
-        if len(set(map(repr, values))) != len(values):
-            problems.append(f"{where}: {loc}: expected distinct values, got {show(values)}")
+        repeated = _first_repeat(values)
+        if repeated is not None:
+            problems.append(f"{where}: {loc}[{repeated}]: expected distinct values, got {show(values[repeated])} "
+                            f"again in {show(values)}")
         for i, value in enumerate(values):
             _, found = _validate(schema, set_path(base_raw, key, value))
             for inner, message in found:
@@ -408,6 +470,25 @@ def _validate_sweep(schema, base_raw, sweep_raw, known, where, problems):
                     problems.append(f"{where}: {loc}[{i}] = {show(value)}: {inner}: {message}")
         axes.append((key, values))
     return tuple(axes), tuple(seeds)
+
+
+def _sweep_size(sweep_raw: dict) -> tuple[list[tuple[str, int]], int]:
+    """The length of each swept list and the number of seeds, read without validating or expanding."""
+    lengths = [(key, len(values)) for key, values in flatten(sweep_raw).items()
+               if isinstance(values, tuple) and key != "seeds"]
+    seeds = sweep_raw.get("seeds")
+    return lengths, len(seeds) if isinstance(seeds, tuple) and seeds else 1
+
+
+def _first_repeat(values: tuple) -> int | None:
+    """Index of the first value equal to an earlier one (0 and 0.0 are equal; True and 1 are not)."""
+    seen = set()
+    for i, value in enumerate(values):
+        key = (type(value) is bool, value)
+        if key in seen:
+            return i
+        seen.add(key)
+    return None
 
 
 def _expand(schema, base_raw, axes, where, problems) -> tuple[Point, ...]:
@@ -427,13 +508,13 @@ def _expand(schema, base_raw, axes, where, problems) -> tuple[Point, ...]:
     return tuple(points)
 
 
-def _leaf_paths(schema: type[BaseModel], model: type[BaseModel]) -> list[str]:
+def _leaf_paths(schema: type[BaseModel]) -> list[str]:
     """Dotted paths of every field a sweep may vary."""
     paths = []
     for name, field in schema.model_fields.items():
-        if name in ("kind", "title", "summary"):
+        if name in StudyFields.model_fields:
             continue
-        sub = model if name == "model" else _submodel(field.annotation)
+        sub = _submodel(field.annotation)
         if sub is None:
             paths.append(name)
         else:

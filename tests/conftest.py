@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -137,3 +139,19 @@ def relative_error(a, b) -> float:
     """Largest elementwise relative difference."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-30)))
+
+
+def run_reportgen(*args, cwd: Path | None = None, env: dict | None = None,
+                  timeout: float = 600) -> "subprocess.CompletedProcess[str]":
+    """Run ``python -m reportgen`` with ``args`` and capture its output."""
+    return subprocess.run([sys.executable, "-m", "reportgen", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
+
+
+def write_files(folder: Path, files: dict[str, str]) -> Path:
+    """Write ``files`` (name -> text) into ``folder``, created if needed; return the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text.lstrip(), encoding="utf-8")
+    return folder

@@ -42,6 +42,17 @@ def test_build_writes_html_pdf_and_results(built):
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
 
 
+def test_introduction_states_the_recipe_the_definitions_give(built):
+    from .test_prose import _section, _text
+
+    intro = _text(_section((built / "build" / "report.html").read_text(), "introduction"))
+    assert "All regression studies share one synthetic data set. 20 equally spaced inputs" in intro
+    assert "the 5 with indices 9, 10, 11, 12, 13 are deleted" in intro and "the 15 that remain" in intro
+    assert "learning rate 0.01" in intro and "seeded with 0" in intro and "grid of 200 points" in intro
+    # The tiny course trains its studies for different numbers of steps: the text says so per study.
+    assert "60 steps in Overfitting; 60 steps in Regularization and 40 steps in Capacity" in intro
+
+
 def test_build_info_records_what_differs_between_builds(built):
     info = json.loads((built / "build" / "build-info.json").read_text())
     studies = {s["id"]: s for s in info["studies"]}
@@ -180,12 +191,16 @@ def test_failed_build_leaves_the_previous_report_in_place(built, tmp_path):
     assert reportgen("build", "--definitions", definitions, "--out", out, "--cache", built / "cache",
                      "-q").returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
-    # A template error surfaces only while rendering, after all training.
+    # A bibliography that lacks the cited works parses, so the build fails only once the HTML is rendered.
     templates = tmp_path / "templates"
     templates.mkdir()
-    (definitions / "capacity.toml").write_text((definitions / "capacity.toml").read_text().replace("[1, 3]", "[1, 0]"))
-    result = reportgen("build", "--definitions", definitions, "--out", out, "--cache", built / "cache")
-    assert result.returncode == 2
+    (templates / "bibliography.toml").write_text('[[entry]]\nkey = "nobody"\nauthors = "N. Body"\nyear = 2026\n'
+                                                 'title = "Not the cited works"\nvenue = "Nowhere"\nurl = "x"\n')
+    result = reportgen("build", "--definitions", definitions, "--out", out, "--cache", built / "cache",
+                       "--templates", templates)
+    assert result.returncode == 2, result.stderr
+    assert "rendering the instructor edition (HTML)" in result.stderr  # it got past the studies, then failed
+    assert "names no entry of bibliography.toml" in result.stderr
     assert "Traceback" not in result.stderr
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 

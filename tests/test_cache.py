@@ -132,17 +132,17 @@ def no_training(monkeypatch):
         raise AssertionError("a cached build computed something")
 
     monkeypatch.setattr("reportgen.train.train_runs", forbidden)
-    monkeypatch.setattr("reportgen.prior.draw_prior", forbidden)
+    monkeypatch.setattr("reportgen.studies.prior_draws.draw_prior", forbidden)
 
 
 @pytest.fixture
 def counted_training(monkeypatch):
     """Count the runs handed to the trainer and to the prior sampler."""
-    import reportgen.prior
+    import reportgen.studies.prior_draws
     import reportgen.train
 
     counts = {"trained": 0, "sampled": 0}
-    train_runs, draw_prior = reportgen.train.train_runs, reportgen.prior.draw_prior
+    train_runs, draw_prior = reportgen.train.train_runs, reportgen.studies.prior_draws.draw_prior
 
     def counting_train(jobs, *args, **kwargs):
         counts["trained"] += len(jobs)
@@ -153,7 +153,7 @@ def counted_training(monkeypatch):
         return draw_prior(*args, **kwargs)
 
     monkeypatch.setattr(reportgen.train, "train_runs", counting_train)
-    monkeypatch.setattr(reportgen.prior, "draw_prior", counting_draw)
+    monkeypatch.setattr(reportgen.studies.prior_draws, "draw_prior", counting_draw)
     return counts
 
 
@@ -207,7 +207,7 @@ def test_warm_build_equals_the_cold_build(warm, course):
 
 def test_warm_build_trains_samples_and_analyzes_nothing(copy, stub_pdf, no_training, monkeypatch):
     c = copy()
-    monkeypatch.setattr("reportgen.execute.analyzer", lambda kind: pytest.fail(f"{kind} was analyzed again"))
+    monkeypatch.setattr("reportgen.execute.analyze", lambda kind, *_: pytest.fail(f"{kind.name} was analyzed again"))
     summary = build_here(c.definitions, c.out, c.cache, force=True)
     assert trained(summary) == {study_id: 0 for study_id in RUNS}
     assert {s: e.reused for s, e in summary.executions.items()} == RUNS
@@ -252,7 +252,7 @@ def test_changing_a_fixed_value_retrains_its_study_and_explain_names_the_field(c
 
 def test_prose_edit_retrains_nothing_but_changes_the_html(copy, course, stub_pdf, no_training, monkeypatch):
     c = copy({"course.toml": ('subtitle = "A fixture"', 'subtitle = "A fixture, reworded"')})
-    monkeypatch.setattr("reportgen.execute.analyzer", lambda kind: pytest.fail(f"{kind} was analyzed again"))
+    monkeypatch.setattr("reportgen.execute.analyze", lambda kind, *_: pytest.fail(f"{kind.name} was analyzed again"))
     summary = build_here(c.definitions, c.out, c.cache)
     assert trained(summary) == {study_id: 0 for study_id in RUNS}
     html = (c.out / "report.html").read_bytes()
@@ -263,7 +263,7 @@ def test_prose_edit_retrains_nothing_but_changes_the_html(copy, course, stub_pdf
 
 def test_code_version_change_recomputes_every_run(copy, stub_pdf, counted_training, monkeypatch, capsys):
     c = copy()
-    monkeypatch.setattr("reportgen.plan.code_version", lambda: "edited-trainer")
+    monkeypatch.setattr("reportgen.plan.code_version", lambda kind: "edited-trainer")
     summary = build_here(c.definitions, c.out, c.cache)
     assert trained(summary) == RUNS
     assert counted_training == {"trained": 12 + 6 + 8, "sampled": 12}
@@ -322,48 +322,282 @@ def test_sweeping_a_single_value_redraws_the_analysis_without_retraining(tmp_pat
 # --------------------------------------------------------------------------- damaged or unusable stores
 
 
+def sealed_body(path: Path) -> bytes:
+    """The verified body of the store entry at ``path``."""
+    from reportgen.cache import unseal
+
+    return unseal(path.read_bytes())
+
+
+def header_of(path: Path) -> bytes:
+    """The header line of the store entry at ``path``, newline included."""
+    data = path.read_bytes()
+    return data[:data.index(b"\n") + 1]
+
+
+def one_digit_changed(body: bytes) -> bytes:
+    """``body`` with the first digit of its first metric changed, as in ``2.2335`` -> ``9.2335``."""
+    match = re.search(rb'"metrics": \[\{"[^"]+": -?(\d)', body)
+    assert match, body[:200]
+    digit = b"9" if match[1] != b"9" else b"8"
+    return body[:match.start(1)] + digit + body[match.end(1):]
+
+
+def altered_outcome(body: bytes) -> bytes:
+    """A valid ``.npz`` body like ``body``'s, every float doubled: wrong numbers that zip's CRC cannot notice."""
+    import io
+
+    import numpy as np
+
+    with np.load(io.BytesIO(body), allow_pickle=False) as arrays:
+        changed = {name: arrays[name] * 2 if arrays[name].dtype.kind == "f" else arrays[name] for name in arrays}
+    buffer = io.BytesIO()
+    np.savez(buffer, **changed)
+    return buffer.getvalue()
+
+
 @pytest.fixture(scope="module")
-def repaired(course, tmp_path_factory):
-    """A build over a store with one garbage run entry (overfitting) and one garbage analysis entry (capacity)."""
-    root = tmp_path_factory.mktemp("repaired")
+def damaged(course, tmp_path_factory):
+    """A build over a store with entries that are garbage, tampered with, truncated or in the unsealed old format.
+
+    overfitting (its analysis removed, as an edit of the analysis code would): run 1 is garbage, run 5 keeps
+    its header over altered numbers, run 8 is an old-format ``.npz`` of altered numbers. capacity's analysis
+    has one digit changed under its header, regularization's is cut short, prior's is an old-format JSON with
+    one digit changed. Every altered number would change the report if it were used.
+    """
+    root = tmp_path_factory.mktemp("damaged")
     cache = root / "cache"
     shutil.copytree(course.cache, cache)
     runs, overfitting_analysis = study_keys(course.definitions, "overfitting")
-    damaged = runs[5]
-    entry = cache / damaged.key[:2] / f"{damaged.key}.npz"
-    assert entry.is_file()
-    entry.write_bytes(b"garbage, not an npz archive")
-    # A valid analysis entry is all a warm build reads; remove the study's, as an edit of the analysis code would.
+    entries = {i: cache / runs[i].key[:2] / f"{runs[i].key}.npz" for i in (1, 5, 8)}
+    entries[1].write_bytes(b"garbage, not an npz archive")
+    entries[5].write_bytes(header_of(entries[5]) + altered_outcome(sealed_body(entries[5])))
+    entries[8].write_bytes(altered_outcome(sealed_body(entries[8])))
     (cache / "analysis" / f"{overfitting_analysis}.json").unlink()
-    _, capacity_analysis = study_keys(course.definitions, "capacity")
-    analysis_entry = cache / "analysis" / f"{capacity_analysis}.json"
-    analysis_entry.write_bytes(b'{"statuses": ["ok", "o')
+    analyses = {study_id: cache / "analysis" / f"{study_keys(course.definitions, study_id)[1]}.json"
+                for study_id in ("capacity", "regularization", "prior")}
+    original = {study_id: path.read_bytes() for study_id, path in analyses.items()}
+    path = analyses["capacity"]
+    path.write_bytes(header_of(path) + one_digit_changed(sealed_body(path)))
+    path = analyses["regularization"]
+    path.write_bytes(path.read_bytes()[:-40])
+    path = analyses["prior"]
+    path.write_bytes(one_digit_changed(sealed_body(path)))
     summary = build_here(course.definitions, root / "build", cache)
-    return SimpleNamespace(summary=summary, cache=cache, out=root / "build", run=damaged, entry=entry,
-                           analysis_entry=analysis_entry)
+    return SimpleNamespace(summary=summary, cache=cache, out=root / "build", runs=runs, entries=entries,
+                           analyses=analyses, original=original)
 
 
-def test_corrupt_run_entry_is_reported_recomputed_and_replaced(repaired):
+def _warnings_naming(summary, path: Path) -> list[str]:
+    return [w for w in summary.warnings if path.name in w]
+
+
+def test_garbage_run_entry_is_reported_recomputed_and_replaced(damaged):
     from reportgen.cache import ResultCache
 
-    summary = repaired.summary
-    assert trained(summary) == {"overfitting": 1, "regularization": 0, "prior": 0, "capacity": 0}
-    assert summary.executions["overfitting"].reasons == ((repaired.run.label, "cache entry missing or unreadable"),)
-    assert any(repaired.entry.name in w and "unreadable" in w for w in summary.warnings), summary.warnings
-    store = ResultCache(repaired.cache)
-    assert store.get(repaired.run.key) is not None and store.warnings == []
+    (warning,) = _warnings_naming(damaged.summary, damaged.entries[1])
+    assert "fails verification (no reportgen-entry header)" in warning and warning.endswith("recomputing it")
+    store = ResultCache(damaged.cache)
+    assert store.get(damaged.runs[1].key) is not None and store.warnings == []
 
 
-def test_corrupt_analysis_entry_is_reported_and_redone_without_training(repaired):
-    summary = repaired.summary
-    assert summary.executions["capacity"].trained == 0
-    assert any(repaired.analysis_entry.name in w and "unreadable" in w for w in summary.warnings), summary.warnings
-    assert json.loads(repaired.analysis_entry.read_text())["statuses"] == ["ok"] * RUNS["capacity"]
-    assert len(summary.warnings) == 2
+def test_run_entry_with_valid_npz_but_wrong_digest_is_reported_and_recomputed(damaged):
+    from reportgen.cache import ResultCache
+
+    (warning,) = _warnings_naming(damaged.summary, damaged.entries[5])
+    assert "does not match its sha256" in warning
+    store = ResultCache(damaged.cache)
+    assert store.get(damaged.runs[5].key) is not None and store.warnings == []
 
 
-def test_build_over_corrupt_entries_equals_a_clean_build(repaired, course):
-    assert_same_outputs(repaired.out, course.outputs)
+def test_old_format_run_entry_is_a_silent_miss_recomputed_and_sealed(damaged):
+    from reportgen.cache import ResultCache
+
+    assert _warnings_naming(damaged.summary, damaged.entries[8]) == []
+    assert damaged.entries[8].read_bytes().startswith(b"reportgen-entry 1 sha256=")
+    store = ResultCache(damaged.cache)
+    assert store.get(damaged.runs[8].key) is not None and store.warnings == []
+
+
+def test_exactly_the_unusable_run_entries_are_recomputed(damaged):
+    summary = damaged.summary
+    assert trained(summary) == {"overfitting": 3, "regularization": 0, "prior": 0, "capacity": 0}
+    assert summary.executions["overfitting"].reasons == tuple(
+        (damaged.runs[i].label, "cache entry missing or unreadable") for i in (1, 5, 8))
+
+
+def test_analysis_entry_with_one_digit_changed_is_reported_and_redone_without_training(damaged):
+    (warning,) = _warnings_naming(damaged.summary, damaged.analyses["capacity"])
+    assert "analysis entry" in warning and "does not match its sha256" in warning and warning.endswith("redoing it")
+    assert damaged.analyses["capacity"].read_bytes() == damaged.original["capacity"]  # rewritten as it was
+
+
+def test_truncated_analysis_entry_is_reported_and_redone(damaged):
+    (warning,) = _warnings_naming(damaged.summary, damaged.analyses["regularization"])
+    assert "does not match its sha256" in warning
+    assert damaged.analyses["regularization"].read_bytes() == damaged.original["regularization"]
+
+
+def test_old_format_analysis_entry_is_a_silent_miss_and_is_redone_sealed(damaged):
+    assert _warnings_naming(damaged.summary, damaged.analyses["prior"]) == []
+    assert damaged.analyses["prior"].read_bytes() == damaged.original["prior"]
+
+
+def test_damaged_entries_warn_once_each_and_old_format_ones_not_at_all(damaged):
+    assert len(damaged.summary.warnings) == 4, damaged.summary.warnings
+
+
+def test_build_over_damaged_entries_equals_a_clean_build(damaged, course):
+    assert_same_outputs(damaged.out, course.outputs)
+
+
+def test_analysis_entry_with_one_digit_changed_fails_a_strict_build_and_nothing_is_written(copy, course):
+    c = copy()
+    _, key = study_keys(c.definitions, "capacity")
+    path = c.cache / "analysis" / f"{key}.json"
+    path.write_bytes(header_of(path) + one_digit_changed(sealed_body(path)))
+    result = reportgen("build", "--definitions", c.definitions, "--out", c.out, "--cache", c.cache, "--strict")
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    (error,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert "--strict: 1 warning" in error and f"analysis entry {path.name} fails verification" in error
+    assert "does not match its sha256" in error
+    assert not c.out.exists()
+
+
+def test_index_record_is_sealed_and_a_tampered_or_old_one_is_ignored(tmp_path):
+    from reportgen.cache import ResultCache
+
+    parts = {"seed=0": {"seed": 0, "config": {"x": 1}}}
+    ResultCache(tmp_path / "store").record_keys("study", parts)
+    record = tmp_path / "store" / "index" / "study.json"
+    assert json.loads(sealed_body(record)) == parts
+    store = ResultCache(tmp_path / "store")
+    assert store.previous_keys("study") == parts and store.warnings == []
+
+    record.write_bytes(record.read_bytes().replace(b'"seed": 0', b'"seed": 1'))
+    store = ResultCache(tmp_path / "store")
+    assert store.previous_keys("study") == {}
+    assert store.warnings == ["index entry study.json fails verification (its content does not match its sha256); "
+                              "ignoring it"]
+
+    record.write_text(json.dumps(parts))  # written before entries were sealed
+    store = ResultCache(tmp_path / "store")
+    assert store.previous_keys("study") == {} and store.warnings == []
+
+
+@pytest.mark.parametrize("header, problem", [
+    (b"reportgen-entry 2 sha256=" + b"0" * 64 + b"\n", "entry format 2, this reportgen reads format 1"),
+    (b"reportgen-entry 1 sha256=ABC\n", "malformed reportgen-entry header"),
+    (b"reportgen-entry 1 sha256=" + b"0" * 64, "malformed reportgen-entry header"),  # no newline: no body
+])
+def test_entry_with_unknown_or_malformed_header_is_a_miss_with_a_warning(tmp_path, header, problem):
+    from reportgen.cache import ResultCache
+
+    ResultCache(tmp_path).put_analysis("a" * 64, {"metrics": [{"mse": 2.2335}]})
+    path = tmp_path / "analysis" / f"{'a' * 64}.json"
+    path.write_bytes(header + sealed_body(path))
+    store = ResultCache(tmp_path)
+    assert store.get_analysis("a" * 64) is None
+    assert store.warnings == [f"analysis entry {path.name} fails verification ({problem}); redoing it"]
+
+
+# --------------------------------------------------------------------------- the store's marker
+
+
+def test_build_marks_its_new_store(course):
+    from reportgen.cache import STORE_MARKER
+
+    text = (course.cache / STORE_MARKER).read_text()
+    assert text.count("\n") == 1 and "reportgen result store" in text and "clean --cache" in text
+
+
+def test_check_writable_marks_a_new_or_an_empty_folder(tmp_path):
+    from reportgen.cache import STORE_MARKER, ResultCache
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for root in (tmp_path / "new" / "store", empty):
+        ResultCache(root).check_writable()
+        assert sorted(p.name for p in root.iterdir()) == [STORE_MARKER]  # and the probe is gone
+
+
+def test_first_write_marks_the_store_without_check_writable(tmp_path):
+    from reportgen.cache import STORE_MARKER, ResultCache
+
+    ResultCache(tmp_path / "store").record_keys("study", {})
+    assert (tmp_path / "store" / STORE_MARKER).is_file()
+
+
+def _foreign_folder(root: Path) -> Path:
+    """A folder that is plainly not a store: a home folder's kind of content."""
+    root.mkdir()
+    (root / ".bashrc").write_text("export PATH\n")
+    (root / "notes.txt").write_text("do not delete\n")
+    (root / "analysis").mkdir()
+    (root / "analysis" / "results.json").write_text("{}")
+    return root
+
+
+def _snapshot(root: Path) -> dict[str, bytes | None]:
+    return {str(p.relative_to(root)): p.read_bytes() if p.is_file() else None for p in sorted(root.rglob("*"))}
+
+
+def test_build_refuses_a_non_empty_folder_without_the_marker_and_writes_nothing_into_it(course, tmp_path):
+    cache, out = _foreign_folder(tmp_path / "home"), tmp_path / "build"
+    before = _snapshot(cache)
+    result = reportgen("build", "--definitions", course.definitions, "--out", out, "--cache", cache)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert str(cache) in lines[0] and "not a reportgen result store" in lines[0] and "--cache DIR" in lines[0]
+    assert "Traceback" not in result.stderr
+    assert _snapshot(cache) == before
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("stranger", ["notes.txt", "analysis/notes.json", "ab/cd0123.npz", "index/sub/x.json"])
+def test_one_unknown_file_beside_store_folders_makes_a_folder_foreign(tmp_path, stranger):
+    from reportgen.cache import STORE_MARKER, ResultCache
+    from reportgen.errors import BadInputError
+
+    root = tmp_path / "store"
+    (root / "index").mkdir(parents=True)
+    (root / "index" / "overfitting.json").write_text("{}")
+    (root / stranger).parent.mkdir(parents=True, exist_ok=True)
+    (root / stranger).write_text("x")
+    with pytest.raises(BadInputError, match="not a reportgen result store"):
+        ResultCache(root).check_writable()
+    with pytest.raises(BadInputError, match="not a reportgen result store"):
+        ResultCache(root).put_analysis("a" * 64, {})
+    assert not (root / STORE_MARKER).exists()
+
+
+def test_unmarked_store_from_before_the_marker_is_adopted_and_reused(copy, stub_pdf, no_training, course):
+    from reportgen.cache import STORE_MARKER
+
+    c = copy()
+    (c.cache / STORE_MARKER).unlink()
+    # Leftovers of an interrupted write and of a probe belong to a store too.
+    (c.cache / "index" / ".overfitting.json.x1y2.tmp").write_text("partial")
+    (c.cache / ".probe-abc123").write_text("")
+    summary = build_here(c.definitions, c.out, c.cache, force=True)
+    assert (c.cache / STORE_MARKER).is_file()
+    assert trained(summary) == {study_id: 0 for study_id in RUNS} and summary.warnings == []
+    assert (c.out / "results.json").read_bytes() == course.outputs["results.json"]
+
+
+def test_marked_folder_is_written_into_whatever_else_it_holds(tmp_path):
+    from reportgen.cache import STORE_MARKER, ResultCache
+
+    root = _foreign_folder(tmp_path / "store")
+    (root / STORE_MARKER).write_text("marked by hand\n")
+    ResultCache(root).check_writable()
+    ResultCache(root).record_keys("study", {})
+    assert (root / "index" / "study.json").is_file()
+
+
+# --------------------------------------------------------------------------- unwritable stores
 
 
 def _assert_refused(result: subprocess.CompletedProcess, cache: Path, out: Path) -> None:
@@ -383,16 +617,116 @@ def test_cache_folder_that_cannot_be_created_is_bad_input(course, tmp_path):
     _assert_refused(result, cache, out)
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="permissions do not stop root")
-def test_read_only_cache_folder_is_bad_input(course, tmp_path):
+@pytest.fixture(scope="module")
+def mount_namespace(tmp_path_factory) -> list[str]:
+    """A command prefix that runs in a private mount namespace where mounting works (root, or a user namespace).
+
+    Mounts made there vanish with it, so a read-only or full file system binds even root and leaks nowhere.
+    """
+    unshare = shutil.which("unshare")
+    probe = tmp_path_factory.mktemp("mount-probe")
+    candidates = ([unshare, "-m"], [unshare, "-r", "-m"]) if os.geteuid() == 0 else ([unshare, "-r", "-m"],)
+    for prefix in candidates if unshare else ():
+        tried = subprocess.run([*prefix, "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$1"', "sh", str(probe)],
+                               capture_output=True, timeout=60)
+        if tried.returncode == 0:
+            return prefix
+    pytest.skip("cannot mount in a private namespace here (no unshare, not root and no user namespaces)")
+
+
+def in_mount_namespace(prefix: list[str], script: str, *args) -> subprocess.CompletedProcess:
+    """Run the shell ``script`` (its arguments as $1...) in a fresh private mount namespace."""
+    return subprocess.run([*prefix, "sh", "-c", script, "sh", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def test_read_only_empty_cache_folder_is_bad_input_even_for_root(course, tmp_path, mount_namespace):
     cache, out = tmp_path / "cache", tmp_path / "build"
     cache.mkdir()
-    cache.chmod(0o500)
-    try:
-        result = reportgen("build", "--definitions", course.definitions, "--out", out, "--cache", cache)
-    finally:
-        cache.chmod(0o700)
+    result = in_mount_namespace(mount_namespace, 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"', cache,
+                                sys.executable, "-m", "reportgen", "build", "--definitions", course.definitions,
+                                "--out", out, "--cache", cache)
     _assert_refused(result, cache, out)
+    assert "Read-only file system" in result.stderr
+
+
+def test_read_only_existing_store_is_bad_input_even_for_root(course, tmp_path, mount_namespace):
+    cache, out = tmp_path / "cache", tmp_path / "build"
+    shutil.copytree(course.cache, cache)
+    before = _snapshot(cache)
+    result = in_mount_namespace(mount_namespace, 'mount --bind -o ro "$1" "$1" && shift && exec "$@"', cache,
+                                sys.executable, "-m", "reportgen", "build", "--definitions", course.definitions,
+                                "--out", out, "--cache", cache, "--force")
+    _assert_refused(result, cache, out)
+    assert "Read-only file system" in result.stderr
+    assert _snapshot(cache) == before
+
+
+FULL_DISK = """
+set -e
+mount -t tmpfs -o size=64k tmpfs "$1"
+printf 'store\\n' > "$1/.reportgen-store"
+head -c 1048576 /dev/zero > "$1/filler" 2>/dev/null || true
+set +e
+"$3" -m reportgen build prior --definitions "$4" --out "$5" --cache "$1" --jobs 1 --quiet 2> "$2/stderr"
+echo $? > "$2/rc"
+find "$1" -name '*.tmp' > "$2/leftovers"
+find "$1" -name '*.npz' > "$2/entries"
+"""
+
+
+def test_full_disk_while_storing_entries_is_a_one_line_build_error_leaving_no_temporary(course, tmp_path,
+                                                                                         mount_namespace):
+    cache, report, out = tmp_path / "cache", tmp_path / "report", tmp_path / "build"
+    cache.mkdir()
+    report.mkdir()
+    result = in_mount_namespace(mount_namespace, FULL_DISK, cache, report, sys.executable, course.definitions, out)
+    assert result.returncode == 0, result.stderr
+    stderr = (report / "stderr").read_text()
+    assert (report / "rc").read_text().strip() == "1", stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert re.match(rf"Error: {re.escape(str(cache))}/\S+: could not write this cache entry "
+                    r"\(No space left on device\)", lines[0]), lines[0]
+    assert "Traceback" not in stderr
+    assert (report / "leftovers").read_text() == ""
+    assert (report / "entries").read_text() == ""
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("failing, code", [("fsync", "EIO"), ("replace", "EROFS"), ("mkstemp", "ENOSPC")])
+@pytest.mark.parametrize("write", ["put", "put_analysis", "record_keys"])
+def test_os_error_while_writing_an_entry_is_a_build_error_naming_it(tmp_path, monkeypatch, write, failing, code):
+    import errno
+    import tempfile
+
+    import numpy as np
+
+    from reportgen.cache import STORE_MARKER, ResultCache
+    from reportgen.errors import BuildError
+    from reportgen.outcomes import RegressionOutcome
+
+    store = ResultCache(tmp_path)
+    store.check_writable()
+    number = getattr(errno, code)
+
+    def fail(*args, **kwargs):
+        raise OSError(number, os.strerror(number))
+
+    monkeypatch.setattr({"fsync": os, "replace": os, "mkstemp": tempfile}[failing], failing, fail)
+    outcome = RegressionOutcome(status="ok", losses=np.zeros(3, np.float32), train_sse=0.5, train_pred=np.zeros(2),
+                                test_pred=np.zeros(4), parameters=np.zeros(2), diverged_at=None)
+    call, path = {"put": (lambda: store.put("ab" + "0" * 62, outcome), tmp_path / "ab" / f"ab{'0' * 62}.npz"),
+                  "put_analysis": (lambda: store.put_analysis("c" * 64, {}),
+                                   tmp_path / "analysis" / f"{'c' * 64}.json"),
+                  "record_keys": (lambda: store.record_keys("study", {}), tmp_path / "index" / "study.json")}[write]
+    with pytest.raises(BuildError) as raised:
+        call()
+    monkeypatch.undo()
+    message = raised.value.format_message()
+    assert "\n" not in message and raised.value.exit_code == 1
+    assert message.startswith(f"{path}: could not write this cache entry ({os.strerror(number)})"), message
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [STORE_MARKER]
 
 
 # --------------------------------------------------------------------------- killed and concurrent builds

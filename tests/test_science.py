@@ -6,8 +6,9 @@ import numpy as np
 import torch
 
 from reportgen.data import least_squares_sse, make_dataset
-from reportgen.prior import prior_variance, sample_functions
-from reportgen.spec import DataSpec, PriorMLPSpec
+from reportgen.spec import DataSpec
+from reportgen.studies.prior_draws import prior_variance, sample_functions
+from reportgen.studies.prior_sampling import PriorMLPSpec
 from reportgen.train import train_runs
 
 from .conftest import polynomial_job
@@ -79,7 +80,7 @@ def test_sigmoid_second_moment_quadrature_agrees_with_monte_carlo():
 
 
 def test_sampling_at_points_draws_the_same_distribution_as_sampling_weights():
-    from reportgen.prior import sample_at_points
+    from reportgen.studies.prior_draws import sample_at_points
 
     x = np.array([-4.0, 0.0, 1.5])
     draws = 8000

@@ -13,7 +13,8 @@ import torch
 
 from reportgen.reference import build_module, train_alone
 from reportgen.spec import MLPSpec, PolynomialSpec
-from reportgen.train import _BatchedAdam, initial_parameters, train_runs
+from reportgen.train import initial_parameters, train_runs
+from reportgen.training.adam import BatchedAdam as _BatchedAdam
 
 from .conftest import ROOT, mlp_job, polynomial_job, relative_error
 
@@ -59,7 +60,9 @@ def test_batched_adam_update_is_bitwise_torch_adam_on_each_run_alone(weight_deca
 def kernel_adam_mismatches(weight_decay: float, betas: tuple[float, float]) -> int:
     """Entries where the kernel's Adam on a flat chunk differs from ``torch.optim.Adam`` on each run alone."""
     from reportgen import native
-    from reportgen.train import SEGMENT, _KernelAdam, torch_fuses_multiply_adds
+    from reportgen.train import torch_fuses_multiply_adds
+    from reportgen.training.kernel_backend import SEGMENT
+    from reportgen.training.kernel_backend import KernelAdam as _KernelAdam
 
     found, fused = native.kernel("polynomial"), torch_fuses_multiply_adds()
     assert isinstance(found, native.Kernel) and fused is not None

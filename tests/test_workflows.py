@@ -416,7 +416,7 @@ def test_init_writes_a_course_that_builds_as_it_is(tmp_path, tmp_path_factory):
     folder = tmp_path / "lecture"
     result = invoke("init", folder)
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in folder.iterdir()) == ["course.toml", "overfitting.toml"]
+    assert sorted(p.name for p in folder.iterdir()) == [".gitignore", "course.toml", "overfitting.toml"]
     assert invoke("validate", "--definitions", folder).exit_code == 0
     build = reportgen("build", "--definitions", folder, "--out", tmp_path / "out",
                       "--cache", result_store(tmp_path_factory), "--quiet")

@@ -12,8 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .outcomes import PriorOutcome
-from .spec import PriorMLPSpec, SamplingSpec
+from .prior_sampling import PriorMLPSpec, PriorOutcome, SamplingSpec
 
 _ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda z: z}
 _NP_ACTIVATIONS = {"tanh": np.tanh, "sigmoid": lambda z: 0.5 * (1 + np.tanh(z / 2)),

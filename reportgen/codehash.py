@@ -1,0 +1,90 @@
+"""Which source files a piece of code is made of, found from its imports, and their hash.
+
+Cache keys cover the code that made an entry. Listing those files by hand
+goes stale the day someone adds a module; reading the ``import`` statements
+of a module, and of the modules they name, does not.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+OWN_PACKAGE = __name__.split(".")[0]
+
+
+@lru_cache(maxsize=None)
+def module_closure(name: str) -> list[Path]:
+    """Source files of module ``name`` and of every module it imports, at any depth, from its own top-level
+    package or from reportgen (libraries are covered by their versions instead), sorted."""
+    roots = {name.split(".")[0], OWN_PACKAGE}
+    found: dict[str, Path] = {}
+    pending = [name]
+    while pending:
+        current = pending.pop()
+        if current in found:
+            continue
+        path = _source(current)
+        if path is None:
+            continue
+        found[current] = path
+        pending += [current.rsplit(".", depth)[0] for depth in range(1, current.count(".") + 1)]  # its packages
+        is_package = path.name == "__init__.py"
+        for imported in _imports(path, current, is_package):
+            if imported.split(".")[0] in roots and imported not in found:
+                pending.append(imported)
+    return sorted(set(found.values()))
+
+
+def files_digest(paths: list[Path]) -> str:
+    """A short hash of the files' names and contents (names relative to their package, so any install agrees)."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(f"{path.parent.name}/{path.name}".encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def _source(name: str) -> Path | None:
+    """The file of module ``name``, found on disk without importing it (importing could load torch)."""
+    root, _, rest = name.partition(".")
+    folder = _package_folder(root)
+    if folder is None:
+        return None
+    base = folder.joinpath(*rest.split(".")) if rest else folder
+    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+@lru_cache(maxsize=None)
+def _package_folder(root: str) -> Path | None:
+    try:
+        spec = importlib.util.find_spec(root)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _imports(path: Path, module: str, is_package: bool) -> list[str]:
+    """Absolute names of the modules ``path`` imports, including ``from pkg import submodule``."""
+    package = module if is_package else module.rpartition(".")[0]
+    names = []
+    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                source = f"{base}.{node.module}" if node.module else base
+            else:
+                source = node.module or ""
+            names.append(source)
+            # ``from . import cache`` names a module, not an attribute; find_spec tells which.
+            names += [f"{source}.{alias.name}" for alias in node.names if alias.name != "*"]
+    return names

@@ -1,0 +1,143 @@
+"""Prior sampling: functions drawn from MLPs with Gaussian weights, and their spread against theory."""
+
+from __future__ import annotations
+
+import numpy as np
+from markupsafe import Markup
+
+from ..figures import Figure, categorical_colors, figure, log_scale, to_svg
+from ..plan import Run
+from ..spec import Study
+from .base import StudyResult, Table, assemble, fmt
+from .prior_sampling import PriorOutcome
+
+AXIS = "model.width"
+
+
+def analyze(study: Study, runs: list[Run], outcomes: list[PriorOutcome]) -> StudyResult:
+    """Spread per configuration, a grid of draws per depth, spread against width, and the spread table."""
+    metrics = [_metrics(o) for o in outcomes]
+    models = [run.config.model for run in runs]
+    widths = sorted({m.width for m in models})
+    activations = list(dict.fromkeys(m.activation for m in models))
+    depths = sorted({m.depth for m in models})
+    first_seed = {(m.width, m.activation, m.depth): i for i, m in reversed(list(enumerate(models)))}
+    figures = {f"draws_depth{d}": _draws_figure(study, runs, outcomes, first_seed, widths, activations, d)
+               for d in depths}
+    facts = _facts(runs, metrics, widths, activations, depths)
+    figures["spread"] = _spread_figure(study, runs, metrics, widths, activations, depths, facts)
+    return assemble(study, runs, outcomes, metrics, figures, {"spread": _table(study, runs, metrics)}, facts)
+
+
+def _metrics(outcome: PriorOutcome) -> dict[str, float]:
+    # Root mean square over the measurement points: one number per configuration.
+    measured = float(np.sqrt(np.mean(outcome.measured_std ** 2)))
+    theory = float(np.sqrt(np.mean(outcome.theory_std ** 2)))
+    return {"measured_std": measured, "theory_std": theory, "ratio": measured / theory,
+            "theory_exact": bool(outcome.exact), "draws_std": float(np.std(outcome.curves))}
+
+
+def _facts(runs, metrics, widths, activations, depths) -> dict:
+    def lookup(width, activation, depth):
+        values = [m for r, m in zip(runs, metrics) if (r.config.model.width, r.config.model.activation,
+                                                       r.config.model.depth) == (width, activation, depth)]
+        return values[0] if values else None
+
+    slopes = {}
+    for activation in activations:
+        points = [(w, lookup(w, activation, depths[0])) for w in widths]
+        points = [(w, m["measured_std"]) for w, m in points if m is not None]
+        if len(points) >= 2:
+            w, s = np.log(np.array(points, dtype=float)).T
+            slopes[activation] = float(np.polyfit(w, s, 1)[0])
+    exact_ratios = [m["ratio"] for m in metrics if m["theory_exact"]]
+    widest = widths[-1]
+    return {
+        "widths": widths, "activations": activations, "depths": depths,
+        "slopes": slopes,
+        "widest": widest,
+        "widest_ratio": {a: lookup(widest, a, depths[0])["ratio"] for a in activations if lookup(widest, a, depths[0])},
+        "exact_ratio_range": (min(exact_ratios), max(exact_ratios)) if exact_ratios else None,
+        "draws": runs[0].config.sampling.draws,
+        "spread_draws": runs[0].config.sampling.spread_draws,
+        "weight_std": runs[0].config.model.weight_std,
+        "bias_std": runs[0].config.model.bias_std,
+        "domain": runs[0].config.sampling.domain,
+    }
+
+
+def _draws_figure(study, runs, outcomes, first_seed, widths, activations, depth) -> Figure:
+    with figure(len(activations), len(widths), height=1.25 * len(activations) + 0.4, sharex=True) as (fig, axes):
+        for i, activation in enumerate(activations):
+            for j, width in enumerate(widths):
+                ax = axes[i][j]
+                k = first_seed.get((width, activation, depth))
+                if k is not None:
+                    outcome = outcomes[k]
+                    for curve, color in zip(outcome.curves, categorical_colors(len(outcome.curves))):
+                        # Hundreds of curves per figure: raster inside the SVG keeps the PDF fast.
+                        ax.plot(outcome.x, curve, color=color, lw=0.8, alpha=0.8, rasterized=True)
+                ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
+                ax.tick_params(labelsize=6.5)
+                ax.yaxis.get_offset_text().set_fontsize(6.5)
+                if i == 0:
+                    ax.set_title(f"width {width}")
+                if j == 0:
+                    ax.set_ylabel(activation)
+                if i == len(activations) - 1:
+                    ax.set_xlabel("x")
+        svg = to_svg(fig)
+    layers = "one hidden layer" if depth == 1 else f"{depth} hidden layers"
+    draws = runs[0].config.sampling.draws
+    return Figure(id=f"fig-{study.id}-draws-{depth}", svg=svg,
+                  caption=(f"{draws} functions drawn from the prior of networks with {layers}: one row per "
+                           "activation, one column per width. Note the vertical scales, which grow with width."),
+                  alt=(f"A grid of {len(activations)} by {len(widths)} panels, each with {draws} random functions "
+                       f"of x drawn from networks with {layers}; rows {', '.join(activations)}; columns widths "
+                       f"{', '.join(map(str, widths))}."))
+
+
+def _spread_figure(study, runs, metrics, widths, activations, depths, facts) -> Figure:
+    with figure(1, len(depths), height=2.5, sharey=True) as (fig, axes):
+        colors = categorical_colors(len(activations))
+        for ax, depth in zip(axes[0], depths):
+            for activation, color in zip(activations, colors):
+                pts = [(r.config.model.width, m) for r, m in zip(runs, metrics)
+                       if r.config.model.activation == activation and r.config.model.depth == depth]
+                pts.sort(key=lambda p: p[0])
+                w = [p[0] for p in pts]
+                ax.plot(w, [p[1]["theory_std"] for p in pts], "-", color=color, lw=1.0, alpha=0.8)
+                ax.plot(w, [p[1]["measured_std"] for p in pts], "o", color=color, ms=3.5, label=activation)
+            log_scale(ax)
+            ax.set_xlabel("width (units per hidden layer)")
+            ax.set_title("one hidden layer" if depth == 1 else f"{depth} hidden layers")
+        axes[0][0].set_ylabel("spread of f(x)")
+        axes[0][-1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        svg = to_svg(fig)
+    slopes = ", ".join(f"{a} {s:.2f}" for a, s in facts["slopes"].items())
+    return Figure(id=f"fig-{study.id}-spread", svg=svg,
+                  caption=("Spread of f(x) (standard deviation over draws, root mean square over x) against the "
+                           "width: measured (dots) and predicted (lines)."),
+                  alt=(f"Log-log plots of the spread of f(x) against width, one panel per depth. Measured dots "
+                       f"follow the predicted lines; for one hidden layer the fitted slopes are {slopes}, "
+                       "close to the square-root growth (slope 0.5) theory predicts."))
+
+
+def _table(study: Study, runs, metrics) -> Table:
+    """One row per (depth, activation), one column per width: measured spread over predicted."""
+    widths = sorted({run.config.model.width for run in runs})
+    cells: dict[tuple[int, str], dict[int, str]] = {}
+    for run, m in zip(runs, metrics):
+        model = run.config.model
+        predicted = fmt(m["theory_std"]) + ("" if m["theory_exact"] else "*")
+        cells.setdefault((model.depth, model.activation), {})[model.width] = Markup(
+            f"{fmt(m['measured_std'])}<br><span class=\"predicted\">{predicted}</span>")
+    activations = list(dict.fromkeys(run.config.model.activation for run in runs))
+    order = sorted(cells, key=lambda key: (key[0], activations.index(key[1])))
+    rows = [(str(depth), activation, *(cells[(depth, activation)].get(w, "—") for w in widths))
+            for depth, activation in order]
+    return Table(id=f"tab-{study.id}-spread",
+                 columns=("hidden layers", "activation", *(f"width {w}" for w in widths)),
+                 rows=tuple(rows), numeric=(True, False, *([True] * len(widths))),
+                 caption=("Spread of f(x) per configuration: measured (upper) and predicted (lower, grey). "
+                          "Predictions marked * are the infinite-width limit, exact only for one hidden layer."))

@@ -1,0 +1,170 @@
+"""The example plug-in (examples/reportgen-basis), installed as a third party's kind would be, builds its course.
+
+The package is pip-installed from a copy into a temporary folder put on PYTHONPATH for the reportgen
+subprocesses only, so importlib.metadata finds its entry point there and the rest of the suite never sees it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from reportgen.data import make_dataset
+from reportgen.schema import DataSpec
+
+from .conftest import run_reportgen
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "examples" / "reportgen-basis"
+COURSE = ROOT / "examples" / "basis-course"
+OUTPUTS = ("report.html", "report.pdf", "results.json")
+
+
+@pytest.fixture(scope="module")
+def plugin_env(tmp_path_factory) -> dict[str, str]:
+    """Environment whose PYTHONPATH holds the example package, freshly installed (with its dist-info)."""
+    work = tmp_path_factory.mktemp("plugin")
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds.
+    source = shutil.copytree(PACKAGE, work / "source", ignore=shutil.ignore_patterns("build", "*.egg-info",
+                                                                                    "__pycache__"))
+    site = work / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+         "--disable-pip-version-check", "--no-cache-dir", "--quiet", "--target", str(site), str(source)],
+        capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    paths = [str(site), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+
+
+@pytest.fixture(scope="module")
+def first_build(plugin_env, tmp_path_factory) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """The example course built once with an empty cache: (output folder, cache folder, the process)."""
+    work = tmp_path_factory.mktemp("builds")
+    out, cache = work / "first", work / "cache"
+    done = run_reportgen("build", "--definitions", COURSE, "--out", out, "--cache", cache, "--jobs", "1",
+                         cwd=work, env=plugin_env, timeout=300)
+    return out, cache, done
+
+
+def _runs(out: Path) -> list[dict]:
+    document = json.loads((out / "results.json").read_text())
+    (study,) = [s for s in document["studies"] if s["kind"] == "basis"]
+    return study["runs"]
+
+
+def test_list_shows_the_study_of_the_plugin_kind(plugin_env, tmp_path):
+    listed = run_reportgen("list", "--definitions", COURSE, cwd=tmp_path, env=plugin_env, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    row = next(line.split() for line in listed.stdout.splitlines() if line.startswith("basis "))
+    assert row[:3] == ["basis", "basis", "6"]
+
+
+def test_plugin_schema_errors_name_the_file_and_key(plugin_env, tmp_path):
+    course = shutil.copytree(COURSE, tmp_path / "course")
+    text = (course / "basis.toml").read_text()
+    (course / "basis.toml").write_text(text.replace('"model.count" = [3, 6, 12]', '"model.count" = [0, 3]')
+                                       .replace("width = 0.1 ", "width = -1.0 "))
+    checked = run_reportgen("validate", "--definitions", course, cwd=tmp_path, env=plugin_env, timeout=120)
+    assert checked.returncode == 2
+    assert "basis.toml: model.width: expected a number > 0, got -1.0" in checked.stderr
+    assert "basis.toml: sweep.model.count[0]: expected an integer >= 1, got 0" in checked.stderr
+
+
+def test_course_of_the_plugin_kind_builds_its_section_figure_and_table(first_build):
+    out, _, done = first_build
+    assert done.returncode == 0, done.stdout + done.stderr
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert '<section class="study" id="basis"' in html
+    assert '<figure id="fig-basis-fits"' in html and '<table id="tab-basis-errors">' in html
+    assert 'id="basis-results"' in html  # the plug-in's own template, instructor part included
+    assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_results_json_holds_every_run_of_the_sweep(first_build):
+    out, _, _ = first_build
+    runs = _runs(out)
+    assert sorted((r["params"]["model.family"], r["params"]["model.count"]) for r in runs) == sorted(
+        (family, count) for family in ("gaussian", "fourier") for count in (3, 6, 12))
+    for run in runs:
+        assert run["status"] == "ok"
+        assert run["metrics"]["n_parameters"] == run["params"]["model.count"] + 1
+        assert run["metrics"]["train_sse"] >= 0 and run["metrics"]["test_mse"] > 0
+
+
+def test_rebuild_from_the_same_cache_computes_nothing_and_gives_the_same_bytes(first_build, plugin_env):
+    out, cache, done = first_build
+    assert done.returncode == 0, done.stderr
+    again = out.parent / "again"
+    second = run_reportgen("build", "--definitions", COURSE, "--out", again, "--cache", cache, "--jobs", "1",
+                           cwd=out.parent, env=plugin_env, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    for name in OUTPUTS:
+        assert (again / name).read_bytes() == (out / name).read_bytes(), name
+    (study,) = json.loads((again / "build-info.json").read_text())["studies"]
+    assert (study["trained"], study["reused"]) == (0, 6)
+
+
+def _design_matrix(x: np.ndarray, family: str, count: int, width: float, domain: tuple[float, float]):
+    """The basis as the plug-in documents it, written out column by column."""
+    lo, hi = domain
+    columns = [np.ones_like(x)]
+    for j in range(1, count + 1):
+        if family == "gaussian":
+            centre = lo + (hi - lo) * (j - 1) / (count - 1) if count > 1 else (lo + hi) / 2
+            columns.append(np.exp(-(x - centre) ** 2 / (2 * width ** 2)))
+        else:
+            k, t = (j + 1) // 2, (x - lo) / (hi - lo)
+            columns.append(np.cos(k * np.pi * t) if j % 2 else np.sin(k * np.pi * t))
+    return np.column_stack(columns)
+
+
+def test_closed_form_train_sse_equals_numpy_lstsq_on_the_same_design_matrix(first_build):
+    out, _, _ = first_build
+    definition = tomllib.loads((COURSE / "basis.toml").read_text())
+    assert definition["model"]["ridge"] == 0.0  # plain least squares: what lstsq solves
+    spec = DataSpec(**definition["data"])
+    data = make_dataset(spec)
+    for run in _runs(out):
+        phi = _design_matrix(data.x_train, run["params"]["model.family"], run["params"]["model.count"],
+                             definition["model"]["width"], spec.domain)
+        coef, *_ = np.linalg.lstsq(phi, data.y_train, rcond=None)
+        expected = float(np.sum((phi @ coef - data.y_train) ** 2))
+        assert run["metrics"]["train_sse"] == pytest.approx(expected, rel=1e-9), run["params"]
+
+
+def test_ridge_fit_solves_the_penalised_normal_equations(plugin_env, tmp_path):
+    # In a subprocess: importing the plug-in here would register its outcome type in the suite's process.
+    script = textwrap.dedent("""
+        import numpy as np
+        from reportgen.data import make_dataset
+        from reportgen.schema import DataSpec
+        from reportgen_basis.fit import design_matrix, solve
+        from reportgen_basis.schema import BasisSpec
+
+        data = make_dataset(DataSpec())
+        for family in ("gaussian", "fourier"):
+            phi = design_matrix(data.x_train, BasisSpec(kind="basis", family=family, count=12), (0.0, 1.0))
+            penalty = np.diag([0.0] + [1.0] * 12)
+            norms = []
+            for ridge in (1e-4, 1e-2, 1.0):
+                coef, rank = solve(phi, data.y_train, ridge)
+                exact = np.linalg.solve(phi.T @ phi + ridge * penalty, phi.T @ data.y_train)
+                assert np.allclose(coef, exact, rtol=1e-6, atol=1e-9), (family, ridge, coef - exact)
+                assert rank == 13
+                norms.append(np.linalg.norm(coef[1:]))
+            assert norms == sorted(norms, reverse=True), (family, norms)  # more penalty, smaller coefficients
+        print("ok")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
+                          env=plugin_env, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr

@@ -1,0 +1,66 @@
+"""The prose states the recipe the definitions give, not the lecture's defaults typed by hand."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+
+from .conftest import TINY_COURSE, run_reportgen, write_files
+
+
+def _text(html: str) -> str:
+    """What a reader sees, with each formula replaced by its LaTeX source (the image's alt text)."""
+    html = re.sub(r'<img[^>]*\balt="([^"]*)"[^>]*>', lambda m: f" {m.group(1)} ", html)
+    html = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S)
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+def _section(html: str, ident: str) -> str:
+    start = html.index(f'id="{ident}"')
+    return html[start:html.index("</section>", start)]
+
+
+@pytest.fixture(scope="module")
+def changed(tmp_path_factory):
+    """The tiny course built with another recipe: 30 points, learning rate 0.005, noise 0.2, seed 7, a wider grid."""
+    root = tmp_path_factory.mktemp("prose")
+    course = write_files(root / "course", TINY_COURSE)
+    out = root / "out"
+    result = run_reportgen("build", "--definitions", course, "--out", out, "--cache", root / "cache",
+                           "--set", "data.points=30", "--set", "train.lr=0.005", "--set", "overfitting.train.steps=70",
+                           "--set", "regularization.train.steps=70", "--set", "capacity.train.steps=50",
+                           "--set", "data.seed=7", "--set", "data.test_points=150", "--set", "data.removed=[3, 4]",
+                           "--set", "capacity.model.activation=sigmoid")
+    assert result.returncode == 0, result.stderr
+    return (out / "report.html").read_text()
+
+
+def test_introduction_states_the_changed_data_recipe(changed):
+    intro = _text(_section(changed, "introduction"))
+    assert "30 equally spaced inputs" in intro
+    assert "the 2 with indices 3, 4 are deleted" in intro and "the 28 that remain" in intro
+    assert "seeded with 7" in intro and "grid of 150 points" in intro
+    assert "x * sin(10 * x)" in intro
+    for lecture_default in ("Twenty", "fifteen", "indices 9", "200 points", "seeded with 0"):
+        assert lecture_default not in intro, lecture_default
+
+
+def test_introduction_states_training_per_study_where_studies_differ(changed):
+    intro = _text(_section(changed, "introduction"))
+    assert "learning rate 0.005" in intro and "learning rate 0.01" not in intro
+    assert "70 steps in Overfitting" in intro and "70 steps in Regularization and 50 steps in Capacity" in intro
+    assert "10,000" not in intro and "5,000" not in intro
+
+
+def test_study_sections_state_their_own_recipe(changed):
+    capacity = _text(_section(changed, "capacity"))
+    assert "learning rate 0.005" in capacity and "for 50 steps" in capacity
+    assert "sigmoid hidden units" in capacity and "Explore the solutions with 1, 3 units" in capacity
+    assert "5,000" not in capacity and "tanh hidden units" not in capacity
+    for study in ("overfitting", "regularization", "capacity"):
+        setup = _text(changed.split(f'id="{study}-setup"', 1)[1].split("</dl>", 1)[0])
+        assert "30 equally spaced inputs" in setup and "indices 3, 4 removed (28 left)" in setup
+        assert "NumPy seed 7" in setup and "test grid of 150 points" in setup
+        assert "learning rate 0.005" in setup
