@@ -50,7 +50,7 @@ def test_introduction_states_the_recipe_the_definitions_give(built):
     assert "the 5 with indices 9, 10, 11, 12, 13 are deleted" in intro and "the 15 that remain" in intro
     assert "learning rate 0.01" in intro and "seeded with 0" in intro and "grid of 200 points" in intro
     # The tiny course trains its studies for different numbers of steps: the text says so per study.
-    assert "60 steps in Overfitting; 60 steps in Regularization and 40 steps in Capacity" in intro
+    assert "60 steps (Overfitting; Regularization) and 40 steps (Capacity)" in intro
 
 
 def test_build_info_records_what_differs_between_builds(built):
