@@ -114,6 +114,10 @@ def template_folders(course: Course, given: tuple[Path, ...] = ()) -> list[Path]
     for folder in folders:
         if not folder.is_dir():
             raise BadInputError(f"{folder}: templates folder not found")
+    if course.templates and not course.templates.resolve().is_relative_to(course.root.resolve()):
+        # Named inside the course, it may still be a link out of it: course.toml's templates travel with it.
+        raise BadInputError(f"{course.templates}: the course's templates folder links outside the course "
+                            f"(to {course.templates.resolve()}); name such a folder with --templates")
     # A plug-in kind's own templates come after the user's, so a course can still restyle its section.
     for study in course.studies:
         shipped = kinds.get(study.kind).templates

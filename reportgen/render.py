@@ -55,6 +55,23 @@ class SolutionExtension(jinja2.ext.Extension):
         return caller() if context.get("audience", "instructor") == "instructor" else ""
 
 
+class ConfinedLoader(jinja2.FileSystemLoader):
+    """A file loader that reads no template from outside its folders, whatever a symbolic link says.
+
+    A course folder's ``tpl/notes.j2`` linking to ``~/.ssh/id_rsa`` would otherwise put that file into the
+    report of whoever builds the course.
+    """
+
+    def get_source(self, environment: jinja2.Environment, template: str):
+        """The template's source, refused when its real path lies outside every search folder."""
+        source, filename, uptodate = super().get_source(environment, template)
+        real = Path(filename).resolve()
+        if not any(real.is_relative_to(Path(folder).resolve()) for folder in self.searchpath):
+            raise BadInputError(f"template {template}: {filename} links outside the templates folders "
+                                f"(to {real}); templates are read only from inside them")
+        return source, filename, uptodate
+
+
 def as_text(value: Any) -> Any:
     """Escape a value for the page, backslashes included, so user text is never read as report markup.
 
@@ -75,7 +92,7 @@ def environment(extra: list[Path] | None = None) -> jinja2.Environment:
     """The sandboxed Jinja environment every template, built-in or user, is rendered in."""
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         extensions=[SolutionExtension],
-        loader=jinja2.FileSystemLoader([str(p) for p in template_dirs(extra)]),
+        loader=ConfinedLoader([str(p) for p in template_dirs(extra)]),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -95,6 +112,9 @@ def load_bibliography(extra: list[Path] | None = None) -> list[dict[str, Any]]:
     for folder in template_dirs(extra):
         path = folder / "bibliography.toml"
         if path.is_file():
+            if not path.resolve().is_relative_to(folder.resolve()):
+                raise BadInputError(f"{path}: links outside its templates folder (to {path.resolve()}); "
+                                    "the bibliography is read only from inside it")
             try:
                 entries = tomllib.loads(path.read_text(encoding="utf-8-sig")).get("entry", [])
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -299,6 +299,12 @@ def display_path(path: Path) -> str:
 
 def _read_toml(path: Path, problems: list[str], limits: Limits) -> dict | None:
     where = display_path(path)
+    real = path.resolve()
+    if not real.is_relative_to(path.parent.resolve()):
+        # The provenance appendix prints every definition: a link out of the course would publish its target.
+        problems.append(f"{where}: links outside the definitions folder (to {real}); "
+                        "definitions are read only from inside it")
+        return None
     try:
         too_big = limits.file_problem(path.stat().st_size)
         if too_big:

@@ -288,3 +288,33 @@ def test_user_text_that_looks_like_report_markup_is_shown_as_text(tmp_path):
     text = subprocess.run(["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert r"See \ref{fig-nothing} \(\frac{1}{\) \cite{nobody}" in text
+
+
+# --------------------------------------------------------------------------- links out of the course
+
+
+def test_definition_linking_outside_the_course_is_refused_not_listed(slow_course, tmp_path):
+    secret = tmp_path / "secret.toml"
+    secret.write_text('kind = "overfitting"\ntitle = "token = s3cr3t"\n')
+    (slow_course / "leak.toml").symlink_to(secret)
+    line = refuse("validate", "--definitions", slow_course)
+    assert "leak.toml: links outside the definitions folder" in line
+
+
+def test_template_linking_outside_its_folder_is_refused_not_included(slow_course, tmp_path):
+    secret = tmp_path / "id_rsa"
+    secret.write_text("PRIVATE KEY")
+    templates = write_files(slow_course / "tpl", {"intro.html.j2": '<p>{% include "key.j2" %}</p>\n'})
+    (templates / "key.j2").symlink_to(secret)
+    (slow_course / "course.toml").write_text(COURSE.lstrip() + 'templates = "tpl"\n')
+    line = refuse("build", "--definitions", slow_course, "--out", tmp_path / "out", "--cache", tmp_path / "cache")
+    assert "template key.j2" in line and "links outside the templates folders" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_course_templates_folder_that_links_outside_the_course_is_refused(slow_course, tmp_path):
+    elsewhere = write_files(tmp_path / "elsewhere", {"intro.html.j2": "<p>not the course's</p>\n"})
+    (slow_course / "tpl").symlink_to(elsewhere)
+    (slow_course / "course.toml").write_text(COURSE.lstrip() + 'templates = "tpl"\n')
+    line = refuse("validate", "--definitions", slow_course)
+    assert "templates folder links outside the course" in line and "--templates" in line
