@@ -25,6 +25,7 @@ from .cache import ResultCache
 from .errors import BadInputError, BuildError
 from .execute import StudyExecution, run_study, work_units
 from .limits import Limits
+from .plan import analysis_code_version, code_version
 from .preflight import check_output_folder, unshowable
 from .progress import Reporter
 from .publish import BUILD_INFO, MANIFEST, publish, recover
@@ -397,23 +398,22 @@ def input_digest(options: BuildOptions, course: Course, audience: str, folders: 
 
     digest = hashlib.sha256()
 
-    def add_tree(label: str, folder: Path, pattern: str) -> None:
-        for path in sorted(folder.rglob(pattern)):
+    def add_files(label: str, folder: Path, paths) -> None:
+        for path in sorted(paths):
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(f"{label}/{path.relative_to(folder)}\0".encode() + path.read_bytes() + b"\0")
 
     # Only the top level, as load_course reads it: a course folder may hold build/, the store or a venv.
-    for path in sorted(options.definitions.glob("*.toml")):
-        digest.update(f"definitions/{path.name}\0".encode() + path.read_bytes() + b"\0")
+    add_files("definitions", options.definitions, options.definitions.glob("*.toml"))
     for i, folder in enumerate(template_dirs(folders)):
-        add_tree(f"templates{i}", folder, "*")
-    add_tree("code", Path(__file__).resolve().parent, "*.py")
-    add_tree("kernels", Path(__file__).resolve().parent / "kernels", "*")
-    # A plug-in kind's code lives outside reportgen: what its runs and analysis are made of counts too.
+        add_files(f"templates{i}", folder, folder.rglob("*"))
+    code = Path(__file__).resolve().parent
+    add_files("code", code, code.rglob("*.py"))
+    add_files("kernels", code / "kernels", (code / "kernels").rglob("*"))
+    # A plug-in kind's code lives outside reportgen: the hashes its cache keys use cover it.
     for name in sorted({study.kind for study in course.studies}):
         kind = kinds.get(name)
-        for path in sorted({*kinds.code_files(kind.compute), *kinds.code_files(kind.analyze)}):
-            digest.update(f"kind {name}/{path.parent.name}/{path.name}\0".encode() + path.read_bytes() + b"\0")
+        digest.update(f"kind {name}\0{code_version(kind)}\0{analysis_code_version(kind)}\0".encode())
     digest.update(json.dumps({
         "studies": list(options.studies),
         "audience": audience,

@@ -54,6 +54,8 @@ MARKER_TEXT = (b"This folder is a reportgen result store (cached run outcomes an
 """What the marker file says to someone who finds it."""
 ENTRY_VERSION = 1
 """The format version written in every entry's header line."""
+PROBE_PREFIX = ".reportgen-probe-"
+"""Names of the files that test a folder for writing: deleted at once, but a kill may leave one."""
 
 _MAGIC = b"reportgen-entry"
 _HEADER = re.compile(rb"reportgen-entry ([0-9]{1,9}) sha256=([0-9a-f]{64})")
@@ -174,8 +176,7 @@ class ResultCache:
         try:
             self._claim()
             # The marker may exist already (a store mounted read-only): only writing proves the folder writable.
-            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".probe-"):
-                pass
+            probe(self.root)
         except OSError as exc:
             raise BadInputError(f"{self.root}: cache folder is not writable ({exc.strerror or exc}); "
                                 "use --cache DIR to move it or --no-cache to bypass it") from None
@@ -240,10 +241,10 @@ def foreign_entries(root: Path) -> list[str]:
     return sorted(strangers)
 
 
-
 def _temporary(name: str) -> bool:
     """A leftover of an interrupted write (``stage``) or writability probe: part of a store, not a stranger."""
-    return name.startswith(".probe-") or (name.startswith(".") and name.endswith(".tmp"))
+    # ".probe-" is what stores written before PROBE_PREFIX named their probes.
+    return name.startswith((PROBE_PREFIX, ".probe-")) or (name.startswith(".") and name.endswith(".tmp"))
 
 
 def stage(path: Path, data: bytes) -> Path:
@@ -251,17 +252,28 @@ def stage(path: Path, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes files private; these are ordinary outputs
+        write_synced(fd, Path(tmp), data)
     except BaseException:
         # The write's own error (disk full, I/O error) is the one to report, not a failed clean-up's.
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
     return Path(tmp)
+
+
+def write_synced(fd: int, path: Path, data: bytes) -> None:
+    """Write ``data`` through ``fd``, a new file at ``path``, and close it: on disk (fsync) and world-readable."""
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(path, 0o644)  # mkstemp makes files private; these are ordinary outputs
+
+
+def probe(folder: Path) -> None:
+    """Create and delete a file in ``folder``; the OSError, if any, says why it cannot be written."""
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=PROBE_PREFIX):
+        pass
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -28,6 +28,9 @@ def _definitions(ctx: click.Context, param: click.Parameter, value: Path | None)
 DEFINITIONS = click.option(
     "--definitions", "-d", type=click.Path(path_type=Path), default=None, callback=_definitions,
     show_default=FOUND_HERE, help="Folder holding course.toml and one .toml file per study.")
+TEMPLATES = click.option(
+    "--templates", type=click.Path(path_type=Path), multiple=True, metavar="DIR",
+    help="Folder of your own templates, searched before the built-in ones. Repeatable.")
 # clean needs the definitions only to find the result store, and must clean outputs where no course is.
 STORE_DEFINITIONS = click.option(
     "--definitions", "-d", type=click.Path(path_type=Path), default=None, show_default=FOUND_HERE,
@@ -59,8 +62,7 @@ def report_options(command):
         click.option("--set", "assignments", multiple=True, metavar="[STUDY.]KEY=VALUE",
                      help="Override one field, validated like the file: --set overfitting.train.steps=500. "
                           "Without a study id it applies to every study that has the field. Repeatable."),
-        click.option("--templates", type=click.Path(path_type=Path), multiple=True, metavar="DIR",
-                     help="Folder of your own templates, searched before the built-in ones. Repeatable."),
+        TEMPLATES,
         *LIMIT_OPTIONS,
     ]
     for option in reversed(options):
@@ -224,8 +226,7 @@ def list_studies(definitions: Path) -> None:
 
 @main.command()
 @DEFINITIONS
-@click.option("--templates", type=click.Path(path_type=Path), multiple=True, metavar="DIR",
-              help="Folder of your own templates to check with the definitions. Repeatable.")
+@TEMPLATES
 @with_limits
 def validate(definitions: Path, templates: tuple[Path, ...], max_runs: int | None, max_memory_mb: int | None,
              max_file_kb: int | None) -> None:

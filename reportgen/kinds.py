@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, get_args, r
 
 from pydantic import BaseModel
 
+from .codehash import module_closure
 from .errors import BadInputError
 
 if TYPE_CHECKING:
@@ -94,8 +95,6 @@ def provider(name: str) -> str:
 def code_files(function: Callable) -> list[Path]:
     """The source files ``function``'s module is made of: itself and what it imports from its own package and
     from reportgen, transitively. The cache keys hash these, so editing a kind's code redoes its work."""
-    from .codehash import module_closure
-
     module = inspect.getmodule(function)
     if module is None or module.__spec__ is None:
         raise BadInputError(f"cannot find the module of {function!r} to hash its code")

@@ -40,10 +40,9 @@ class Limits:
 
     def file_problem(self, size: int) -> str | None:
         """Why a file of ``size`` bytes is refused, or None."""
-        limit = self.max_file_kb if self.max_file_kb is not None else DEFAULT_MAX_FILE_KB
-        if size <= limit * 1024:
+        if size <= self.max_file_kb * 1024:
             return None
-        return (f"file is {size / 1024:,.0f} KB, over the limit of {limit:,} KB "
+        return (f"file is {size / 1024:,.0f} KB, over the limit of {self.max_file_kb:,} KB "
                 "(raise max_file_kb in course.toml or --max-file-kb)")
 
     def runs_problem(self, axes: list[tuple[str, int]], seeds: int) -> str | None:

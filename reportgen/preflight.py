@@ -9,11 +9,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
+from .cache import probe
 from .errors import BadInputError
 
 
@@ -45,8 +45,7 @@ def _unwritable(folder: Path) -> str | None:
         return "permission denied"
     try:
         # access() trusts the mode bits; a probe also meets ACLs, quotas and whatever else the kernel says.
-        with tempfile.NamedTemporaryFile(dir=folder, prefix=".reportgen-probe-"):
-            pass
+        probe(folder)
     except OSError as exc:
         return exc.strerror or str(exc)
     return None

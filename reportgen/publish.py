@@ -57,7 +57,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from .cache import stage
+from .cache import PROBE_PREFIX, stage, write_synced
 from .errors import BuildError
 
 BUILD_INFO = "build-info.json"
@@ -126,7 +126,7 @@ def exchange(a: Path, b: Path) -> None:
 
 def is_litter(name: str) -> bool:
     """True for the name of a temporary file that a killed write of one of reportgen's outputs leaves."""
-    if re.fullmatch(r"\.reportgen-probe-[a-z0-9_]{8}", name):  # preflight's write probe, killed mid-check
+    if re.fullmatch(rf"{re.escape(PROBE_PREFIX)}[a-z0-9_]{{8}}", name):  # a write probe, killed mid-check
         return True
     match = re.fullmatch(r"\.(.+)\.[a-z0-9_]{8}\.tmp", name)
     return match is not None and match.group(1) in _our_names()
@@ -370,11 +370,7 @@ def _locked(out: Path) -> Iterator[None]:
 
 
 def _write(path: Path, data: bytes) -> None:
-    with open(path, "xb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.chmod(path, 0o644)
+    write_synced(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644), path, data)
 
 
 def _fsync(folder: Path) -> None:

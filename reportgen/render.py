@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 import tomllib
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import jinja2
 import jinja2.ext
@@ -153,7 +154,6 @@ def check_templates(extra: list[Path] | None, entries: list[str]) -> None:
     the sandbox to stop mid-render.
     """
     env = environment(extra)
-    search = f"(search path: {', '.join(map(str, template_dirs(extra)))})"
     load_bibliography(extra)
     pending, seen = ["report.html.j2", *entries], set()
     while pending:
@@ -161,13 +161,9 @@ def check_templates(extra: list[Path] | None, entries: list[str]) -> None:
         if name in seen:
             continue
         seen.add(name)
-        try:
+        with _template_errors(extra):
             source, filename, _ = env.loader.get_source(env, name)
             tree = env.parse(source, name, filename)
-        except jinja2.TemplateSyntaxError as exc:
-            raise BadInputError(f"template {name}, line {exc.lineno}: {exc.message} {search}") from None
-        except jinja2.TemplateNotFound:
-            raise BadInputError(f"template {name} not found {search}") from None
         for node in tree.find_all((jinja2.nodes.Include, jinja2.nodes.Import, jinja2.nodes.FromImport,
                                    jinja2.nodes.Extends)):
             if isinstance(node.template, jinja2.nodes.Const) and isinstance(node.template.value, str):
@@ -193,20 +189,32 @@ def _reached_attributes(tree: jinja2.nodes.Template) -> list[tuple[str, int]]:
 def render_html(context: dict[str, Any], extra: list[Path] | None = None) -> str:
     """Render ``report.html.j2`` and resolve math, numbering, cross-references and citations."""
     env = environment(extra)
-    search = f"(search path: {', '.join(map(str, template_dirs(extra)))})"
     try:
-        text = env.get_template("report.html.j2").render(**context)
-    except jinja2.TemplateSyntaxError as exc:
-        raise BadInputError(f"template {exc.name or exc.filename}, line {exc.lineno}: {exc.message} {search}") from None
-    except jinja2.TemplateNotFound as exc:
-        raise BadInputError(f"template {exc.name} not found {search}") from None
+        with _template_errors(extra):
+            text = env.get_template("report.html.j2").render(**context)
     except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as exc:
         name, line = _template_frame(exc, [folder.resolve() for folder in template_dirs(extra)])
         where = f"template {name}, line {line}" if name else "template"
-        raise BadInputError(f"{where}: {exc.__class__.__name__}: {exc} {search}") from None
+        raise BadInputError(f"{where}: {exc.__class__.__name__}: {exc} {_search_path(extra)}") from None
     text = typeset_math(text)
     text = number_floats(text)
     return cite(text, context.get("bibliography", []))
+
+
+def _search_path(extra: list[Path] | None) -> str:
+    return f"(search path: {', '.join(map(str, template_dirs(extra)))})"
+
+
+@contextmanager
+def _template_errors(extra: list[Path] | None) -> Iterator[None]:
+    """A syntax error or a missing template as one line naming the template, and where templates are looked for."""
+    try:
+        yield
+    except jinja2.TemplateSyntaxError as exc:
+        raise BadInputError(f"template {exc.name or exc.filename}, line {exc.lineno}: {exc.message} "
+                            f"{_search_path(extra)}") from None
+    except jinja2.TemplateNotFound as exc:
+        raise BadInputError(f"template {exc.name} not found {_search_path(extra)}") from None
 
 
 def _template_frame(exc: BaseException, folders: list[Path]) -> tuple[str | None, int | None]:

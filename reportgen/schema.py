@@ -167,6 +167,11 @@ class StudyFields(_Frozen):
     title: Annotated[str, Field(min_length=1)]
     summary: str = ""
 
+    def memory_estimate(self) -> int:
+        """Bytes one run of this configuration holds while it is computed; a kind overrides it to be bounded by
+        ``max_memory_mb`` (counted for every run together when the kind is batched)."""
+        return 0
+
 
 def parameter_count(model: PolynomialSpec | MLPSpec) -> int:
     """Weights and biases of ``model``."""

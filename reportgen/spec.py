@@ -68,8 +68,10 @@ class Study:
     points: tuple[Point, ...]
     source: str
     """The definition file's text, for the provenance appendix."""
-    template: str = ""
-    """The template of the study's report section, named by its kind."""
+    @property
+    def template(self) -> str:
+        """The template of the study's report section, as its kind names it."""
+        return kinds.get(self.kind).template
 
     def swept(self, key: str) -> tuple[Any, ...] | None:
         """The values the sweep gives the dotted ``key``, or None when the study does not sweep it."""
@@ -154,7 +156,8 @@ def load_course(root: str | os.PathLike, profile: str | None = None, assignments
     problems: list[str] = []
     course_path = root / "course.toml"
     known_files = {p.stem for p in root.glob("*.toml")} - {"course"}
-    course_file = _load_course_file(course_path, known_files, problems, limits)
+    # course.toml itself is read under the command line's limits and the defaults; the studies under its own too.
+    course_file = _load_course_file(course_path, known_files, problems, limits.merged(None))
     limits = limits.merged(course_file)
     description, overrides = _overrides(course_file, profile, assignments, known_files, problems)
     used: set[Override] = set()
@@ -369,13 +372,12 @@ def _validate_study(path: Path, raw: dict, problems: list[str], limits: Limits) 
         problems.append(f"{where}: {too_big}")
         return None
     return Study(id=path.stem, path=where, kind=name, title=base.title, summary=base.summary, base=base,
-                 axes=axes, seeds=seeds, points=points, source=source, template=kind.template)
+                 axes=axes, seeds=seeds, points=points, source=source)
 
 
 def _memory_problem(kind, points: tuple["Point", ...], seeds: int, limits: Limits) -> str | None:
     """Why the study's estimated memory is refused, or None: runs computed together add up."""
-    estimates = [point.config.memory_estimate() if hasattr(point.config, "memory_estimate") else 0
-                 for point in points]
+    estimates = [point.config.memory_estimate() for point in points]
     if kind.batched:
         return limits.memory_problem(sum(estimates) * seeds, f"training its {len(points) * seeds:,} runs together")
     largest = max(range(len(points)), key=estimates.__getitem__)
