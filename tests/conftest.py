@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -155,3 +156,27 @@ def write_files(folder: Path, files: dict[str, str]) -> Path:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text.lstrip(), encoding="utf-8")
     return folder
+
+
+@pytest.fixture(scope="session")
+def mount_namespace(tmp_path_factory) -> list[str]:
+    """A command prefix that runs in a private mount namespace where mounting works (root, or a user namespace).
+
+    Mounts made there vanish with it, so a read-only or full file system binds even root and leaks nowhere.
+    """
+    unshare = shutil.which("unshare")
+    probe = tmp_path_factory.mktemp("mount-probe")
+    candidates = ([unshare, "-m"], [unshare, "-r", "-m"]) if os.geteuid() == 0 else ([unshare, "-r", "-m"],)
+    for prefix in candidates if unshare else ():
+        tried = subprocess.run([*prefix, "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$1"', "sh", str(probe)],
+                               capture_output=True, timeout=60)
+        if tried.returncode == 0:
+            return prefix
+    pytest.skip("cannot mount in a private namespace here (no unshare, not root and no user namespaces)")
+
+
+def in_mount_namespace(prefix: list[str], script: str, *args, **run) -> "subprocess.CompletedProcess[str]":
+    """Run the shell ``script`` (its arguments as $1...) in a fresh private mount namespace; ``run`` goes to
+    subprocess.run (cwd, env, timeout)."""
+    return subprocess.run([*prefix, "sh", "-c", script, "sh", *map(str, args)], capture_output=True, text=True,
+                          **{"timeout": 600, **run})

@@ -5,19 +5,14 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from html import unescape
 from pathlib import Path
 
 import pytest
 
+from .conftest import run_reportgen as reportgen  # noqa: F401  (others import it from here)
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def reportgen(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m reportgen`` and capture its output."""
-    return subprocess.run([sys.executable, "-m", "reportgen", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from .conftest import TINY_COURSE
+from .conftest import TINY_COURSE, in_mount_namespace
 from .test_build import reportgen
 
 OUTPUTS = ("report.html", "report.pdf", "results.json")
@@ -615,29 +615,6 @@ def test_cache_folder_that_cannot_be_created_is_bad_input(course, tmp_path):
     cache, out = blocker / "cache", tmp_path / "build"
     result = reportgen("build", "--definitions", course.definitions, "--out", out, "--cache", cache)
     _assert_refused(result, cache, out)
-
-
-@pytest.fixture(scope="module")
-def mount_namespace(tmp_path_factory) -> list[str]:
-    """A command prefix that runs in a private mount namespace where mounting works (root, or a user namespace).
-
-    Mounts made there vanish with it, so a read-only or full file system binds even root and leaks nowhere.
-    """
-    unshare = shutil.which("unshare")
-    probe = tmp_path_factory.mktemp("mount-probe")
-    candidates = ([unshare, "-m"], [unshare, "-r", "-m"]) if os.geteuid() == 0 else ([unshare, "-r", "-m"],)
-    for prefix in candidates if unshare else ():
-        tried = subprocess.run([*prefix, "sh", "-c", 'mount -t tmpfs -o size=64k tmpfs "$1"', "sh", str(probe)],
-                               capture_output=True, timeout=60)
-        if tried.returncode == 0:
-            return prefix
-    pytest.skip("cannot mount in a private namespace here (no unshare, not root and no user namespaces)")
-
-
-def in_mount_namespace(prefix: list[str], script: str, *args) -> subprocess.CompletedProcess:
-    """Run the shell ``script`` (its arguments as $1...) in a fresh private mount namespace."""
-    return subprocess.run([*prefix, "sh", "-c", script, "sh", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
 
 
 def test_read_only_empty_cache_folder_is_bad_input_even_for_root(course, tmp_path, mount_namespace):

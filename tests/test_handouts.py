@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -18,16 +17,13 @@ import pytest
 from reportgen.studies.base import fmt
 
 from .conftest import TINY_COURSE
+from .conftest import run_reportgen as reportgen  # noqa: F401  (others import it from here)
 
 STUDIES = ["overfitting", "regularization", "prior", "capacity"]
 REGRESSION = ["overfitting", "regularization", "capacity"]
 RESULT_FIGURE = re.compile(r"fig-[\w-]+-(?:fits|errors|losses|tradeoff|draws-\d+|spread)")
 
 
-def reportgen(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    """Run ``python -m reportgen`` and capture its output."""
-    return subprocess.run([sys.executable, "-m", "reportgen", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
 
 
 def write_course(folder: Path, extra_course_lines: str = "") -> Path:

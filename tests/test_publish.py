@@ -25,6 +25,7 @@ from reportgen.build import MANIFEST, staleness
 from reportgen.errors import BuildError
 from reportgen.publish import MARKER, STAGE_INFIX, publish
 
+from .conftest import in_mount_namespace
 from .test_build import reportgen
 
 OUTPUTS = ("report.html", "report.pdf", "results.json")
@@ -269,13 +270,8 @@ def test_recovery_leaves_a_stage_like_folder_without_the_marker_alone(tmp_path):
 # --------------------------------------------------------------------------- failures and the fallback
 
 
-needs_mounts = pytest.mark.skipif(os.name != "posix" or os.geteuid() != 0 or not shutil.which("unshare"),
-                                  reason="needs root and unshare to mount a tiny tmpfs")
-
-
-@needs_mounts
 @pytest.mark.parametrize("mode", ["swap", "file-by-file"])
-def test_disk_full_fails_in_one_line_and_leaves_the_previous_report_and_no_litter(tmp_path, mode):
+def test_disk_full_fails_in_one_line_and_leaves_the_previous_report_and_no_litter(tmp_path, mode, mount_namespace):
     disk = tmp_path / "disk"
     disk.mkdir()
     script = tmp_path / "fill.py"
@@ -300,11 +296,8 @@ def test_disk_full_fails_in_one_line_and_leaves_the_previous_report_and_no_litte
                           "whole": whole_build(out), "litter": litter(out)}))
     """))
     mount_then_run = 'mount -t tmpfs -o size=200k tmpfs "$1" && exec "$2" "$3" "$1" "$4"'
-    run = subprocess.run(["unshare", "-m", "sh", "-c", mount_then_run, "sh", disk, sys.executable, script, mode],
-                         capture_output=True, text=True, timeout=120, cwd=ROOT,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
-    if run.returncode != 0 and "mount" in run.stderr and "Traceback" not in run.stderr:
-        pytest.skip(f"cannot mount a tmpfs here: {run.stderr.strip()}")
+    run = in_mount_namespace(mount_namespace, mount_then_run, disk, sys.executable, script, mode, timeout=120,
+                             cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert run.returncode == 0, run.stderr
     state = json.loads(run.stdout)
     assert state["error"] is not None, "the tiny disk did not fill up"

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,7 @@ import pytest
 from reportgen.errors import BadInputError
 from reportgen.render import render_html
 
-from .conftest import run_reportgen, write_files
+from .conftest import in_mount_namespace, run_reportgen, write_files
 
 COURSE = '''
 title = "Safety course"
@@ -142,23 +142,14 @@ def test_output_path_naming_a_file_is_refused_before_any_training(slow_course, t
     assert_nothing_written(slow_course, tmp_path / "none", cache)
 
 
-def _read_only_mount(folder: Path) -> list[str]:
-    """A shell prefix that runs a command with ``folder`` mounted read-only, for root too (a private mount)."""
-    if shutil.which("unshare") is None or subprocess.run(["unshare", "-m", "true"]).returncode != 0:
-        pytest.fail("needs unshare -m (util-linux) and the right to mount: CI runs as root")
-    return ["unshare", "-m", "sh", "-c", f'mount --bind "{folder}" "{folder}" && mount -o remount,bind,ro "{folder}"'
-            ' && exec "$@"', "sh"]
-
-
-def test_read_only_output_folder_is_refused_before_any_training(slow_course, tmp_path):
-    import sys
-
+def test_read_only_output_folder_is_refused_before_any_training(slow_course, tmp_path, mount_namespace):
     out, cache = tmp_path / "out", tmp_path / "cache"
     out.mkdir()
     (out / "report.html").write_text("previous")
-    command = [*_read_only_mount(out), sys.executable, "-m", "reportgen", "build", "--definitions",
-               str(slow_course), "--out", str(out), "--cache", str(cache)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=REFUSAL_TIMEOUT)
+    # A read-only mount binds root too, as CI runs.
+    result = in_mount_namespace(mount_namespace, 'mount --bind -o ro "$1" "$1" && shift && exec "$@"', out,
+                                sys.executable, "-m", "reportgen", "build", "--definitions", slow_course,
+                                "--out", out, "--cache", cache, timeout=REFUSAL_TIMEOUT)
     assert result.returncode == 2, result.stderr
     assert "read-only file system" in result.stderr and str(out) in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
