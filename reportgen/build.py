@@ -97,8 +97,8 @@ class BuildSummary:
 def load(options: BuildOptions) -> tuple[Course, str, list[Path]]:
     """The selected course, its audience and its template search folders (without the built-in one).
 
-    Everything that can be checked without computing is checked here: the
-    definitions, the limits, and every template the report will include.
+    The definitions and the limits are checked here; the templates by
+    :func:`check_course_templates`, still before any work.
     """
     course = load_course(options.definitions, options.profile, options.assignments,
                          options.limits).select(options.studies)
@@ -108,9 +108,7 @@ def load(options: BuildOptions) -> tuple[Course, str, list[Path]]:
 
 
 def template_folders(course: Course, given: tuple[Path, ...] = ()) -> list[Path]:
-    """The user's template folders (command line first, then course.toml's), each found and parsed."""
-    from .render import check_templates
-
+    """The user's template folders (command line first, then course.toml's, then the plug-in kinds'), found."""
     folders = [*given, *([course.templates] if course.templates else [])]
     for folder in folders:
         if not folder.is_dir():
@@ -124,8 +122,14 @@ def template_folders(course: Course, given: tuple[Path, ...] = ()) -> list[Path]
         shipped = kinds.get(study.kind).templates
         if shipped is not None and Path(shipped) not in folders:
             folders.append(Path(shipped))
-    check_templates(folders, sorted({study.template for study in course.studies}))
     return folders
+
+
+def check_course_templates(course: Course, folders: list[Path]) -> None:
+    """Find and parse every template the course's report includes, and refuse unsafe ones (exit 2)."""
+    from .render import check_templates
+
+    check_templates(folders, sorted({study.template for study in course.studies}))
 
 
 def user_texts(course: Course) -> list[tuple[str, str]]:
@@ -156,6 +160,9 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         summary.up_to_date = True
         summary.outputs = [options.out / name for name in names]
         return summary
+    with _timed(summary, "definitions"):
+        # After the up-to-date check: outputs recorded for these very inputs were rendered from valid templates.
+        check_course_templates(course, folders)
     summary.warnings += [*course.warnings, *unshowable(user_texts(course))]
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
     kinds = trained_kinds(course)
@@ -410,10 +417,12 @@ def input_digest(options: BuildOptions, course: Course, audience: str, folders: 
     code = Path(__file__).resolve().parent
     add_files("code", code, code.rglob("*.py"))
     add_files("kernels", code / "kernels", (code / "kernels").rglob("*"))
-    # A plug-in kind's code lives outside reportgen: the hashes its cache keys use cover it.
+    # A plug-in kind's code lives outside reportgen: the hashes its cache keys use cover it. A kind whose code is
+    # reportgen's own is covered by "code" above, and its import closure (a parse of each module) is not needed.
     for name in sorted({study.kind for study in course.studies}):
         kind = kinds.get(name)
-        digest.update(f"kind {name}\0{code_version(kind)}\0{analysis_code_version(kind)}\0".encode())
+        if {function.__module__.split(".")[0] for function in (kind.compute, kind.analyze)} != {__package__}:
+            digest.update(f"kind {name}\0{code_version(kind)}\0{analysis_code_version(kind)}\0".encode())
     digest.update(json.dumps({
         "studies": list(options.studies),
         "audience": audience,

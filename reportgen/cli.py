@@ -231,11 +231,11 @@ def list_studies(definitions: Path) -> None:
 def validate(definitions: Path, templates: tuple[Path, ...], max_runs: int | None, max_memory_mb: int | None,
              max_file_kb: int | None) -> None:
     """Check every definition file and every template the report includes, without running anything."""
-    from .build import template_folders
+    from .build import check_course_templates, template_folders
     from .spec import load_course
 
     course = load_course(definitions, limits=_limits(max_runs, max_memory_mb, max_file_kb))
-    template_folders(course, templates)
+    check_course_templates(course, template_folders(course, templates))
     runs = sum(s.n_runs for s in course.studies)
     where = definitions if definitions.name else Path(definitions.resolve().name)  # "." says nothing
     click.echo(f"{where}: {len(course.studies)} studies, {runs} runs: all definitions and templates are valid")

@@ -12,6 +12,7 @@ import hashlib
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
+from typing import Iterator
 
 OWN_PACKAGE = __name__.split(".")[0]
 
@@ -71,11 +72,15 @@ def _package_folder(root: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def _imports(path: Path, module: str, is_package: bool) -> list[str]:
-    """Absolute names of the modules ``path`` imports, including ``from pkg import submodule``."""
+@lru_cache(maxsize=None)
+def _imports(path: Path, module: str, is_package: bool) -> tuple[str, ...]:
+    """Absolute names of the modules ``path`` imports, including ``from pkg import submodule``.
+
+    Once per file and process: kinds share most of their closures, and a no-op rebuild hashes every kind's.
+    """
     package = module if is_package else module.rpartition(".")[0]
     names = []
-    for node in ast.walk(ast.parse(path.read_bytes(), filename=str(path))):
+    for node in _statements(ast.parse(path.read_bytes(), filename=str(path)).body):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -87,4 +92,15 @@ def _imports(path: Path, module: str, is_package: bool) -> list[str]:
             names.append(source)
             # ``from . import cache`` names a module, not an attribute; find_spec tells which.
             names += [f"{source}.{alias.name}" for alias in node.names if alias.name != "*"]
-    return names
+    return tuple(names)
+
+
+def _statements(nodes) -> Iterator[ast.AST]:
+    """Every statement, nested ones included (function bodies, branches, handlers): imports are statements, so
+    the expressions, most of a module's nodes, need not be visited."""
+    for node in nodes:
+        yield node
+        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+            children = getattr(node, block, ())
+            if isinstance(children, list):
+                yield from _statements(children)

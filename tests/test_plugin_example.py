@@ -168,3 +168,17 @@ def test_ridge_fit_solves_the_penalised_normal_equations(plugin_env, tmp_path):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path,
                           env=plugin_env, timeout=120)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stdout + done.stderr
+
+
+def test_editing_the_plugin_code_puts_its_outputs_out_of_date(plugin_env, first_build, tmp_path):
+    out, _, done = first_build
+    assert done.returncode == 0, done.stderr
+    site, *rest = plugin_env["PYTHONPATH"].split(os.pathsep)
+    edited = shutil.copytree(site, tmp_path / "site")  # the module's installed copy stays as it is
+    env = dict(plugin_env, PYTHONPATH=os.pathsep.join([str(edited), *rest]))
+    check = ("check", "--definitions", COURSE, "--out", out)
+    assert run_reportgen(*check, cwd=tmp_path, env=env, timeout=120).returncode == 0  # the same code: current
+    analysis = edited / "reportgen_basis" / "analysis.py"
+    analysis.write_text(analysis.read_text() + "\n# an edit of the kind's analysis\n")
+    result = run_reportgen(*check, cwd=tmp_path, env=env, timeout=120)
+    assert result.returncode == 1 and "out of date" in result.stderr, result.stderr
