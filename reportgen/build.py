@@ -28,32 +28,11 @@ from .limits import Limits
 from .plan import analysis_code_version, code_version
 from .preflight import check_output_folder, unshowable
 from .progress import Reporter
+from .editions import FORMATS, Material, editions, output_names, render_editions
 from .publish import BUILD_INFO, MANIFEST, publish, recover
 from .spec import Course, display_path, load_course
 
 RENDERING_LIBRARIES = ("torch", "numpy", "matplotlib", "weasyprint", "jinja2", "ziamath", "pydantic")
-EDITIONS = {"instructor": ("instructor",), "student": ("student",), "all": ("instructor", "student")}
-
-
-def output_names(audience: str) -> tuple[str, ...]:
-    """The files a build for ``audience`` writes: the instructor edition is the full report."""
-    names: list[str] = []
-    for edition in EDITIONS[audience]:
-        names += [f"{edition_stem(edition)}.html", f"{edition_stem(edition)}.pdf"]
-    if "instructor" in EDITIONS[audience]:
-        names.append("results.json")  # the numbers are solutions: never beside a student handout alone
-    return tuple(names)
-
-
-def edition_stem(edition: str) -> str:
-    """File name stem of an edition: the instructor edition is the full report."""
-    return "report" if edition == "instructor" else f"report-{edition}"
-
-
-ALL_OUTPUTS = tuple(dict.fromkeys(output_names("all") + output_names("student") + (BUILD_INFO,)))
-"""Every file name a build may write (what ``clean`` removes)."""
-
-
 @dataclass(frozen=True)
 class BuildOptions:
     """Everything ``reportgen build`` was asked to do."""
@@ -179,24 +158,14 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
     _fail_if_strict(options, summary)
     results = [e.result for e in executions]
     provenance = collect_provenance(course)
-    files: dict[str, bytes] = {}
-    with reporter.bar("rendering", 2 * len(EDITIONS[audience]), "file") as advance:
-        for edition in EDITIONS[audience]:
-            stem = edition_stem(edition)
-            with _timed(summary, "html"):
-                reporter.line(f"rendering the {edition} edition (HTML)")
-                from .render import load_bibliography, render_html
+    material = Material(course, results, provenance, folders)
+    chosen = editions(audience)
+    with reporter.bar("rendering", len(chosen) * len(FORMATS), "file") as advance:
+        def timed(stage: str, seconds: float) -> None:
+            summary.timings[stage] = summary.timings.get(stage, 0.0) + seconds
+            advance(1)
 
-                html = render_html({"course": course, "results": results, "provenance": provenance,
-                                    "bibliography": load_bibliography(folders), "audience": edition}, folders)
-                files[f"{stem}.html"] = html.encode("utf-8")
-                advance(1)
-            with _timed(summary, "pdf"):
-                reporter.line(f"rendering the {edition} edition (PDF)")
-                from .pdf import render_pdf
-
-                files[f"{stem}.pdf"] = render_pdf(html, epoch=course.epoch)
-                advance(1)
+        files = render_editions(material, chosen, FORMATS, reporter.line, timed)
     if "results.json" in names:
         document = results_document(course, results, provenance)
         files["results.json"] = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()

@@ -20,7 +20,7 @@ from .publish import BUILD_INFO, MANIFEST, recover
 
 def clean_outputs(out: Path) -> list[str]:
     """Remove the outputs in ``out`` that reportgen wrote, then ``out`` if empty; one line per thing kept."""
-    from .build import ALL_OUTPUTS
+    from .editions import ALL_OUTPUTS
 
     recover(out)  # a killed build's stage folders and temporary files go first
     if not out.is_dir():

@@ -151,7 +151,8 @@ def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     Takes the same options as build and answers whether build would
     rebuild: for a CI job that verifies committed reports. Runs nothing.
     """
-    from .build import BuildOptions, input_digest, load, output_names, staleness
+    from .build import BuildOptions, input_digest, load, staleness
+    from .editions import output_names
 
     options = BuildOptions(definitions=definitions, out=out, studies=studies, audience=audience, profile=profile,
                            assignments=assignments, templates=templates,

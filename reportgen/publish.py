@@ -341,7 +341,7 @@ def _is_stage_name(out: Path, name: str) -> bool:
 
 @lru_cache(maxsize=None)
 def _our_names() -> frozenset[str]:
-    from .build import ALL_OUTPUTS  # build imports this module: import its list of names when first needed
+    from .editions import ALL_OUTPUTS  # editions imports this module: import its list of names when first needed
 
     return frozenset((*ALL_OUTPUTS, BUILD_INFO, MANIFEST))
 

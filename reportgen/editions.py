@@ -1,0 +1,96 @@
+"""The rendering stage: each edition of the report (who it is for) as HTML and PDF, from computed results.
+
+Facts and figures are computed once and shared by every edition; an edition
+changes only the words around them. ``build`` renders both formats,
+``serve`` the HTML alone.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .publish import BUILD_INFO
+
+AUDIENCES = {"instructor": ("instructor",), "student": ("student",), "all": ("instructor", "student")}
+FORMATS = ("html", "pdf")
+
+
+@dataclass(frozen=True)
+class Edition:
+    """One rendering of the report: the audience it is written for."""
+
+    audience: str
+
+    @property
+    def stem(self) -> str:
+        """File name stem: the instructor edition is the full report."""
+        return "report" if self.audience == "instructor" else f"report-{self.audience}"
+
+    def file_name(self, fmt: str) -> str:
+        """The name of this edition's file in format ``fmt`` (html or pdf)."""
+        return f"{self.stem}.{fmt}"
+
+
+def editions(audience: str) -> tuple[Edition, ...]:
+    """The editions a build for ``audience`` (instructor, student or all) renders."""
+    return tuple(Edition(name) for name in AUDIENCES[audience])
+
+
+def output_names(audience: str) -> tuple[str, ...]:
+    """The files a build for ``audience`` writes."""
+    names = [edition.file_name(fmt) for edition in editions(audience) for fmt in FORMATS]
+    if "instructor" in AUDIENCES[audience]:
+        names.append("results.json")  # the numbers are solutions: never beside a student handout alone
+    return tuple(names)
+
+
+ALL_OUTPUTS = tuple(dict.fromkeys(output_names("all") + output_names("student") + (BUILD_INFO,)))
+"""Every file name a build may write (what ``clean`` removes)."""
+
+
+@dataclass(frozen=True)
+class Material:
+    """What every edition is rendered from: the course, its results, their provenance and the template folders."""
+
+    course: Any
+    results: list
+    provenance: dict[str, Any]
+    folders: list[Path]
+
+    def context(self, edition: Edition) -> dict[str, Any]:
+        """The template context of ``edition``."""
+        from .render import load_bibliography
+
+        return {"course": self.course, "results": self.results, "provenance": self.provenance,
+                "bibliography": load_bibliography(self.folders), "audience": edition.audience}
+
+
+def render_html(material: Material, edition: Edition) -> str:
+    """The self-contained HTML of one edition."""
+    from .render import render_html as render
+
+    return render(material.context(edition), material.folders)
+
+
+def render_editions(material: Material, chosen: Iterable[Edition], formats: tuple[str, ...] = FORMATS,
+                    line: Callable[[str], None] = lambda _: None,
+                    timed: Callable[[str, float], None] = lambda stage, seconds: None) -> dict[str, bytes]:
+    """Every chosen edition in every format, by file name; ``timed(stage, seconds)`` hears what each stage took."""
+    files: dict[str, bytes] = {}
+    for edition in chosen:
+        line(f"rendering the {edition.audience} edition (HTML)")
+        start = time.perf_counter()
+        html = render_html(material, edition)
+        files[edition.file_name("html")] = html.encode("utf-8")
+        timed("html", time.perf_counter() - start)
+        if "pdf" in formats:
+            from .pdf import render_pdf
+
+            line(f"rendering the {edition.audience} edition (PDF)")
+            start = time.perf_counter()
+            files[edition.file_name("pdf")] = render_pdf(html, epoch=material.course.epoch)
+            timed("pdf", time.perf_counter() - start)
+    return {name: files[name] for name in files if name.rsplit(".", 1)[1] in formats}
