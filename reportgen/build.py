@@ -165,7 +165,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
             summary.timings[stage] = summary.timings.get(stage, 0.0) + seconds
             advance(1)
 
-        files = render_editions(material, chosen, FORMATS, reporter.line, timed)
+        files = render_editions(material, chosen, FORMATS, reporter.line, timed, jobs=options.jobs)
     if "results.json" in names:
         document = results_document(course, results, provenance)
         files["results.json"] = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
@@ -179,6 +179,7 @@ def build_info(summary: BuildSummary) -> bytes:
     """What differs from build to build (runs trained or reused, seconds), kept out of the deterministic outputs."""
     info = {
         "studies": [{"id": study_id, "trained": e.trained, "reused": e.reused, "seconds": round(e.seconds, 3),
+                     "computing_seconds": round(e.computing, 3), "analysis_seconds": round(e.analysis, 3),
                      "recomputed": [{"run": label, "why": why} for label, why in e.reasons]}
                     for study_id, e in summary.executions.items()],
         "timings": {stage: round(seconds, 3) for stage, seconds in summary.timings.items()},

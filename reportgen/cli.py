@@ -205,7 +205,8 @@ def _timings(summary) -> None:
     for stage, seconds in summary.timings.items():
         click.echo(f"{stage:>22}  {seconds:7.2f} s  {100 * seconds / max(total, 1e-9):5.1f} %", err=True)
     for study_id, execution in summary.executions.items():
-        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (in its worker)", err=True)
+        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (in its worker: training or sampling "
+                   f"{execution.computing:.2f} s, analysis and figures {execution.analysis:.2f} s)", err=True)
     click.echo(f"{'total':>22}  {total:7.2f} s", err=True)
     if summary.kernel:
         click.echo(f"{'gradients':>22}  {summary.kernel}", err=True)

@@ -7,6 +7,7 @@ changes only the words around them. ``build`` renders both formats,
 
 from __future__ import annotations
 
+import multiprocessing
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,20 +78,41 @@ def render_html(material: Material, edition: Edition) -> str:
 
 def render_editions(material: Material, chosen: Iterable[Edition], formats: tuple[str, ...] = FORMATS,
                     line: Callable[[str], None] = lambda _: None,
-                    timed: Callable[[str, float], None] = lambda stage, seconds: None) -> dict[str, bytes]:
-    """Every chosen edition in every format, by file name; ``timed(stage, seconds)`` hears what each stage took."""
+                    timed: Callable[[str, float], None] = lambda stage, seconds: None,
+                    jobs: int = 1) -> dict[str, bytes]:
+    """Every chosen edition in every format, by file name; ``timed(stage, seconds)`` hears what each stage took.
+
+    With ``jobs`` > 1 the PDFs are typeset in that many processes at once (WeasyPrint uses one core).
+    """
+    chosen = list(chosen)
     files: dict[str, bytes] = {}
+    pages: list[tuple[Edition, str]] = []
     for edition in chosen:
         line(f"rendering the {edition.audience} edition (HTML)")
         start = time.perf_counter()
         html = render_html(material, edition)
         files[edition.file_name("html")] = html.encode("utf-8")
+        pages.append((edition, html))
         timed("html", time.perf_counter() - start)
-        if "pdf" in formats:
-            from .pdf import render_pdf
+    if "pdf" in formats:
+        line(f"rendering {', '.join(f'the {e.audience} edition' for e in chosen)} (PDF)")
+        start = time.perf_counter()
+        documents = typeset([html for _, html in pages], material.course.epoch, jobs)
+        for (edition, _), document in zip(pages, documents):
+            files[edition.file_name("pdf")] = document
+        for _ in pages:
+            timed("pdf", (time.perf_counter() - start) / len(pages))
+    return {edition.file_name(fmt): files[edition.file_name(fmt)] for edition in chosen for fmt in formats}
 
-            line(f"rendering the {edition.audience} edition (PDF)")
-            start = time.perf_counter()
-            files[edition.file_name("pdf")] = render_pdf(html, epoch=material.course.epoch)
-            timed("pdf", time.perf_counter() - start)
-    return {name: files[name] for name in files if name.rsplit(".", 1)[1] in formats}
+
+def typeset(pages: list[str], epoch: int, jobs: int = 1) -> list[bytes]:
+    """The PDF of each HTML page, in ``jobs`` processes when there are several (the bytes do not depend on it)."""
+    from .pdf import render_pdf
+
+    if jobs <= 1 or len(pages) <= 1:
+        return [render_pdf(html, epoch=epoch) for html in pages]
+    import weasyprint  # noqa: F401  (imported once here, so forked workers start with it)
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(jobs, len(pages)), mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(render_pdf, pages, [epoch] * len(pages)))

@@ -32,6 +32,10 @@ class StudyExecution:
     reasons: tuple[tuple[str, str], ...]
     """(run label, why it had to be computed) for every computed run."""
     warnings: tuple[str, ...]
+    computing: float = 0.0
+    """Seconds spent computing runs (training or sampling); 0 when every run was cached."""
+    analysis: float = 0.0
+    """Seconds spent analyzing and drawing figures; 0 when the analysis was cached."""
 
 
 def work_units(study: Study) -> int:
@@ -55,15 +59,21 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
     key = analysis_key(study, runs)
     result = _stored_result(study, runs, cache, key)
     reasons: list[tuple[str, str]] = []
+    computing = analysis = 0.0
     if result is None:
         outcomes: list = [cache.get(run.key) for run in runs]
         missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if missing:
-            for i, outcome in zip(missing, kind.compute([runs[i] for i in missing], progress, workers)):
+            began = time.perf_counter()
+            computed = kind.compute([runs[i] for i in missing], progress, workers)
+            computing = time.perf_counter() - began
+            for i, outcome in zip(missing, computed):
                 outcomes[i] = outcome
                 cache.put(runs[i].key, outcome)
         reasons = [(runs[i].label, _why(runs[i], previous.get(runs[i].label), cache_root)) for i in missing]
+        began = time.perf_counter()
         fresh = analyze(kind, study, runs, outcomes)
+        analysis = time.perf_counter() - began
         # Through JSON on every path, so a fresh and a cached analysis render to the same bytes.
         payload = json.loads(json.dumps(fresh.to_payload()))
         cache.put_analysis(key, payload)
@@ -72,7 +82,7 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
     return StudyExecution(result=result,
                           reused=len(runs) - len(reasons), trained=len(reasons),
                           seconds=time.perf_counter() - start, reasons=tuple(reasons),
-                          warnings=tuple(cache.warnings))
+                          warnings=tuple(cache.warnings), computing=computing, analysis=analysis)
 
 
 def _stored_result(study: Study, runs: list[Run], cache: ResultCache, key: str) -> StudyResult | None:

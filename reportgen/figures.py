@@ -16,7 +16,11 @@ import matplotlib
 matplotlib.use("Agg")  # never open a window, whatever the environment says
 
 import numpy as np  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
+
+from .svgslim import slim  # noqa: E402
 
 from .studies.base import Figure  # noqa: E402,F401  (re-exported: the record figures produce)
 
@@ -52,17 +56,86 @@ GAP_COLOR = "#bbbbbb"
 def figure(nrows: int = 1, ncols: int = 1, height: float = 2.6, **subplot_kw) -> Iterator[tuple[MplFigure, np.ndarray]]:
     """A fresh figure at text width in the house style; yields (figure, 2-D array of axes)."""
     with matplotlib.rc_context(STYLE):
-        fig = MplFigure(figsize=(TEXT_WIDTH_IN, height), layout="constrained")
+        # No layout engine: to_svg arranges the panels once, from measured decorations (see arrange).
+        fig = MplFigure(figsize=(TEXT_WIDTH_IN, height))
         axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
         yield fig, axes
 
 
 def to_svg(fig: MplFigure) -> str:
-    """Render ``fig`` to byte-stable SVG text."""
+    """Render ``fig`` to byte-stable SVG text, slimmed (see :mod:`reportgen.svgslim`)."""
+    return slim(matplotlib_svg(fig))
+
+
+def matplotlib_svg(fig: MplFigure) -> str:
+    """Matplotlib's own SVG of ``fig``, its panels arranged, before slimming."""
     buffer = io.StringIO()
     with matplotlib.rc_context(STYLE):
+        if fig.get_layout_engine() is None:
+            arrange(fig)
         fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     return buffer.getvalue()
+
+
+PAD_PX = 4.0
+"""Space between the figure's edge and the decorations next to it, in pixels at figure dpi."""
+GAP_PX = 14.0
+"""Space between neighbouring panels' decorations, so that shared-axis panels do not touch."""
+
+
+def arrange(fig: MplFigure) -> None:
+    """Place a grid of panels so that every label, title and outside legend fits, in one measuring pass.
+
+    Constrained layout finds the same margins by measuring every axis twice;
+    here each panel's overhang (how far its tick labels, axis labels, titles
+    and legend reach past its frame) is measured once, and the frames are
+    sized from those overhangs, column by column and row by row.
+    """
+    panels = [ax for ax in fig.axes if ax.get_subplotspec() is not None]
+    if not panels or len(panels) != len(fig.axes):
+        fig.set_layout_engine("constrained")  # an inset or a colour bar: not a plain grid
+        return
+    nrows, ncols = panels[0].get_subplotspec().get_gridspec().get_geometry()
+    renderer = FigureCanvasAgg(fig).get_renderer()  # the SVG backend measures text with the same font metrics
+    left, right = np.zeros(ncols), np.zeros(ncols)
+    top, bottom = np.zeros(nrows), np.zeros(nrows)
+    for ax in panels:
+        spec = ax.get_subplotspec()
+        frame = ax.get_window_extent(renderer)
+        reach = _decorations(ax, renderer)
+        left[spec.colspan.start] = max(left[spec.colspan.start], frame.x0 - reach.x0)
+        right[spec.colspan.stop - 1] = max(right[spec.colspan.stop - 1], reach.x1 - frame.x1)
+        top[spec.rowspan.start] = max(top[spec.rowspan.start], reach.y1 - frame.y1)
+        bottom[spec.rowspan.stop - 1] = max(bottom[spec.rowspan.stop - 1], frame.y0 - reach.y0)
+    width, height = fig.bbox.width, fig.bbox.height
+    panel_w = (width - left.sum() - right.sum() - 2 * PAD_PX - GAP_PX * (ncols - 1)) / ncols
+    panel_h = (height - top.sum() - bottom.sum() - 2 * PAD_PX - GAP_PX * (nrows - 1)) / nrows
+    x0 = PAD_PX + np.cumsum(np.concatenate([[0.0], (left + panel_w + right + GAP_PX)[:-1]])) + left
+    y_top = height - PAD_PX - np.cumsum(np.concatenate([[0.0], (top + panel_h + bottom + GAP_PX)[:-1]])) - top
+    for ax in panels:
+        spec = ax.get_subplotspec()
+        c0, c1, r0, r1 = spec.colspan.start, spec.colspan.stop - 1, spec.rowspan.start, spec.rowspan.stop - 1
+        x1 = x0[c1] + panel_w
+        y0 = y_top[r1] - panel_h
+        ax.set_position([x0[c0] / width, y0 / height, (x1 - x0[c0]) / width, (y_top[r0] - y0) / height])
+
+
+def _decorations(ax, renderer):
+    """The box around a panel's frame and everything drawn outside it that belongs to it."""
+    from matplotlib.transforms import Bbox
+
+    boxes = [ax.get_window_extent(renderer)]
+    for axis, shown in ((ax.yaxis, ax.yaxis.get_ticklabels() or ax.yaxis.label.get_text()), (ax.xaxis, True)):
+        if shown:
+            box = axis.get_tightbbox(renderer, for_layout_only=True)
+            if box is not None:
+                boxes.append(box)
+    for text in (ax.title, ax._left_title, ax._right_title):
+        if text.get_text():
+            boxes.append(text.get_window_extent(renderer))
+    if ax.get_legend() is not None:
+        boxes.append(ax.get_legend().get_window_extent(renderer))
+    return Bbox.union(boxes)
 
 
 def ordered_colors(n: int) -> list:
@@ -96,7 +169,42 @@ def log_scale(ax, x: bool = True, y: bool = True) -> None:
               for line in ax.get_lines()]
     points = np.concatenate(points) if points else np.empty((0, 2))
     drawable = points[np.isfinite(points).all(axis=1)]
-    if x and np.any(drawable[:, 0] > 0):
-        ax.set_xscale("log")
-    if y and np.any(drawable[:, 1] > 0):
-        ax.set_yscale("log")
+    for wanted, set_scale, axis, values in ((x, ax.set_xscale, ax.xaxis, drawable[:, 0]),
+                                            (y, ax.set_yscale, ax.yaxis, drawable[:, 1])):
+        positive = values[values > 0]
+        if wanted and positive.size:
+            set_scale("log")
+            _log_ticks(axis, float(np.log10(positive.max() / positive.min())))
+
+
+MINOR_TICKS_BELOW_DECADES = 2.0
+"""A log axis spanning fewer decades gets labelled minor ticks: its powers of ten alone are too few to read."""
+
+
+def _log_ticks(axis, decades: float) -> None:
+    # Labels as plain text (10⁻³): matplotlib's mathtext labels cost a parse each and three text runs in the SVG.
+    axis.set_major_formatter(FuncFormatter(lambda value, _: power_label(value)))
+    if decades >= MINOR_TICKS_BELOW_DECADES:
+        axis.set_minor_locator(NullLocator())  # unlabelled minor ticks on a wide axis say nothing the grid does not
+    else:
+        axis.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
+        axis.set_minor_formatter(FuncFormatter(lambda value, _: power_label(value)))
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_label(value: float) -> str:
+    """A log-axis tick label: ``10³`` for powers of ten, ``2×10⁻⁴`` or ``20`` for the others."""
+    if value <= 0 or not np.isfinite(value):
+        return ""
+    exponent = int(np.floor(np.log10(value) + 1e-9))
+    mantissa = value / 10.0 ** exponent
+    if abs(mantissa - round(mantissa)) > 1e-6:
+        return f"{value:g}"
+    mantissa = round(mantissa)
+    if mantissa == 1:
+        return "10" + str(exponent).translate(_SUPERSCRIPT)
+    if -2 <= exponent <= 3:
+        return f"{mantissa * 10.0 ** exponent:g}"
+    return f"{mantissa}×10" + str(exponent).translate(_SUPERSCRIPT)

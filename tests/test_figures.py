@@ -1,0 +1,143 @@
+"""Figures: the slimmed SVG draws what matplotlib drew, panels are placed so nothing is cut, log ticks read well."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from reportgen.figures import FigureCanvasAgg, figure, log_scale, matplotlib_svg, power_label, to_svg
+from reportgen.svgslim import slim
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+WIDTH, HEIGHT = 660, 260  # CSS pixels of the figure (6.6 x 2.6 in at 100 per inch)
+
+
+def busy_figure():
+    """Two panels with what the studies draw: a gap, a dashed target, markers, log axes, a legend outside, a raster."""
+    x = np.linspace(0, 1, 200)
+    with figure(1, 2, height=2.6) as (fig, axes):
+        left, right = axes[0]
+        left.axvspan(0.4, 0.7, color="#bbbbbb", alpha=0.35, lw=0, label="gap")
+        left.plot(x, np.sin(6 * x), "--", color="#d62728", label="target")
+        left.scatter(np.linspace(0, 1, 15), np.cos(5 * np.linspace(0, 1, 15)), s=14, color="#222222", label="data")
+        left.plot(x, np.cos(3 * x), color="C0", rasterized=True, label="raster")
+        left.set_title("noise 0.1")
+        left.set_xlabel("x")
+        steps = np.geomspace(1, 5000, 200)
+        right.plot(steps, 100 / steps, color="C1", label="loss")
+        right.plot([1, 10, 100, 1000], [3, 0.5, 0.05, 0.004], "o", color="C2", ms=3.5, label="measured")
+        log_scale(right)
+        right.set_xlabel("Adam step")
+        right.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        return matplotlib_svg(fig), fig
+
+
+def elements(svg: str) -> int:
+    return len(ET.fromstring(re.sub(r"<!DOCTYPE[^>]*>", "", svg)).findall(".//*"))
+
+
+def texts(svg: str) -> list[str]:
+    root = ET.fromstring(re.sub(r"<!DOCTYPE[^>]*>", "", svg))
+    return ["".join(t.itertext()).strip() for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def test_slimmed_svg_keeps_every_text_in_a_fraction_of_the_elements_and_bytes():
+    original, _ = busy_figure()
+    slimmed = slim(original)
+    assert texts(slimmed) == texts(original)
+    assert elements(slimmed) * 3 < elements(original)
+    assert len(slimmed) < 0.8 * len(original)
+    assert "style=" not in slimmed and "<metadata" not in slimmed
+    assert slim(original) == slimmed  # deterministic
+
+
+def test_slimmed_raster_is_a_palette_png_with_the_same_pixels():
+    original, _ = busy_figure()
+    [before] = re.findall(r'data:image/png;base64,([^"]+)"', original)
+    [after] = re.findall(r'data:image/png;base64,([^"]+)"', slim(original))
+    from PIL import Image
+
+    old = Image.open(io.BytesIO(base64.b64decode(before)))
+    new = Image.open(io.BytesIO(base64.b64decode(after)))
+    assert new.mode == "P" and new.size == old.size
+    difference = np.abs(np.asarray(old.convert("RGBA"), int) - np.asarray(new.convert("RGBA"), int))
+    assert difference.mean() < 1.0 and difference.max() <= 64
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
+def test_slimmed_svg_looks_the_same_in_chromium(tmp_path):
+    original, _ = busy_figure()
+    page = tmp_path / "both.html"
+    images = "".join(f'<img style="display:block;width:{WIDTH}px;height:{HEIGHT}px" '
+                     f'src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">'
+                     for svg in (original, slim(original)))
+    page.write_text(f"<!doctype html><body style='margin:0;background:white'>{images}</body>")
+    shot = tmp_path / "shot.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
+                    f"--window-size={WIDTH},{2 * HEIGHT}", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("L"), int)
+    top, bottom = pixels[:HEIGHT], pixels[HEIGHT:2 * HEIGHT]
+    assert (top < 250).sum() > 5000  # the figure was drawn at all
+    difference = np.abs(top - bottom)
+    # Coordinates move by at most 1/100 pt: only anti-aliasing at a few edges may differ, and only slightly.
+    assert (difference > 64).sum() == 0
+    assert (difference > 8).mean() < 0.01
+
+
+def test_arranged_panels_keep_every_label_and_the_legend_inside_the_figure_without_overlap():
+    _, fig = busy_figure()
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # positions in this renderer's pixels (the SVG was drawn at 72 per inch)
+    renderer = canvas.get_renderer()
+    frame = fig.bbox
+    left, right = fig.axes
+    for ax in (left, right):
+        for text in [ax.title, ax.xaxis.label, ax.yaxis.label, *drawn_labels(ax.xaxis), *drawn_labels(ax.yaxis)]:
+            if text.get_text() and text.get_visible():
+                box = text.get_window_extent(renderer)
+                assert frame.x0 - 0.5 <= box.x0 and box.x1 <= frame.x1 + 0.5, text.get_text()
+                assert frame.y0 - 0.5 <= box.y0 and box.y1 <= frame.y1 + 0.5, text.get_text()
+    legend = right.get_legend().get_window_extent(renderer)
+    assert legend.x1 <= frame.x1 + 0.5 and legend.x0 >= right.get_window_extent(renderer).x1 - 0.5
+    # The right panel's y tick labels start after the left panel's frame ends.
+    first_label = min(t.get_window_extent(renderer).x0 for t in drawn_labels(right.yaxis) if t.get_text())
+    assert first_label > left.get_window_extent(renderer).x1
+
+
+def drawn_labels(axis) -> list:
+    """The tick labels matplotlib draws: those of ticks inside the view limits."""
+    low, high = sorted(axis.get_view_interval())
+    return [tick.label1 for tick in axis.get_major_ticks() if low <= tick.get_loc() <= high]
+
+
+def test_log_axes_label_powers_of_ten_as_text_and_keep_minor_ticks_only_on_short_axes():
+    with figure(1, 2) as (fig, axes):
+        wide, short = axes[0]
+        wide.plot([1, 1e6], [1e-6, 1])
+        short.plot([1, 8], [2, 9])
+        log_scale(wide)
+        log_scale(short)
+        svg = to_svg(fig)
+    labels = texts(svg)
+    assert "10⁶" in labels and "10⁻⁶" in labels
+    assert not any("$" in label or "mathdefault" in label for label in labels)
+    assert wide.xaxis.get_minorticklocs().size == 0
+    assert {"2", "5"} <= set(labels)  # the short axis: 2 and 5 between 1 and 10 carry the reading
+
+
+@pytest.mark.parametrize("value, label", [(1000, "10³"), (1e-4, "10⁻⁴"), (1, "10⁰"), (20, "20"), (0.5, "0.5"),
+                                          (2e-5, "2×10⁻⁵"), (5e6, "5×10⁶"), (0, "")])
+def test_power_label(value, label):
+    assert power_label(value) == label
