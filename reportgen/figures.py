@@ -79,7 +79,7 @@ def matplotlib_svg(fig: MplFigure) -> str:
 
 PAD_PX = 4.0
 """Space between the figure's edge and the decorations next to it, in pixels at figure dpi."""
-GAP_PX = 14.0
+GAP_PX = 18.0
 """Space between neighbouring panels' decorations, so that shared-axis panels do not touch."""
 
 
@@ -97,23 +97,24 @@ def arrange(fig: MplFigure) -> None:
         return
     nrows, ncols = panels[0].get_subplotspec().get_gridspec().get_geometry()
     renderer = FigureCanvasAgg(fig).get_renderer()  # the SVG backend measures text with the same font metrics
-    left, right = np.zeros(ncols), np.zeros(ncols)
-    top, bottom = np.zeros(nrows), np.zeros(nrows)
-    for ax in panels:
-        spec = ax.get_subplotspec()
-        frame = ax.get_window_extent(renderer)
-        reach = _decorations(ax, renderer)
-        left[spec.colspan.start] = max(left[spec.colspan.start], frame.x0 - reach.x0)
-        right[spec.colspan.stop - 1] = max(right[spec.colspan.stop - 1], reach.x1 - frame.x1)
-        top[spec.rowspan.start] = max(top[spec.rowspan.start], reach.y1 - frame.y1)
-        bottom[spec.rowspan.stop - 1] = max(bottom[spec.rowspan.stop - 1], frame.y0 - reach.y0)
+    measured = [(ax, ax.get_subplotspec(), ax.get_window_extent(renderer), *_decorations(ax, renderer))
+                for ax in panels]
     width, height = fig.bbox.width, fig.bbox.height
-    panel_w = (width - left.sum() - right.sum() - 2 * PAD_PX - GAP_PX * (ncols - 1)) / ncols
+    panel_w = width / ncols
+    for _ in range(3):  # a centred label wider than its panel widens the margins, which narrows the panel
+        left, right = np.zeros(ncols), np.zeros(ncols)
+        top, bottom = np.zeros(nrows), np.zeros(nrows)
+        for ax, spec, frame, reach, centred in measured:
+            spill = max([(w - panel_w) / 2 for w in centred] + [0.0])
+            left[spec.colspan.start] = max(left[spec.colspan.start], frame.x0 - reach.x0, spill)
+            right[spec.colspan.stop - 1] = max(right[spec.colspan.stop - 1], reach.x1 - frame.x1, spill)
+            top[spec.rowspan.start] = max(top[spec.rowspan.start], reach.y1 - frame.y1)
+            bottom[spec.rowspan.stop - 1] = max(bottom[spec.rowspan.stop - 1], frame.y0 - reach.y0)
+        panel_w = (width - left.sum() - right.sum() - 2 * PAD_PX - GAP_PX * (ncols - 1)) / ncols
     panel_h = (height - top.sum() - bottom.sum() - 2 * PAD_PX - GAP_PX * (nrows - 1)) / nrows
     x0 = PAD_PX + np.cumsum(np.concatenate([[0.0], (left + panel_w + right + GAP_PX)[:-1]])) + left
     y_top = height - PAD_PX - np.cumsum(np.concatenate([[0.0], (top + panel_h + bottom + GAP_PX)[:-1]])) - top
-    for ax in panels:
-        spec = ax.get_subplotspec()
+    for ax, spec, *_ in measured:
         c0, c1, r0, r1 = spec.colspan.start, spec.colspan.stop - 1, spec.rowspan.start, spec.rowspan.stop - 1
         x1 = x0[c1] + panel_w
         y0 = y_top[r1] - panel_h
@@ -121,21 +122,68 @@ def arrange(fig: MplFigure) -> None:
 
 
 def _decorations(ax, renderer):
-    """The box around a panel's frame and everything drawn outside it that belongs to it."""
+    """The box around a panel's frame and what is drawn outside it, and the widths of its centred labels.
+
+    Tick labels are formatted and measured as text rather than laid out as
+    ticks: a fraction of the cost, and the same extent (the tests compare it
+    with what is drawn).
+    """
     from matplotlib.transforms import Bbox
 
-    boxes = [ax.get_window_extent(renderer)]
-    for axis, shown in ((ax.yaxis, ax.yaxis.get_ticklabels() or ax.yaxis.label.get_text()), (ax.xaxis, True)):
-        if shown:
-            box = axis.get_tightbbox(renderer, for_layout_only=True)
-            if box is not None:
-                boxes.append(box)
-    for text in (ax.title, ax._left_title, ax._right_title):
-        if text.get_text():
-            boxes.append(text.get_window_extent(renderer))
+    frame = ax.get_window_extent(renderer)
+    x0, y0, x1, y1 = frame.extents
+    points = ax.figure.dpi / 72.0
+    yaxis, xaxis = ax.yaxis, ax.xaxis
+    if yaxis.get_tick_params()["labelleft"]:
+        labels, size = _tick_labels(yaxis), yaxis.get_tick_params().get("labelsize", matplotlib.rcParams["ytick.labelsize"])
+        widest = max((_extent(renderer, label, size)[0] for label in labels), default=0.0)
+        x0 -= (matplotlib.rcParams["ytick.major.size"] + matplotlib.rcParams["ytick.major.pad"]) * points + widest
+        offset = yaxis.get_major_formatter().get_offset()
+        if offset:
+            y1 += _extent(renderer, offset, size)[1] + 2 * points
+    if yaxis.label.get_text():
+        x0 -= yaxis.labelpad * points + _extent(renderer, yaxis.label.get_text(), yaxis.label.get_fontsize())[1]
+    if xaxis.get_tick_params()["labelbottom"]:
+        size = xaxis.get_tick_params().get("labelsize", matplotlib.rcParams["xtick.labelsize"])
+        labels = _tick_labels(xaxis, with_positions=True)
+        y0 -= ((matplotlib.rcParams["xtick.major.size"] + matplotlib.rcParams["xtick.major.pad"]) * points
+               + max((_extent(renderer, label, size)[1] for label, _ in labels), default=0.0))
+        for label, position in labels:  # end labels may reach past the frame's sides
+            half = _extent(renderer, label, size)[0] / 2
+            pixel = ax.transData.transform((position, 0.0))[0]
+            x0, x1 = min(x0, pixel - half), max(x1, pixel + half)
+    if xaxis.label.get_text():
+        y0 -= xaxis.labelpad * points + _extent(renderer, xaxis.label.get_text(), xaxis.label.get_fontsize())[1]
+    for title in (ax.title, ax._left_title, ax._right_title):
+        if title.get_text():
+            y1 = max(y1, frame.y1 + matplotlib.rcParams["axes.titlepad"] * points
+                     + _extent(renderer, title.get_text(), title.get_fontsize())[1])
+    boxes = [Bbox.from_extents(x0, y0, x1, y1)]
     if ax.get_legend() is not None:
         boxes.append(ax.get_legend().get_window_extent(renderer))
-    return Bbox.union(boxes)
+    centred = [_extent(renderer, text.get_text(), text.get_fontsize())[0]
+               for text in (ax.title, ax.xaxis.label) if text.get_text()]
+    return Bbox.union(boxes), centred
+
+
+def _tick_labels(axis, with_positions: bool = False) -> list:
+    """The labels an axis will draw (major and labelled minor ticks inside its view), as text."""
+    low, high = sorted(axis.get_view_interval())
+    out = []
+    for locator, formatter in ((axis.get_major_locator(), axis.get_major_formatter()),
+                               (axis.get_minor_locator(), axis.get_minor_formatter())):
+        locations = [loc for loc in locator() if low <= loc <= high]
+        labels = formatter.format_ticks(locations) if locations else []
+        out += [(label, loc) for label, loc in zip(labels, locations) if label]
+    return out if with_positions else [label for label, _ in out]
+
+
+def _extent(renderer, text: str, size) -> tuple[float, float]:
+    """Width and height in pixels of ``text`` at font ``size`` (points or a name such as "small")."""
+    from matplotlib.font_manager import FontProperties
+
+    width, height, _ = renderer.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
+    return width, height
 
 
 def ordered_colors(n: int) -> list:

@@ -141,3 +141,18 @@ def test_log_axes_label_powers_of_ten_as_text_and_keep_minor_ticks_only_on_short
                                           (2e-5, "2×10⁻⁵"), (5e6, "5×10⁶"), (0, "")])
 def test_power_label(value, label):
     assert power_label(value) == label
+
+
+def test_arranged_panels_leave_room_for_axis_labels_wider_than_a_panel():
+    with figure(1, 3, height=2.5, sharey=True) as (fig, axes):
+        for ax in axes[0]:
+            ax.plot([1, 1000], [1, 30])
+            log_scale(ax)
+            ax.set_xlabel("width (units per hidden layer)")
+        matplotlib_svg(fig)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    boxes = [ax.xaxis.label.get_window_extent(canvas.get_renderer()) for ax in axes[0]]
+    for a, b in zip(boxes, boxes[1:]):
+        assert a.x1 < b.x0, "neighbouring axis labels overlap"
+    assert boxes[0].x0 >= 0 and boxes[-1].x1 <= fig.bbox.x1
