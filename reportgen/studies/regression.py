@@ -90,7 +90,8 @@ def draw_data(ax, data: Dataset) -> None:
     """Training points, the noiseless target and the gap, in the house style."""
     shade_gap(ax, data.gap)
     ax.plot(data.x_test, data.f_test, color=TRUTH_COLOR, lw=1.2, ls="--", label="target f(x)", zorder=3)
-    ax.scatter(data.x_train, data.y_train, s=14, color=DATA_COLOR, zorder=4, label="training data")
+    # A marker-only line draws the points as a scatter of area 14 pt² would, at a fraction of the cost.
+    ax.plot(data.x_train, data.y_train, "o", ms=14 ** 0.5, color=DATA_COLOR, zorder=4, label="training data")
     ax.set_ylim(*data_limits(np.concatenate([data.y_train, data.f_test])))
     ax.set_xlim(data.x_test[0], data.x_test[-1])
     ax.set_xlabel("x")
