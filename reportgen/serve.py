@@ -99,13 +99,14 @@ class Preview:
         """A rebuild has started."""
         self._announce(state="building")
 
-    def publish(self, material: Material, chosen: tuple[Edition, ...], pages: dict[str, bytes]) -> bool:
-        """Serve these pages from now on; True when they differ from the last good ones."""
-        digest = hashlib.sha256(b"".join(name.encode() + b"\0" + page for name, page in pages.items()))
-        build = digest.hexdigest()[:16]
-        changed = build != self.build
-        self._announce(state="ready", error=None, build=build, pages=pages, material=material, editions=chosen)
-        return changed
+    def publish(self, material: Material, chosen: tuple[Edition, ...], pages: dict[str, bytes]) -> None:
+        """Serve these pages from now on."""
+        self._announce(state="ready", error=None, build=_build_id(pages), pages=pages, material=material,
+                       editions=chosen)
+
+    def differs(self, pages: dict[str, bytes]) -> bool:
+        """Whether ``pages`` differ from the last good ones (an open page reloads only then)."""
+        return _build_id(pages) != self.build
 
     def fail(self, error: str) -> None:
         """A save broke the build: keep the last good pages, show ``error`` over them."""
@@ -162,6 +163,10 @@ class Preview:
                 say(f"error: {exc.format_message()}")
 
 
+def _build_id(pages: dict[str, bytes]) -> str:
+    return hashlib.sha256(b"".join(name.encode() + b"\0" + page for name, page in pages.items())).hexdigest()[:16]
+
+
 # --------------------------------------------------------------------------- rebuilding
 
 
@@ -175,6 +180,8 @@ class Session:
         self.folders: list[Path] = list(options.templates)
         self._results: dict[str, tuple[Study, object]] = {}
         self._warned: list[str] = []
+        self._checked: tuple | None = None
+        """The template folders and study templates last checked, while no template has changed since."""
 
     def watched(self) -> WatchSet:
         """What the last build read (or, before a good load, what the options name)."""
@@ -187,7 +194,7 @@ class Session:
         try:
             course, audience, folders = load(self.options)
             self.folders = folders
-            check_course_templates(course, folders)
+            self._check_templates(course, folders, changed)
             executions, computed = self._compute(course)
             results = [e.result for e in executions]
             material = Material(course, results, collect_provenance(course), folders)
@@ -202,11 +209,22 @@ class Session:
             say(f"internal error while rebuilding (the last good page stays):\n{traceback.format_exc()}")
             return False
         self._warn([*course_warnings(course), *execution_warnings(executions)])
-        different = self.preview.publish(material, chosen, pages)
         what = ", ".join(display_path(path) for path in changed[:3]) + (" ..." if len(changed) > 3 else "")
+        different = self.preview.differs(pages)
         say(f"{'rebuilt' if different else 'rebuilt, no page changed,'} in {time.perf_counter() - start:.2f} s "
             f"({computed} runs computed){': ' + what if what else ''}")
+        self.preview.publish(material, chosen, pages)  # after the line: the terminal has it when the page reloads
         return True
+
+    def _check_templates(self, course, folders: list[Path], changed: list[Path]) -> None:
+        """Check the templates as build does, unless only definitions changed since they were last checked."""
+        checking = (tuple(folders), tuple(sorted({study.template for study in course.studies})))
+        definitions = self.options.definitions.resolve()
+        if checking == self._checked and changed and all(path.parent == definitions for path in changed):
+            return
+        self._checked = None
+        check_course_templates(course, folders)
+        self._checked = checking
 
     def _compute(self, course) -> tuple[list, int]:
         """Each study's execution: kept from the last rebuild when its definition is unchanged, else computed."""

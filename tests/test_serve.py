@@ -155,10 +155,11 @@ def edit(course, served):
     yield change
     restore = {path: text for path, text in originals.items() if path.read_text() != text}
     if restore:
-        stream = Events(served)
+        stream, start = Events(served), len(served.lines)
         for path, text in restore.items():
             path.write_text(text)
         assert stream.after_save()["state"] == "ready"
+        served.wait_for("rebuilt", start)  # so that the next test's lines start after this rebuild's
         stream.close()
 
 
@@ -235,7 +236,7 @@ def test_definition_edit_recomputes_only_what_it_changed(served, events, edit):
          lambda text: text.replace('title = "Capacity"', 'title = "Capacity, fewer steps"')
                           .replace("steps = 40", "steps = 30"))
     assert events.after_save()["state"] == "ready"
-    assert re.match(r"rebuilt in [\d.]+ s \(8 runs computed\)", served.wait_for("rebuilt", start))
+    assert re.match(r"rebuilt in [\d.]+ s \(8 runs computed\)", served.wait_for("rebuilt", start)), served.lines
     assert b"Capacity, fewer steps" in served.get("/report.html")[2]
 
 
@@ -261,8 +262,10 @@ def test_bad_save_shows_its_error_keeps_the_last_good_page_and_recovers(served, 
         assert served.wait_for("error: ", start).startswith(f"error: {error}")
         assert served.get("/report.html")[2] == good
     finally:
+        start = len(served.lines)
         path.write_text(original)
     assert events.after_save() == {"state": "ready", "build": events.current["build"], "error": None}
+    assert served.wait_for("rebuilt", start).startswith("rebuilt, no page changed, in ")
     assert served.get("/report.html")[2] == good
 
 
