@@ -204,7 +204,7 @@ def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
 @click.option("--open", "open_browser", is_flag=True, help="Open the report in the default browser once built.")
 @click.option("--pdf", is_flag=True,
               help="Render the PDF after every save too (without it, the page's PDF link renders it when asked).")
-def serve(port: int | None, host: str, open_browser: bool, pdf: bool, **course) -> None:
+def serve(port: int | None, host: str, open_browser: bool, pdf: bool, **given) -> None:
     """Build the course, serve its HTML here, and rebuild and reload the page on every save.
 
     Watches what a build reads: the definitions, course.toml, the template
@@ -216,7 +216,7 @@ def serve(port: int | None, host: str, open_browser: bool, pdf: bool, **course) 
     from .serve import ServeOptions
     from .serve import serve as run_serve
 
-    run_serve(build_options(**course), ServeOptions(host=host, port=port, open_browser=open_browser, pdf=pdf))
+    run_serve(build_options(**given), ServeOptions(host=host, port=port, open_browser=open_browser, pdf=pdf))
 
 
 @main.command()

@@ -39,9 +39,10 @@ from .build import (BuildOptions, check_course_templates, collect_provenance, co
 from .cache import ResultCache
 from .editions import Edition, Material, editions, render_editions
 from .errors import BadInputError, ReportgenError
+from .execute import StudyExecution
 from .livereload import EVENTS, WAITING_PAGE, inject, message
 from .progress import Reporter
-from .spec import Study, display_path
+from .spec import Course, Study, display_path
 from .watch import WatchSet, changes, watch_set
 
 DEFAULT_PORT = 8000
@@ -150,7 +151,8 @@ class Preview:
             if (build, name) not in self._pdfs:
                 start = time.perf_counter()
                 rendered = render_pdf(html.decode("utf-8"), epoch=material.course.epoch)
-                self._pdfs = {(build, name): rendered, **{k: v for k, v in self._pdfs.items() if k[0] == build}}
+                self._pdfs = {key: pdf for key, pdf in self._pdfs.items() if key[0] == build}  # older builds go
+                self._pdfs[(build, name)] = rendered
                 say(f"rendered {name} in {time.perf_counter() - start:.1f} s")
             return self._pdfs[(build, name)]
 
@@ -178,7 +180,7 @@ class Session:
         self.preview = preview
         self.reporter = reporter
         self.folders: list[Path] = list(options.templates)
-        self._results: dict[str, tuple[Study, object]] = {}
+        self._results: dict[str, tuple[Study, StudyExecution]] = {}
         self._warned: list[str] = []
         self._checked: tuple | None = None
         """The template folders and study templates last checked, while no template has changed since."""
@@ -202,7 +204,8 @@ class Session:
             pages = render_editions(material, chosen, formats=("html",))
         except ReportgenError as exc:
             self.preview.fail(exc.format_message())
-            say(f"error: {exc.format_message()}\n  still serving the last good page; save a fix to rebuild")
+            kept = "still serving the last good page" if self.preview.pages else "no good page yet"
+            say(f"error: {exc.format_message()}\n  {kept}; save a fix to rebuild")
             return False
         except Exception as exc:  # a bug, or a plug-in kind's: the server stays up and says what broke
             self.preview.fail(f"internal error: {exc.__class__.__name__}: {exc}")
@@ -216,7 +219,7 @@ class Session:
         self.preview.publish(material, chosen, pages)  # after the line: the terminal has it when the page reloads
         return True
 
-    def _check_templates(self, course, folders: list[Path], changed: list[Path]) -> None:
+    def _check_templates(self, course: Course, folders: list[Path], changed: list[Path]) -> None:
         """Check the templates as build does, unless only definitions changed since they were last checked."""
         checking = (tuple(folders), tuple(sorted({study.template for study in course.studies})))
         definitions = self.options.definitions.resolve()
@@ -226,7 +229,7 @@ class Session:
         check_course_templates(course, folders)
         self._checked = checking
 
-    def _compute(self, course) -> tuple[list, int]:
+    def _compute(self, course: Course) -> tuple[list[StudyExecution], int]:
         """Each study's execution: kept from the last rebuild when its definition is unchanged, else computed."""
         stale = [study.id for study in course.studies if self._results.get(study.id, (None,))[0] != study]
         computed = 0

@@ -6,7 +6,6 @@ the rebuild its edit causes, so the tests do not depend on each other's order.
 
 from __future__ import annotations
 
-import base64
 import http.client
 import json
 import os
@@ -31,7 +30,6 @@ from .conftest import TINY_COURSE, run_reportgen, write_files
 from .test_browser import CHROMIUM, Chromium, console_errors, evaluate
 
 STUDY = "capacity"  # the tiny course's quickest study to compute
-MARKER = "<!-- serve test -->"
 SCRIPT = re.compile(rb'<script data-events="[^"]*" data-build="[^"]*">.*?</script>\n', re.S)
 
 
@@ -56,15 +54,13 @@ class Served:
         """The first line of stderr from index ``start`` on that starts with ``prefix``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for line in self.lines[start:]:
-                if line.startswith(prefix):
-                    return line
-            if self.process.poll() is not None and not any(line.startswith(prefix) for line in self.lines[start:]):
-                time.sleep(0.2)  # the reader may still be catching up
-                if not any(line.startswith(prefix) for line in self.lines[start:]):
-                    raise AssertionError(f"serve exited ({self.process.returncode}):\n" + "\n".join(self.lines))
+            if found := next((line for line in self.lines[start:] if line.startswith(prefix)), None):
+                return found
+            if self.process.poll() is not None:  # gone: give the reader a moment for its last lines
+                deadline = min(deadline, time.monotonic() + 1)
             time.sleep(0.02)
-        raise AssertionError(f"no line {prefix!r} from serve in {timeout} s:\n" + "\n".join(self.lines))
+        raise AssertionError(f"no line {prefix!r} from serve (exit status {self.process.poll()}):\n"
+                             + "\n".join(self.lines))
 
     def get(self, path: str) -> tuple[int, dict, bytes]:
         """Status, headers and body of a GET."""
@@ -352,7 +348,7 @@ def test_ctrl_c_while_computing_stops_its_workers_too(tmp_path):
         time.sleep(0.1)
 
 
-def test_busy_port_and_foreign_host_are_refused_before_anything_is_written(course, tmp_path):
+def test_busy_port_foreign_host_and_missing_course_are_refused_before_anything_is_written(course, tmp_path):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -361,6 +357,7 @@ def test_busy_port_and_foreign_host_are_refused_before_anything_is_written(cours
             ("--port", str(port)): f"--port: port {port} is in use; name another with --port N, or --port 0",
             ("--port", "0", "--host", "192.0.2.1"): "--host 192.0.2.1: cannot listen there",  # TEST-NET-1
             ("--port", "0", "--host", "no-such-host.invalid"): "--host no-such-host.invalid: not an address",
+            ("--port", "0", "--definitions", tmp_path / "none"): f"{tmp_path / 'none'}: definitions folder not found",
         }
         for args, message in refusals.items():
             result = run_reportgen("serve", "--definitions", course / "experiments", "--cache", tmp_path / "store",
