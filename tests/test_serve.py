@@ -322,9 +322,14 @@ def test_open_page_reloads_in_chromium_on_a_save_and_shows_a_bad_one(served, eve
     assert console_errors(browser.events) == []
 
 
-def test_ctrl_c_while_idle_stops_cleanly(course, served):
-    idle = Served(course, cache=course / "cache")  # the shared server has filled the store: a quick first build
+def test_with_pdf_the_pdf_is_rendered_after_the_build_and_ctrl_c_then_stops_cleanly(course, served):
+    idle = Served(course, "--pdf", cache=course / "cache")  # the shared server has filled the store: a quick build
     idle.wait_for("rebuilt")
+    rendered = idle.wait_for("rendered")
+    assert re.fullmatch(r"rendered report\.pdf in [\d.]+ s", rendered)  # before anyone asked for it
+    status, headers, pdf = idle.get("/report.pdf")
+    assert status == 200 and pdf.startswith(b"%PDF-")
+    assert [line for line in idle.lines if line.startswith("rendered")] == [rendered]  # served, not rendered again
     children = idle.process.pid
     status, stderr = idle.stop()
     assert status == 0 and "Traceback" not in stderr and stderr.endswith("stopped"), stderr
