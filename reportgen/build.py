@@ -250,16 +250,22 @@ def _in_workers(studies, units, cache_root, jobs, reporter, advance) -> dict[str
         # Longest first, so the last study to start is a short one.
         pending = {pool.submit(_work, study, cache_root): study for study in
                    sorted(studies, key=lambda s: -units[s.id])}
-        while pending:
-            finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-            _drain(messages, received, advance)
-            for future in finished:
-                study = pending.pop(future)
-                done[study.id] = future.result()
+        try:
+            while pending:
+                finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 _drain(messages, received, advance)
-                advance(max(units[study.id] - received[study.id], 0))
-                received[study.id] = units[study.id]
-                _report_study(reporter, done[study.id])
+                for future in finished:
+                    study = pending.pop(future)
+                    done[study.id] = future.result()
+                    _drain(messages, received, advance)
+                    advance(max(units[study.id] - received[study.id], 0))
+                    received[study.id] = units[study.id]
+                    _report_study(reporter, done[study.id])
+        except KeyboardInterrupt:
+            # The workers ignore Ctrl-C (see _start_worker): end them, or leaving the pool would run every study.
+            for process in multiprocessing.active_children():
+                process.terminate()
+            raise
     return done
 
 
