@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import platform
 import queue
+import signal
 import subprocess
 import threading
 import time
@@ -121,6 +122,17 @@ def user_texts(course: Course) -> list[tuple[str, str]]:
     return texts
 
 
+def course_warnings(course: Course) -> list[str]:
+    """What the definitions alone reveal: unlisted study files, text the fonts cannot show."""
+    return [*course.warnings, *unshowable(user_texts(course))]
+
+
+def execution_warnings(executions: list[StudyExecution]) -> list[str]:
+    """What computing the studies revealed: unreadable cache entries, diverged runs."""
+    return [*(w for e in executions for w in e.warnings),
+            *(f"{e.result.study.id}: run diverged: {label}" for e in executions for label in e.result.diverged)]
+
+
 def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSummary:
     """Validate, compute (or reuse), render and publish the report."""
     reporter = reporter or Reporter("quiet")
@@ -142,7 +154,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
     with _timed(summary, "definitions"):
         # After the up-to-date check: outputs recorded for these very inputs were rendered from valid templates.
         check_course_templates(course, folders)
-    summary.warnings += [*course.warnings, *unshowable(user_texts(course))]
+    summary.warnings += course_warnings(course)
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
     kinds = trained_kinds(course)
     if kinds:
@@ -152,9 +164,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
     with _timed(summary, "training and figures"):
         executions = compute_studies(course, options.cache, options.jobs, reporter)
     summary.executions = {e.result.study.id: e for e in executions}
-    summary.warnings += [w for e in executions for w in e.warnings]
-    summary.warnings += [f"{e.result.study.id}: run diverged: {label}" for e in executions
-                         for label in e.result.diverged]
+    summary.warnings += execution_warnings(executions)
     _fail_if_strict(options, summary)
     results = [e.result for e in executions]
     provenance = collect_provenance(course)
@@ -241,16 +251,22 @@ def _in_workers(studies, units, cache_root, jobs, reporter, advance) -> dict[str
         # Longest first, so the last study to start is a short one.
         pending = {pool.submit(_work, study, cache_root): study for study in
                    sorted(studies, key=lambda s: -units[s.id])}
-        while pending:
-            finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-            _drain(messages, received, advance)
-            for future in finished:
-                study = pending.pop(future)
-                done[study.id] = future.result()
+        try:
+            while pending:
+                finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
                 _drain(messages, received, advance)
-                advance(max(units[study.id] - received[study.id], 0))
-                received[study.id] = units[study.id]
-                _report_study(reporter, done[study.id])
+                for future in finished:
+                    study = pending.pop(future)
+                    done[study.id] = future.result()
+                    _drain(messages, received, advance)
+                    advance(max(units[study.id] - received[study.id], 0))
+                    received[study.id] = units[study.id]
+                    _report_study(reporter, done[study.id])
+        except KeyboardInterrupt:
+            # The workers ignore Ctrl-C (see _start_worker): end them, or leaving the pool would run every study.
+            for process in multiprocessing.active_children():
+                process.terminate()
+            raise
     return done
 
 
@@ -270,6 +286,8 @@ _WORKER_QUEUE = None
 def _start_worker(messages, parent: int) -> None:
     global _WORKER_QUEUE
     _WORKER_QUEUE = messages
+    # Ctrl-C reaches the whole process group: the parent decides what stops, a worker would only print a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     # One thread per process: the kernels' results must not depend on the thread count.
     os.environ["OMP_NUM_THREADS"] = "1"
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()

@@ -47,29 +47,6 @@ def main() -> None:
     """
 
 
-def report_options(command):
-    """Options shared by ``build`` and ``check``: what to build and for whom."""
-    options = [
-        click.argument("studies", nargs=-1),
-        DEFINITIONS,
-        click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
-                     help="Output folder for report.html, report.pdf and results.json."),
-        click.option("--audience", type=click.Choice(["student", "instructor", "all"]), default=None,
-                     help="Edition: student handout (report-student.*, no solutions), instructor edition "
-                          "(report.*, everything) or both [default: course.toml's audience, else instructor]."),
-        click.option("--profile", default=None, metavar="NAME",
-                     help="Apply [profiles.NAME] of course.toml (e.g. a quick profile for CI smoke runs)."),
-        click.option("--set", "assignments", multiple=True, metavar="[STUDY.]KEY=VALUE",
-                     help="Override one field, validated like the file: --set overfitting.train.steps=500. "
-                          "Without a study id it applies to every study that has the field. Repeatable."),
-        TEMPLATES,
-        *LIMIT_OPTIONS,
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
 LIMIT_OPTIONS = [
     click.option("--max-runs", type=click.IntRange(min=1), default=None, metavar="N",
                  help="Most runs one study may expand to [default: course.toml's max_runs, else 10,000]."),
@@ -79,13 +56,56 @@ LIMIT_OPTIONS = [
     click.option("--max-file-kb", type=click.IntRange(min=1), default=None, metavar="KB",
                  help="Largest definition file read [default: course.toml's max_file_kb, else 1,024]."),
 ]
+OUT = click.option("--out", "-o", type=click.Path(path_type=Path), default=Path("build"), show_default=True,
+                   help="Output folder for report.html, report.pdf and results.json.")
+# What to build and for whom: build, check and serve.
+COURSE_OPTIONS = [
+    click.argument("studies", nargs=-1),
+    DEFINITIONS,
+    click.option("--audience", type=click.Choice(["student", "instructor", "all"]), default=None,
+                 help="Edition: student handout (report-student.*, no solutions), instructor edition "
+                      "(report.*, everything) or both [default: course.toml's audience, else instructor]."),
+    click.option("--profile", default=None, metavar="NAME",
+                 help="Apply [profiles.NAME] of course.toml (e.g. a quick profile for CI smoke runs)."),
+    click.option("--set", "assignments", multiple=True, metavar="[STUDY.]KEY=VALUE",
+                 help="Override one field, validated like the file: --set overfitting.train.steps=500. "
+                      "Without a study id it applies to every study that has the field. Repeatable."),
+    TEMPLATES,
+    *LIMIT_OPTIONS,
+]
+# How results are computed and stored: build and serve. One more shared option goes here, and into build_options.
+COMPUTE_OPTIONS = [
+    click.option("--cache", type=click.Path(path_type=Path), default=None, help=f"Result store {CACHE_DEFAULT}."),
+    click.option("--no-cache", is_flag=True, help="Neither read nor write the result store; recompute everything."),
+    click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+                 help="Worker processes for independent studies [default: all cores]. Results do not depend on it."),
+]
+
+
+def _with(options: list, command):
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def report_options(command):
+    """Options shared by ``build`` and ``check``: what to build, for whom, and where."""
+    return _with([*COURSE_OPTIONS[:2], OUT, *COURSE_OPTIONS[2:]], command)
+
+
+def course_options(command):
+    """What to build and for whom, without an output folder (``serve`` writes none)."""
+    return _with(COURSE_OPTIONS, command)
+
+
+def compute_options(command):
+    """Options shared by ``build`` and ``serve``: the result store and the worker processes."""
+    return _with(COMPUTE_OPTIONS, command)
 
 
 def with_limits(command):
     """The options that bound the work a course may ask for."""
-    for option in reversed(LIMIT_OPTIONS):
-        command = option(command)
-    return command
+    return _with(LIMIT_OPTIONS, command)
 
 
 def _limits(max_runs: int | None, max_memory_mb: int | None, max_file_kb: int | None):
@@ -94,12 +114,23 @@ def _limits(max_runs: int | None, max_memory_mb: int | None, max_file_kb: int | 
     return Limits(max_runs=max_runs, max_memory_mb=max_memory_mb, max_file_kb=max_file_kb)
 
 
+def build_options(*, studies: tuple[str, ...], definitions: Path, audience: str | None, profile: str | None,
+                  assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
+                  max_memory_mb: int | None, max_file_kb: int | None, cache: Path | None, no_cache: bool,
+                  jobs: int | None, force: bool = False, **rest):
+    """The BuildOptions of the course and compute options as parsed; ``rest`` (out, strict, ...) passes through."""
+    from .build import BuildOptions, default_cache
+
+    return BuildOptions(definitions=definitions, studies=studies, force=force or no_cache,
+                        cache=None if no_cache else (cache or default_cache(definitions)),
+                        jobs=jobs or os.cpu_count() or 1, audience=audience, profile=profile,
+                        assignments=assignments, templates=templates,
+                        limits=_limits(max_runs, max_memory_mb, max_file_kb), **rest)
+
+
 @main.command()
 @report_options
-@click.option("--cache", type=click.Path(path_type=Path), default=None, help=f"Result store {CACHE_DEFAULT}.")
-@click.option("--no-cache", is_flag=True, help="Neither read nor write the result store; recompute everything.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes for independent studies [default: all cores]. Results do not depend on it.")
+@compute_options
 @click.option("--force", is_flag=True, help="Rebuild even when the outputs are up to date.")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 1, nothing written) on any warning: a diverged run, a study file course.toml "
@@ -118,15 +149,13 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     makes that study's handout. Runs whose results are in the result store
     are reused; if nothing changed since the last build, nothing is redone.
     """
-    from .build import BuildOptions, default_cache
     from .build import build as run_build
     from .progress import Reporter
 
-    options = BuildOptions(definitions=definitions, out=out, studies=studies, force=force or no_cache,
-                           cache=None if no_cache else (cache or default_cache(definitions)),
-                           jobs=jobs or os.cpu_count() or 1, audience=audience, profile=profile,
-                           assignments=assignments, templates=templates, strict=strict,
-                           limits=_limits(max_runs, max_memory_mb, max_file_kb))
+    options = build_options(studies=studies, definitions=definitions, audience=audience, profile=profile,
+                            assignments=assignments, templates=templates, max_runs=max_runs,
+                            max_memory_mb=max_memory_mb, max_file_kb=max_file_kb, cache=cache, no_cache=no_cache,
+                            jobs=jobs, force=force, out=out, strict=strict)
     reporter = Reporter.for_terminal(quiet)
     summary = run_build(options, reporter)
     for warning in summary.warnings:
@@ -163,6 +192,31 @@ def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
         click.echo(f"out of date: {reason}; run reportgen build", err=True)
         sys.exit(1)
     click.echo(f"{out}: up to date")
+
+
+@main.command()
+@course_options
+@compute_options
+@click.option("--port", "-p", type=click.IntRange(0, 65535), default=None,
+              help="Port to listen on; 0 takes any free one [default: 8000, else the next free one up to 8009].")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Any but a loopback address shows the report to the network.")
+@click.option("--open", "open_browser", is_flag=True, help="Open the report in the default browser once built.")
+@click.option("--pdf", is_flag=True,
+              help="Render the PDF after every save too (without it, the page's PDF link renders it when asked).")
+def serve(port: int | None, host: str, open_browser: bool, pdf: bool, **given) -> None:
+    """Build the course, serve its HTML here, and rebuild and reload the page on every save.
+
+    Watches what a build reads: the definitions, course.toml, the template
+    folders (--templates, the course's own, plug-in kinds', the built-in
+    ones) and the bibliography. Pages are kept in memory: serve writes no
+    output folder, only the result store, as build does. Takes build's
+    options for what to build and how. Ctrl-C stops it (exit status 0).
+    """
+    from .serve import ServeOptions
+    from .serve import serve as run_serve
+
+    run_serve(build_options(**given), ServeOptions(host=host, port=port, open_browser=open_browser, pdf=pdf))
 
 
 @main.command()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import jinja2
+import jinja2.bccache
 import jinja2.ext
 import jinja2.nodes
 import jinja2.parser
@@ -85,6 +86,25 @@ def as_text(value: Any) -> Any:
     return Markup(str(escape(value)).replace("\\", "&#92;"))
 
 
+class _CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates in memory, by file and source checksum: a process that renders again (``serve``, a build
+    of two editions) compiles only the templates whose source changed."""
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Fill ``bucket`` when this file was compiled before (Jinja checks the source checksum)."""
+        if bucket.key in self._code:
+            bucket.bytecode_from_string(self._code[bucket.key])
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        """Keep what was just compiled."""
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED = _CompiledTemplates()
+
 GLOBALS = ("range", "namespace")
 """Jinja's default globals that templates may use; ``cycler``, ``joiner`` and ``lipsum`` are dropped."""
 
@@ -100,6 +120,7 @@ def environment(extra: list[Path] | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         finalize=as_text,
+        bytecode_cache=_COMPILED,
     )
     env.globals = {name: env.globals[name] for name in GLOBALS}
     env.filters["num"] = lambda value, digits=3: Markup(fmt(value, digits))
