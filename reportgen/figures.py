@@ -8,6 +8,7 @@ and drops the date, so the same data always give the same bytes.
 from __future__ import annotations
 
 import io
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -17,6 +18,9 @@ matplotlib.use("Agg")  # never open a window, whatever the environment says
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
+from matplotlib.ticker import ScalarFormatter  # noqa: E402
+
+from .language import _, fixed  # noqa: E402
 
 from .studies.base import Figure  # noqa: E402,F401  (re-exported: the record figures produce)
 
@@ -48,12 +52,26 @@ TRUTH_COLOR = "#d62728"
 GAP_COLOR = "#bbbbbb"
 
 
+class LocalFormatter(ScalarFormatter):
+    """Matplotlib's linear tick labels (its choice of decimals), written in the current language by Babel."""
+
+    def _format_maybe_minus_and_locale(self, fmt: str, arg: float) -> str:
+        decimals = re.fullmatch(r"%1\.(\d+)f", fmt)
+        if decimals is None:  # mathtext or TeX formats: left to matplotlib
+            return super()._format_maybe_minus_and_locale(fmt, arg)
+        return self.fix_minus(fixed(arg, int(decimals.group(1))))
+
+
 @contextmanager
 def figure(nrows: int = 1, ncols: int = 1, height: float = 2.6, **subplot_kw) -> Iterator[tuple[MplFigure, np.ndarray]]:
-    """A fresh figure at text width in the house style; yields (figure, 2-D array of axes)."""
+    """A fresh figure at text width in the house style, its tick labels in the current language; yields
+    (figure, 2-D array of axes)."""
     with matplotlib.rc_context(STYLE):
         fig = MplFigure(figsize=(TEXT_WIDTH_IN, height), layout="constrained")
         axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+        for ax in axes.flat:
+            ax.xaxis.set_major_formatter(LocalFormatter())
+            ax.yaxis.set_major_formatter(LocalFormatter())
         yield fig, axes
 
 
@@ -80,7 +98,7 @@ def categorical_colors(n: int) -> list:
 def shade_gap(ax, gap: tuple[float, float] | None) -> None:
     """Shade the interval where training points were removed."""
     if gap is not None:
-        ax.axvspan(gap[0], gap[1], color=GAP_COLOR, alpha=0.35, lw=0, label="gap in the data")
+        ax.axvspan(gap[0], gap[1], color=GAP_COLOR, alpha=0.35, lw=0, label=_("gap in the data"))
 
 
 def data_limits(values: np.ndarray, margin: float = 0.35) -> tuple[float, float]:
