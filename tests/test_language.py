@@ -7,6 +7,7 @@ most tests: both instructor editions in one build, then the Spanish student hand
 from __future__ import annotations
 
 import ast
+import base64
 import json
 import re
 import shutil
@@ -174,8 +175,6 @@ def test_spanish_student_handout_shows_no_number_of_the_results(bilingual):
 
 def test_spanish_figures_write_ticks_with_a_decimal_comma(bilingual):
     html = bilingual["html"]["report.es.html"]
-    import base64
-
     data = next(m.group(1) for m in re.finditer(r'<figure id="fig-overfitting-data".*?base64,([^"]+)"', html, re.S))
     svg = base64.b64decode(data).decode()
     assert "0,5" in svg and ">0.5<" not in svg and "datos de entrenamiento" in svg
