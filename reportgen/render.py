@@ -137,6 +137,7 @@ def environment(extra: list[Path] | None = None, language: str = lang.DEFAULT) -
     env.filters["math"] = lambda value: (value if isinstance(value, str) else lang.number(value, grouping=False)
                                          ).replace("−", "-").replace(",", "{,}")
     env.globals["t"] = translate
+    env.globals["separator"] = lambda: lang.current().separator  # between the items of a list
     env.globals["tn"] = translate_count
     # \\ref{…} to a figure or table object, so prose never spells out ids that depend on the study's file name.
     env.globals["ref"] = lambda item: Markup(f"\\ref{{{item.id}}}")
