@@ -30,10 +30,11 @@ from .plan import analysis_code_version, code_version
 from .preflight import check_output_folder, unshowable
 from .progress import Reporter
 from .editions import FORMATS, Material, editions, output_names, render_editions
+from .language import LANGUAGES, Text
 from .publish import BUILD_INFO, MANIFEST, publish, recover
 from .spec import Course, display_path, load_course
 
-RENDERING_LIBRARIES = ("torch", "numpy", "matplotlib", "weasyprint", "jinja2", "ziamath", "pydantic")
+RENDERING_LIBRARIES = ("torch", "numpy", "matplotlib", "weasyprint", "jinja2", "ziamath", "pydantic", "babel")
 @dataclass(frozen=True)
 class BuildOptions:
     """Everything ``reportgen build`` was asked to do."""
@@ -51,6 +52,8 @@ class BuildOptions:
     """Rebuild even when the outputs are up to date."""
     audience: str | None = None
     """``student``, ``instructor`` or ``all``; None takes course.toml's ``audience``."""
+    languages: tuple[str, ...] = ()
+    """Language codes to write, or ``("all",)``; empty takes course.toml's ``language`` or ``languages``."""
     profile: str | None = None
     """A ``[profiles.<name>]`` of course.toml to apply."""
     assignments: tuple[str, ...] = ()
@@ -87,6 +90,19 @@ def load(options: BuildOptions) -> tuple[Course, str, list[Path]]:
     return course, audience, folders
 
 
+def languages_of(options: BuildOptions, course: Course) -> tuple[str, ...]:
+    """The languages this build writes, the course's own first when it is among them."""
+    if not options.languages:
+        return course.languages
+    wanted = tuple(LANGUAGES) if "all" in options.languages else options.languages
+    return tuple(dict.fromkeys(code for code in (course.languages[0], *LANGUAGES) if code in wanted))
+
+
+def outputs(options: BuildOptions, course: Course, audience: str) -> tuple[str, ...]:
+    """The files this build writes: every edition in every language, and results.json with an instructor one."""
+    return output_names(audience, languages_of(options, course), course.languages[0])
+
+
 def template_folders(course: Course, given: tuple[Path, ...] = ()) -> list[Path]:
     """The user's template folders (command line first, then course.toml's, then the plug-in kinds'), found."""
     folders = [*given, *([course.templates] if course.templates else [])]
@@ -105,26 +121,31 @@ def template_folders(course: Course, given: tuple[Path, ...] = ()) -> list[Path]
     return folders
 
 
-def check_course_templates(course: Course, folders: list[Path]) -> None:
-    """Find and parse every template the course's report includes, and refuse unsafe ones (exit 2)."""
+def check_course_templates(course: Course, folders: list[Path], languages: tuple[str, ...] = ("en",)) -> None:
+    """Find and parse every template the course's report includes in each language, and refuse unsafe ones
+    (exit 2)."""
     from .render import check_templates
 
-    check_templates(folders, sorted({study.template for study in course.studies}))
+    check_templates(folders, sorted({study.template for study in course.studies}), languages)
 
 
-def user_texts(course: Course) -> list[tuple[str, str]]:
+def user_texts(course: Course) -> list[tuple[str, Text]]:
     """Every piece of text the user wrote that the report typesets, as (file: key, text)."""
     where = display_path(course.root / "course.toml")
     texts = [(f"{where}: title", course.title), (f"{where}: subtitle", course.subtitle),
              *((f"{where}: authors[{i}]", author) for i, author in enumerate(course.authors))]
+    if course.profile:
+        texts.append((f"{where}: profiles.{course.profile}.description", course.profile_description))
     for study in course.studies:
-        texts += [(f"{study.path}: title", study.title), (f"{study.path}: summary", study.summary)]
+        texts += [(f"{study.path}: title", study.title), (f"{study.path}: summary", study.summary),
+                  *((f"{study.path}: activities[{i}]", text) for i, text in enumerate(study.base.activities))]
     return texts
 
 
-def course_warnings(course: Course) -> list[str]:
-    """What the definitions alone reveal: unlisted study files, text the fonts cannot show."""
-    return [*course.warnings, *unshowable(user_texts(course))]
+def course_warnings(course: Course, languages: tuple[str, ...]) -> list[str]:
+    """What the definitions alone reveal: unlisted study files, untranslated text, text the fonts cannot show."""
+    texts = [(where, version) for where, text in user_texts(course) for _, version in text.versions]
+    return [*course.warnings, *untranslated(course, languages), *unshowable(texts)]
 
 
 def execution_warnings(executions: list[StudyExecution]) -> list[str]:
@@ -133,17 +154,24 @@ def execution_warnings(executions: list[StudyExecution]) -> list[str]:
             *(f"{e.result.study.id}: run diverged: {label}" for e in executions for label in e.result.diverged)]
 
 
+def untranslated(course: Course, languages: tuple[str, ...]) -> list[str]:
+    """A warning for each text the definitions give in some languages but not in one this build writes."""
+    return [f"{where}: no {code} text (the {code} editions show {' or '.join(c for c, _ in text.versions)})"
+            for where, text in user_texts(course) if text for code in languages if not text.has(code)]
+
+
 def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSummary:
     """Validate, compute (or reuse), render and publish the report."""
     reporter = reporter or Reporter("quiet")
     summary = BuildSummary()
     with _timed(summary, "definitions"):
         course, audience, folders = load(options)
+        languages = languages_of(options, course)
         check_output_folder(options.out)
         recover(options.out)  # a killed build's stage and temporary files, before they can be taken for outputs
         ResultCache(options.cache).check_writable()
         digest = input_digest(options, course, audience, folders)
-    names = output_names(audience)
+    names = outputs(options, course, audience)
     if options.cache is not None and not options.force and outputs_current(options.out, digest, names):
         # The same inputs give the same warnings: repeat those of the build that wrote these outputs.
         summary.warnings += recorded_warnings(options.out)
@@ -153,8 +181,8 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         return summary
     with _timed(summary, "definitions"):
         # After the up-to-date check: outputs recorded for these very inputs were rendered from valid templates.
-        check_course_templates(course, folders)
-    summary.warnings += course_warnings(course)
+        check_course_templates(course, folders, languages)
+    summary.warnings += course_warnings(course, languages)
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
     kinds = trained_kinds(course)
     if kinds:
@@ -162,14 +190,14 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         if not summary.kernel.startswith("C kernel"):
             reporter.line(f"note: gradients come from {summary.kernel}; MLPs train several times slower")
     with _timed(summary, "training and figures"):
-        executions = compute_studies(course, options.cache, options.jobs, reporter)
+        executions = compute_studies(course, options.cache, options.jobs, reporter, languages)
     summary.executions = {e.result.study.id: e for e in executions}
     summary.warnings += execution_warnings(executions)
     _fail_if_strict(options, summary)
     results = [e.result for e in executions]
     provenance = collect_provenance(course)
-    material = Material(course, results, provenance, folders)
-    chosen = editions(audience)
+    material = Material(course, [e.results for e in executions], provenance, folders)
+    chosen = editions(audience, languages, course.languages[0])
     with reporter.bar("rendering", len(chosen) * len(FORMATS), "file") as advance:
         def timed(stage: str, seconds: float) -> None:
             summary.timings[stage] = summary.timings.get(stage, 0.0) + seconds
@@ -217,8 +245,10 @@ def _timed(summary: BuildSummary, stage: str) -> Iterator[None]:
 # --------------------------------------------------------------------------- computing the studies
 
 
-def compute_studies(course: Course, cache_root: Path | None, jobs: int, reporter: Reporter) -> list[StudyExecution]:
-    """Every study's result, in course order; independent studies run in ``jobs`` processes."""
+def compute_studies(course: Course, cache_root: Path | None, jobs: int, reporter: Reporter,
+                    languages: tuple[str, ...] = ("en",)) -> list[StudyExecution]:
+    """Every study's result (analysed in each of ``languages``), in course order; independent studies run in
+    ``jobs`` processes."""
     studies = list(course.studies)
     units = {s.id: work_units(s) for s in studies}
     done: dict[str, StudyExecution] = {}
@@ -232,15 +262,16 @@ def compute_studies(course: Course, cache_root: Path | None, jobs: int, reporter
                     advance(amount)
 
                 # A lone study gets the workers for its own chunks instead.
-                done[study.id] = run_study(study, cache_root, step, workers=jobs if len(studies) == 1 else 1)
+                done[study.id] = run_study(study, cache_root, step, workers=jobs if len(studies) == 1 else 1,
+                                           languages=languages)
                 advance(max(units[study.id] - counted[0], 0))  # a cached study jumps to its share
                 _report_study(reporter, done[study.id])
         else:
-            done = _in_workers(studies, units, cache_root, jobs, reporter, advance)
+            done = _in_workers(studies, units, cache_root, jobs, reporter, advance, languages)
     return [done[s.id] for s in studies]
 
 
-def _in_workers(studies, units, cache_root, jobs, reporter, advance) -> dict[str, StudyExecution]:
+def _in_workers(studies, units, cache_root, jobs, reporter, advance, languages) -> dict[str, StudyExecution]:
     # fork: workers inherit the validated definitions and start at once; the parent has not loaded torch.
     context = multiprocessing.get_context("fork")
     messages = context.Queue()
@@ -249,7 +280,7 @@ def _in_workers(studies, units, cache_root, jobs, reporter, advance) -> dict[str
     with ProcessPoolExecutor(max_workers=min(jobs, len(studies)), mp_context=context,
                              initializer=_start_worker, initargs=(messages, os.getpid())) as pool:
         # Longest first, so the last study to start is a short one.
-        pending = {pool.submit(_work, study, cache_root): study for study in
+        pending = {pool.submit(_work, study, cache_root, languages): study for study in
                    sorted(studies, key=lambda s: -units[s.id])}
         try:
             while pending:
@@ -300,8 +331,8 @@ def _exit_with_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _work(study, cache_root) -> StudyExecution:
-    return run_study(study, cache_root, lambda amount: _WORKER_QUEUE.put((study.id, amount)))
+def _work(study, cache_root, languages) -> StudyExecution:
+    return run_study(study, cache_root, lambda amount: _WORKER_QUEUE.put((study.id, amount)), languages=languages)
 
 
 def _report_study(reporter: Reporter, execution: StudyExecution) -> None:
@@ -315,10 +346,10 @@ def _report_study(reporter: Reporter, execution: StudyExecution) -> None:
 def results_document(course: Course, results: list, provenance: dict[str, Any]) -> dict[str, Any]:
     """The machine-readable results: every run's swept params, seed, status and metrics."""
     return {
-        "title": course.title,
+        "title": course.title.as_data(),
         "provenance": provenance,
         "studies": [
-            {"id": r.study.id, "kind": r.study.kind, "title": r.study.title, "runs": _json_safe(r.records())}
+            {"id": r.study.id, "kind": r.study.kind, "title": r.study.title.as_data(), "runs": _json_safe(r.records())}
             for r in results
         ],
     }
@@ -414,6 +445,7 @@ def input_digest(options: BuildOptions, course: Course, audience: str, folders: 
     digest.update(json.dumps({
         "studies": list(options.studies),
         "audience": audience,
+        "languages": list(languages_of(options, course)),
         "profile": options.profile,
         "assignments": list(options.assignments),
         "libraries": {name: _version(name) for name in RENDERING_LIBRARIES},

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .language import LANGUAGES
 
 FOUND_HERE = "./course.toml's folder, else ./experiments"
 CACHE_DEFAULT = ("[default: .reportgen-cache inside the course folder when building where it stands, "
@@ -65,6 +66,9 @@ COURSE_OPTIONS = [
     click.option("--audience", type=click.Choice(["student", "instructor", "all"]), default=None,
                  help="Edition: student handout (report-student.*, no solutions), instructor edition "
                       "(report.*, everything) or both [default: course.toml's audience, else instructor]."),
+    click.option("--lang", "languages", multiple=True, type=click.Choice([*LANGUAGES, "all"]),
+                 help="Language of the editions: en, es, or all (every one, each with its own file names: "
+                      "report.es.html). Repeatable [default: course.toml's language or languages, else en]."),
     click.option("--profile", default=None, metavar="NAME",
                  help="Apply [profiles.NAME] of course.toml (e.g. a quick profile for CI smoke runs)."),
     click.option("--set", "assignments", multiple=True, metavar="[STUDY.]KEY=VALUE",
@@ -114,7 +118,8 @@ def _limits(max_runs: int | None, max_memory_mb: int | None, max_file_kb: int | 
     return Limits(max_runs=max_runs, max_memory_mb=max_memory_mb, max_file_kb=max_file_kb)
 
 
-def build_options(*, studies: tuple[str, ...], definitions: Path, audience: str | None, profile: str | None,
+def build_options(*, studies: tuple[str, ...], definitions: Path, audience: str | None,
+                  languages: tuple[str, ...], profile: str | None,
                   assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
                   max_memory_mb: int | None, max_file_kb: int | None, cache: Path | None, no_cache: bool,
                   jobs: int | None, force: bool = False, **rest):
@@ -123,8 +128,8 @@ def build_options(*, studies: tuple[str, ...], definitions: Path, audience: str 
 
     return BuildOptions(definitions=definitions, studies=studies, force=force or no_cache,
                         cache=None if no_cache else (cache or default_cache(definitions)),
-                        jobs=jobs or os.cpu_count() or 1, audience=audience, profile=profile,
-                        assignments=assignments, templates=templates,
+                        jobs=jobs or os.cpu_count() or 1, audience=audience, languages=languages,
+                        profile=profile, assignments=assignments, templates=templates,
                         limits=_limits(max_runs, max_memory_mb, max_file_kb), **rest)
 
 
@@ -138,7 +143,8 @@ def build_options(*, studies: tuple[str, ...], definitions: Path, audience: str 
 @click.option("--explain", is_flag=True, help="Say per study which runs were reused and why others were computed.")
 @click.option("--timings", is_flag=True, help="Print where the build spent its time.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None, profile: str | None,
+def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None,
+          languages: tuple[str, ...], profile: str | None,
           assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
           max_memory_mb: int | None, max_file_kb: int | None, cache: Path | None, no_cache: bool,
           jobs: int | None, force: bool, strict: bool, explain: bool, timings: bool, quiet: bool) -> None:
@@ -152,8 +158,8 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     from .build import build as run_build
     from .progress import Reporter
 
-    options = build_options(studies=studies, definitions=definitions, audience=audience, profile=profile,
-                            assignments=assignments, templates=templates, max_runs=max_runs,
+    options = build_options(studies=studies, definitions=definitions, audience=audience, languages=languages,
+                            profile=profile, assignments=assignments, templates=templates, max_runs=max_runs,
                             max_memory_mb=max_memory_mb, max_file_kb=max_file_kb, cache=cache, no_cache=no_cache,
                             jobs=jobs, force=force, out=out, strict=strict)
     reporter = Reporter.for_terminal(quiet)
@@ -172,7 +178,8 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
 
 @main.command()
 @report_options
-def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None, profile: str | None,
+def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None,
+          languages: tuple[str, ...], profile: str | None,
           assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
           max_memory_mb: int | None, max_file_kb: int | None) -> None:
     """Exit 1 when the outputs in --out are out of date with the definitions.
@@ -180,14 +187,14 @@ def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     Takes the same options as build and answers whether build would
     rebuild: for a CI job that verifies committed reports. Runs nothing.
     """
-    from .build import BuildOptions, input_digest, load, staleness
-    from .editions import output_names
+    from .build import BuildOptions, input_digest, load, outputs, staleness
 
-    options = BuildOptions(definitions=definitions, out=out, studies=studies, audience=audience, profile=profile,
+    options = BuildOptions(definitions=definitions, out=out, studies=studies, audience=audience,
+                           languages=languages, profile=profile,
                            assignments=assignments, templates=templates,
                            limits=_limits(max_runs, max_memory_mb, max_file_kb))
     course, chosen, folders = load(options)
-    reason = staleness(out, input_digest(options, course, chosen, folders), output_names(chosen))
+    reason = staleness(out, input_digest(options, course, chosen, folders), outputs(options, course, chosen))
     if reason is not None:
         click.echo(f"out of date: {reason}; run reportgen build", err=True)
         sys.exit(1)
@@ -286,12 +293,13 @@ def list_studies(definitions: Path) -> None:
 @with_limits
 def validate(definitions: Path, templates: tuple[Path, ...], max_runs: int | None, max_memory_mb: int | None,
              max_file_kb: int | None) -> None:
-    """Check every definition file and every template the report includes, without running anything."""
+    """Check every definition file and every template the report includes (in every language), without running
+    anything."""
     from .build import check_course_templates, template_folders
     from .spec import load_course
 
     course = load_course(definitions, limits=_limits(max_runs, max_memory_mb, max_file_kb))
-    check_course_templates(course, template_folders(course, templates))
+    check_course_templates(course, template_folders(course, templates), tuple(LANGUAGES))
     runs = sum(s.n_runs for s in course.studies)
     where = definitions if definitions.name else Path(definitions.resolve().name)  # "." says nothing
     click.echo(f"{where}: {len(course.studies)} studies, {runs} runs: all definitions and templates are valid")

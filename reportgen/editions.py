@@ -1,8 +1,8 @@
-"""The rendering stage: each edition of the report (who it is for) as HTML and PDF, from computed results.
+"""The rendering stage: each edition of the report (who it is for, in which language) as HTML and PDF.
 
 Facts and figures are computed once and shared by every edition; an edition
-changes only the words around them. ``build`` renders both formats,
-``serve`` the HTML alone.
+changes only the words around them and how numbers are written. ``build``
+renders both formats, ``serve`` the HTML alone.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .language import DEFAULT, LANGUAGES, speaking
 from .publish import BUILD_INFO
 
 AUDIENCES = {"instructor": ("instructor",), "student": ("student",), "all": ("instructor", "student")}
@@ -21,35 +22,52 @@ FORMATS = ("html", "pdf")
 
 @dataclass(frozen=True)
 class Edition:
-    """One rendering of the report: the audience it is written for."""
+    """One rendering of the report: the audience it is written for and its language."""
 
     audience: str
+    language: str = DEFAULT
+    own_language: str = DEFAULT
+    """The course's own language, whose editions have plain file names; the others carry their code."""
 
     @property
     def stem(self) -> str:
-        """File name stem: the instructor edition is the full report."""
-        return "report" if self.audience == "instructor" else f"report-{self.audience}"
+        """File name stem: the instructor edition is the full report; another language than the course's
+        adds its code (``report-student.es``)."""
+        stem = "report" if self.audience == "instructor" else f"report-{self.audience}"
+        return stem if self.language == self.own_language else f"{stem}.{self.language}"
 
     def file_name(self, fmt: str) -> str:
         """The name of this edition's file in format ``fmt`` (html or pdf)."""
         return f"{self.stem}.{fmt}"
 
+    @property
+    def name(self) -> str:
+        """How progress lines name it: ``instructor edition``, ``student edition in es``."""
+        return f"{self.audience} edition" + ("" if self.language == self.own_language else f" in {self.language}")
 
-def editions(audience: str) -> tuple[Edition, ...]:
-    """The editions a build for ``audience`` (instructor, student or all) renders."""
-    return tuple(Edition(name) for name in AUDIENCES[audience])
+
+def editions(audience: str, languages: tuple[str, ...] = (DEFAULT,),
+             own_language: str | None = None) -> tuple[Edition, ...]:
+    """The editions a build for ``audience`` (instructor, student or all) in ``languages`` renders.
+
+    ``own_language`` is the course's language (default: the first of ``languages``).
+    """
+    own = own_language or languages[0]
+    return tuple(Edition(name, code, own) for code in languages for name in AUDIENCES[audience])
 
 
-def output_names(audience: str) -> tuple[str, ...]:
-    """The files a build for ``audience`` writes."""
-    names = [edition.file_name(fmt) for edition in editions(audience) for fmt in FORMATS]
+def output_names(audience: str, languages: tuple[str, ...] = (DEFAULT,),
+                 own_language: str | None = None) -> tuple[str, ...]:
+    """The files a build for ``audience`` in ``languages`` writes."""
+    names = [edition.file_name(fmt) for edition in editions(audience, languages, own_language) for fmt in FORMATS]
     if "instructor" in AUDIENCES[audience]:
         names.append("results.json")  # the numbers are solutions: never beside a student handout alone
     return tuple(names)
 
 
-ALL_OUTPUTS = tuple(dict.fromkeys(output_names("all") + output_names("student") + (BUILD_INFO,)))
-"""Every file name a build may write (what ``clean`` removes)."""
+ALL_OUTPUTS = tuple(dict.fromkeys(
+    name for own in LANGUAGES for name in output_names("all", tuple(LANGUAGES), own) + (BUILD_INFO,)))
+"""Every file name a build may write, in any language, whatever the course's own (what ``clean`` removes)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +76,7 @@ class Material:
 
     course: Any
     results: list
+    """Per study, its results by language (``{"en": StudyResult, "es": …}``) or one result for every language."""
     provenance: dict[str, Any]
     folders: list[Path]
 
@@ -65,15 +84,22 @@ class Material:
         """The template context of ``edition``."""
         from .render import load_bibliography
 
-        return {"course": self.course, "results": self.results, "provenance": self.provenance,
-                "bibliography": load_bibliography(self.folders), "audience": edition.audience}
+        return {"course": self.course, "results": self.results_in(edition.language), "provenance": self.provenance,
+                "bibliography": load_bibliography(self.folders), "audience": edition.audience,
+                "lang": edition.language}
+
+    def results_in(self, language: str) -> list:
+        """The studies' results as analysed in ``language`` (their captions, labels and ticks in its words)."""
+        return [result.get(language, next(iter(result.values()))) if isinstance(result, dict) else result
+                for result in self.results]
 
 
 def render_html(material: Material, edition: Edition) -> str:
-    """The self-contained HTML of one edition."""
+    """The self-contained HTML of one edition, written in its language."""
     from .render import render_html as render
 
-    return render(material.context(edition), material.folders)
+    with speaking(edition.language, material.folders):
+        return render(material.context(edition), material.folders, edition.language)
 
 
 def render_editions(material: Material, chosen: Iterable[Edition], formats: tuple[str, ...] = FORMATS,
@@ -88,14 +114,14 @@ def render_editions(material: Material, chosen: Iterable[Edition], formats: tupl
     files: dict[str, bytes] = {}
     pages: list[tuple[Edition, str]] = []
     for edition in chosen:
-        line(f"rendering the {edition.audience} edition (HTML)")
+        line(f"rendering the {edition.name} (HTML)")
         start = time.perf_counter()
         html = render_html(material, edition)
         files[edition.file_name("html")] = html.encode("utf-8")
         pages.append((edition, html))
         timed("html", time.perf_counter() - start)
     if "pdf" in formats:
-        line(f"rendering {', '.join(f'the {e.audience} edition' for e in chosen)} (PDF)")
+        line(f"rendering {', '.join(f'the {e.name}' for e in chosen)} (PDF)")
         start = time.perf_counter()
         documents = typeset([html for _, html in pages], material.course.epoch, jobs)
         for (edition, _), document in zip(pages, documents):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import kinds
 from .cache import ResultCache
+from .language import speaking
 from .plan import Run, analysis_key, plan_study
 from .spec import Study
 from .studies.base import StudyResult
@@ -25,7 +26,8 @@ Progress = kinds.Progress
 class StudyExecution:
     """A study's result and how it was obtained."""
 
-    result: StudyResult
+    results: dict[str, StudyResult]
+    """The study analysed in each language of the build: same numbers, the figures' and tables' words in each."""
     reused: int
     trained: int
     seconds: float
@@ -35,7 +37,12 @@ class StudyExecution:
     computing: float = 0.0
     """Seconds spent computing runs (training or sampling); 0 when every run was cached."""
     analysis: float = 0.0
-    """Seconds spent analyzing and drawing figures; 0 when the analysis was cached."""
+    """Seconds spent analyzing and drawing figures, over every language; 0 when every analysis was cached."""
+
+    @property
+    def result(self) -> StudyResult:
+        """The result in the build's first language (its numbers are every language's)."""
+        return next(iter(self.results.values()))
 
 
 def work_units(study: Study) -> int:
@@ -49,40 +56,62 @@ def analyze(kind: kinds.StudyKind, study: Study, runs: list[Run], outcomes: list
 
 
 def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda _: None,
-              workers: int = 1) -> StudyExecution:
-    """Plan, reuse or compute, and analyze one study; ``workers`` processes may share its training."""
+              workers: int = 1, languages: tuple[str, ...] = ("en",)) -> StudyExecution:
+    """Plan, reuse or compute, and analyze one study in each of ``languages``; ``workers`` processes may share
+    its training.
+
+    Runs are computed once for every language; only the analysis (whose figures, captions and tables carry
+    words and formatted numbers) is done, and stored, per language.
+    """
     start = time.perf_counter()
     kind = kinds.get(study.kind)
     cache = ResultCache(cache_root)
     runs = plan_study(study)
     previous = cache.previous_keys(study.id)
-    key = analysis_key(study, runs)
-    result = _stored_result(study, runs, cache, key)
+    folders = [Path(kind.templates)] if kind.templates else []
+    results: dict[str, StudyResult] = {}
     reasons: list[tuple[str, str]] = []
     computing = analysis = 0.0
-    if result is None:
-        outcomes: list = [cache.get(run.key) for run in runs]
-        missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
-        if missing:
+    outcomes: list | None = None
+    for language in languages:
+        key = analysis_key(study, runs, language)
+        result = _stored_result(study, runs, cache, key)
+        if result is None:
+            if outcomes is None:
+                outcomes, reasons, computing = _outcomes(kind, study, runs, cache, previous, cache_root, progress,
+                                                         workers)
             began = time.perf_counter()
-            computed = kind.compute([runs[i] for i in missing], progress, workers)
-            computing = time.perf_counter() - began
-            for i, outcome in zip(missing, computed):
-                outcomes[i] = outcome
-                cache.put(runs[i].key, outcome)
-        reasons = [(runs[i].label, _why(runs[i], previous.get(runs[i].label), cache_root)) for i in missing]
-        began = time.perf_counter()
-        fresh = analyze(kind, study, runs, outcomes)
-        analysis = time.perf_counter() - began
-        # Through JSON on every path, so a fresh and a cached analysis render to the same bytes.
-        payload = json.loads(json.dumps(fresh.to_payload()))
-        cache.put_analysis(key, payload)
-        result = StudyResult.from_payload(study, tuple(runs), payload)
+            with speaking(language, folders):
+                fresh = analyze(kind, study, runs, outcomes)
+            analysis += time.perf_counter() - began
+            # Through JSON on every path, so a fresh and a cached analysis render to the same bytes.
+            payload = json.loads(json.dumps(fresh.to_payload()))
+            cache.put_analysis(key, payload)
+            result = StudyResult.from_payload(study, tuple(runs), payload)
+        results[language] = result
     cache.record_keys(study.id, {run.label: run.key_parts for run in runs})
-    return StudyExecution(result=result,
+    return StudyExecution(results=results,
                           reused=len(runs) - len(reasons), trained=len(reasons),
                           seconds=time.perf_counter() - start, reasons=tuple(reasons),
                           warnings=tuple(cache.warnings), computing=computing, analysis=analysis)
+
+
+def _outcomes(kind, study: Study, runs: list[Run], cache: ResultCache, previous: dict, cache_root: Path | None,
+              progress: Progress, workers: int) -> tuple[list, list[tuple[str, str]], float]:
+    """Every run's outcome, from the store or computed (all misses at once), why each computed one was, and the
+    seconds computing took."""
+    outcomes: list = [cache.get(run.key) for run in runs]
+    missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
+    seconds = 0.0
+    if missing:
+        began = time.perf_counter()
+        computed = kind.compute([runs[i] for i in missing], progress, workers)
+        seconds = time.perf_counter() - began
+        for i, outcome in zip(missing, computed):
+            outcomes[i] = outcome
+            cache.put(runs[i].key, outcome)
+    reasons = [(runs[i].label, _why(runs[i], previous.get(runs[i].label), cache_root)) for i in missing]
+    return outcomes, reasons, seconds
 
 
 def _stored_result(study: Study, runs: list[Run], cache: ResultCache, key: str) -> StudyResult | None:

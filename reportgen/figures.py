@@ -8,6 +8,7 @@ and drops the date, so the same data always give the same bytes.
 from __future__ import annotations
 
 import io
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -18,8 +19,9 @@ matplotlib.use("Agg")  # never open a window, whatever the environment says
 import numpy as np  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator, ScalarFormatter  # noqa: E402
 
+from .language import _, fixed, number  # noqa: E402
 from .svgslim import slim  # noqa: E402
 
 from .studies.base import Figure  # noqa: E402,F401  (re-exported: the record figures produce)
@@ -52,13 +54,27 @@ TRUTH_COLOR = "#d62728"
 GAP_COLOR = "#bbbbbb"
 
 
+class LocalFormatter(ScalarFormatter):
+    """Matplotlib's linear tick labels (its choice of decimals), written in the current language by Babel."""
+
+    def _format_maybe_minus_and_locale(self, fmt: str, arg: float) -> str:
+        decimals = re.fullmatch(r"%1\.(\d+)f", fmt)
+        if decimals is None:  # mathtext or TeX formats: left to matplotlib
+            return super()._format_maybe_minus_and_locale(fmt, arg)
+        return self.fix_minus(fixed(arg, int(decimals.group(1))))
+
+
 @contextmanager
 def figure(nrows: int = 1, ncols: int = 1, height: float = 2.6, **subplot_kw) -> Iterator[tuple[MplFigure, np.ndarray]]:
-    """A fresh figure at text width in the house style; yields (figure, 2-D array of axes)."""
+    """A fresh figure at text width in the house style, its tick labels in the current language; yields
+    (figure, 2-D array of axes)."""
     with matplotlib.rc_context(STYLE):
         # No layout engine: to_svg arranges the panels once, from measured decorations (see arrange).
         fig = MplFigure(figsize=(TEXT_WIDTH_IN, height))
         axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+        for ax in axes.flat:
+            ax.xaxis.set_major_formatter(LocalFormatter())
+            ax.yaxis.set_major_formatter(LocalFormatter())
         yield fig, axes
 
 
@@ -201,7 +217,7 @@ def categorical_colors(n: int) -> list:
 def shade_gap(ax, gap: tuple[float, float] | None) -> None:
     """Shade the interval where training points were removed."""
     if gap is not None:
-        ax.axvspan(gap[0], gap[1], color=GAP_COLOR, alpha=0.35, lw=0, label="gap in the data")
+        ax.axvspan(gap[0], gap[1], color=GAP_COLOR, alpha=0.35, lw=0, label=_("gap in the data"))
 
 
 def data_limits(values: np.ndarray, margin: float = 0.35) -> tuple[float, float]:
@@ -243,16 +259,18 @@ _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def power_label(value: float) -> str:
-    """A log-axis tick label: ``10³`` for powers of ten, ``2×10⁻⁴`` or ``20`` for the others."""
+    """A log-axis tick label: ``10³`` for powers of ten, ``2×10⁻⁴`` or ``20`` for the others (``0,5`` in es)."""
     if value <= 0 or not np.isfinite(value):
         return ""
     exponent = int(np.floor(np.log10(value) + 1e-9))
     mantissa = value / 10.0 ** exponent
     if abs(mantissa - round(mantissa)) > 1e-6:
-        return f"{value:g}"
+        return number(float(f"{value:.6g}"))
     mantissa = round(mantissa)
     if mantissa == 1:
         return "10" + str(exponent).translate(_SUPERSCRIPT)
-    if -2 <= exponent <= 3:
-        return f"{mantissa * 10.0 ** exponent:g}"
+    if -2 <= exponent < 0:
+        return number(round(mantissa * 10.0 ** exponent, -exponent))
+    if 0 <= exponent <= 3:
+        return str(mantissa * 10 ** exponent)
     return f"{mantissa}×10" + str(exponent).translate(_SUPERSCRIPT)

@@ -14,6 +14,8 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
+from .language import Text, parse_text
+
 
 @dataclass(frozen=True)
 class Override:
@@ -50,14 +52,12 @@ def from_key(source: str, key: str, value: Any, study_ids: set[str]) -> Override
     return Override(source=source, study=None, path=key, value=as_tuples(value))
 
 
-def profile_overrides(name: str, table: dict[str, Any], study_ids: set[str]) -> tuple[str, list[Override]]:
-    """A profile's description and its overrides, from ``[profiles.<name>]`` of course.toml."""
-    description = ""
+def profile_overrides(name: str, table: dict[str, Any], study_ids: set[str]) -> tuple[Text, list[Override]]:
+    """A profile's description (text, per language if a table) and its overrides, from ``[profiles.<name>]``
+    of course.toml; a ValueError when the description is neither a string nor a table of languages."""
+    description = parse_text(table.get("description", ""))
     overrides = []
-    for key, value in flatten(table).items():
-        if key == "description":
-            description = str(value)
-            continue
+    for key, value in flatten({k: v for k, v in table.items() if k != "description"}).items():
         overrides.append(from_key(f"course.toml: profiles.{name}.{key}", key, value, study_ids))
     return description, overrides
 

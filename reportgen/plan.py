@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from . import kinds, native
@@ -58,14 +59,19 @@ def plan_study(study: Study) -> list[Run]:
 
 def canonical_config(config: StudyFields) -> dict[str, Any]:
     """The numeric content of a run: data, model and training or sampling, without prose."""
-    dumped = config.model_dump(mode="json", exclude={"title", "summary"})
+    dumped = config.model_dump(mode="json", exclude={"title", "summary", "activities"})
     # The study kind only selects the analysis; two kinds training the same model share results.
     dumped.pop("kind")
     return dumped
 
 
-def analysis_key(study: Study, runs: list[Run]) -> str:
-    """Content address of a study's analysis: its runs, the analysis code and matplotlib's version."""
+def analysis_key(study: Study, runs: list[Run], language: str = "en") -> str:
+    """Content address of a study's analysis in ``language``: its runs, the analysis code, the language's
+    messages and the versions of matplotlib and Babel (which write its figures' words and numbers)."""
+    from .language import catalogue
+
+    kind = kinds.get(study.kind)
+    messages = catalogue(language, [Path(kind.templates)] if kind.templates else []).files
     parts = {
         "study": study.id,
         "kind": study.kind,
@@ -75,6 +81,9 @@ def analysis_key(study: Study, runs: list[Run]) -> str:
         "params": [[list(pair) for pair in run.params] for run in runs],
         "code": analysis_code_version(kinds.get(study.kind)),
         "matplotlib": metadata.version("matplotlib"),
+        "language": language,
+        "messages": [hashlib.sha256(path.read_bytes()).hexdigest() for path in messages],
+        "babel": metadata.version("babel"),
     }
     return _digest(parts)
 

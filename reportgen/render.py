@@ -17,6 +17,7 @@ import jinja2.runtime
 import jinja2.sandbox
 from markupsafe import Markup, escape
 
+from . import language as lang
 from .discover import builtin_templates
 from .errors import BadInputError
 from .mathsvg import typeset_math
@@ -33,6 +34,15 @@ _NUMBER_SLOT = re.compile(r'<span class="float-number" data-for="([^"]+)"></span
 def template_dirs(extra: list[Path] | None = None) -> list[Path]:
     """Search path: the user's folders first, then the built-in templates."""
     return [*(extra or []), BUILTIN_TEMPLATES]
+
+
+def search_path(extra: list[Path] | None = None, language: str = lang.DEFAULT) -> list[Path]:
+    """Where templates in ``language`` are looked for: each folder's ``<language>/`` just before the folder.
+
+    A translated template sits beside the one it translates, so a course that
+    restyles a study in its own folder keeps its restyling in every language.
+    """
+    return [path for folder in template_dirs(extra) for path in (folder / language, folder)]
 
 
 class SolutionExtension(jinja2.ext.Extension):
@@ -81,6 +91,8 @@ def as_text(value: Any) -> Any:
     definition's source that spelled them would otherwise be typeset, or fail the build.
     Trusted markup (:class:`Markup`, e.g. ``ref()`` and formatted numbers) passes unchanged.
     """
+    if isinstance(value, lang.Text):
+        value = str(value)  # in the language being written
     if isinstance(value, Markup) or not isinstance(value, str):
         return value
     return Markup(str(escape(value)).replace("\\", "&#92;"))
@@ -105,15 +117,31 @@ class _CompiledTemplates(jinja2.BytecodeCache):
 
 _COMPILED = _CompiledTemplates()
 
+
+def translate(message: str, **values: Any) -> Markup:
+    """``t("English", name=value)`` in templates: the message in the edition's language, values as text.
+
+    Messages are plain text (escaped, but math and ``\\ref`` in them work, as in templates); values are
+    escaped like any other text, so a title passed in is never read as markup.
+    """
+    return Markup(escape(lang._(message))).format(**{k: as_text(v) for k, v in values.items()})
+
+
+def translate_count(singular: str, plural: str, n: int, **values: Any) -> Markup:
+    """``tn("{n} run", "{n} runs", n)`` in templates: the form for the count ``n``, translated."""
+    return Markup(escape(lang.plural(singular, plural, n))).format(
+        n=lang.number(n), **{k: as_text(v) for k, v in values.items()})
+
+
 GLOBALS = ("range", "namespace")
 """Jinja's default globals that templates may use; ``cycler``, ``joiner`` and ``lipsum`` are dropped."""
 
 
-def environment(extra: list[Path] | None = None) -> jinja2.Environment:
+def environment(extra: list[Path] | None = None, language: str = lang.DEFAULT) -> jinja2.Environment:
     """The sandboxed Jinja environment every template, built-in or user, is rendered in."""
     env = jinja2.sandbox.ImmutableSandboxedEnvironment(
         extensions=[SolutionExtension],
-        loader=ConfinedLoader([str(p) for p in template_dirs(extra)]),
+        loader=ConfinedLoader([str(p) for p in search_path(extra, language)]),
         autoescape=jinja2.select_autoescape(["html", "j2"], default_for_string=True),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -124,6 +152,15 @@ def environment(extra: list[Path] | None = None) -> jinja2.Environment:
     )
     env.globals = {name: env.globals[name] for name in GLOBALS}
     env.filters["num"] = lambda value, digits=3: Markup(fmt(value, digits))
+    env.filters["number"] = lang.number
+    env.filters["fixed"] = lang.fixed
+    env.filters["listing"] = lang.listing
+    # Inside \( \): LaTeX reads a bare comma as punctuation and spaces it; {,} is a decimal comma.
+    env.filters["math"] = lambda value: (value if isinstance(value, str) else lang.number(value, grouping=False)
+                                         ).replace("−", "-").replace(",", "{,}")
+    env.globals["t"] = translate
+    env.globals["separator"] = lambda: lang.current().separator  # between the items of a list
+    env.globals["tn"] = translate_count
     # \\ref{…} to a figure or table object, so prose never spells out ids that depend on the study's file name.
     env.globals["ref"] = lambda item: Markup(f"\\ref{{{item.id}}}")
     return env
@@ -138,12 +175,43 @@ def load_bibliography(extra: list[Path] | None = None) -> list[dict[str, Any]]:
                 raise BadInputError(f"{path}: links outside its templates folder (to {path.resolve()}); "
                                     "the bibliography is read only from inside it")
             try:
-                entries = tomllib.loads(path.read_text(encoding="utf-8-sig")).get("entry", [])
+                table = tomllib.loads(path.read_text(encoding="utf-8-sig"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
                 raise BadInputError(f"{path}: invalid bibliography ({exc})") from None
+            entries = table.get("entry", [])
             _check_entries(path, entries)
-            return entries
+            return _grouped(path, entries, table.get("group", []))
     return []
+
+
+def _grouped(path: Path, entries: list[dict[str, Any]], groups: Any) -> list[dict[str, Any]]:
+    """The entries in reading-list order: each ``[[group]]``'s (its ``title`` a heading, per language), then the
+    rest; each entry gains ``group``, its heading or None. Citations are numbered in this order."""
+    if not isinstance(groups, list) or not all(isinstance(group, dict) for group in groups):
+        raise BadInputError(f"{path}: group: expected [[group]] tables, got {groups!r}")
+    by_key = {entry["key"]: entry for entry in entries}
+    placed: dict[str, str] = {}
+    ordered = []
+    for i, group in enumerate(groups):
+        unknown = sorted(set(group) - {"title", "entries"})
+        if unknown:
+            raise BadInputError(f"{path}: group[{i}].{unknown[0]}: unknown key (expected 'title', 'entries')")
+        try:
+            title = lang.parse_text(group.get("title"), required=True)
+        except ValueError as exc:
+            where = ".".join(("title", *getattr(exc, "loc", ())))
+            raise BadInputError(f"{path}: group[{i}].{where}: {exc}") from None
+        keys = group.get("entries")
+        if not isinstance(keys, list) or not keys or not all(isinstance(key, str) for key in keys):
+            raise BadInputError(f"{path}: group[{i}].entries: expected a list of entry keys, got {keys!r}")
+        for j, key in enumerate(keys):
+            if key not in by_key:
+                raise BadInputError(f"{path}: group[{i}].entries[{j}]: no entry has key {key!r}")
+            if key in placed:
+                raise BadInputError(f"{path}: group[{i}].entries[{j}]: {key!r} is already in group {placed[key]}")
+            placed[key] = str(i)
+            ordered.append({**by_key[key], "group": title})
+    return ordered + [{**entry, "group": None} for entry in entries if entry["key"] not in placed]
 
 
 BIBLIOGRAPHY_FIELDS = {"key": str, "authors": str, "year": int, "title": str, "venue": str, "url": str}
@@ -164,35 +232,38 @@ _UNSAFE_ATTRIBUTES = (jinja2.sandbox.UNSAFE_FUNCTION_ATTRIBUTES | jinja2.sandbox
                       | {"gi_frame", "gi_code", "cr_frame", "cr_code", "ag_code", "ag_frame", "mro"})
 
 
-def check_templates(extra: list[Path] | None, entries: list[str]) -> None:
-    """Find and parse every template the report will include, before any work; refuse unsafe ones.
+def check_templates(extra: list[Path] | None, entries: list[str], languages: tuple[str, ...] = (lang.DEFAULT,)) -> None:
+    """Find and parse every template the report will include in each of ``languages``, before any work; refuse
+    unsafe ones.
 
     Follows ``include``, ``import`` and ``extends`` with literal names from
     ``report.html.j2`` and ``entries`` (the partial of each study kind), and
-    reads the bibliography. A
+    reads the bibliography and each language's messages. A
     template that reaches for a private attribute (``__class__``,
     ``__globals__``, …) is refused here, naming its line, rather than left to
     the sandbox to stop mid-render.
     """
-    env = environment(extra)
     load_bibliography(extra)
-    pending, seen = ["report.html.j2", *entries], set()
-    while pending:
-        name = pending.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        with _template_errors(extra):
-            source, filename, _ = env.loader.get_source(env, name)
-            tree = env.parse(source, name, filename)
-        for node in tree.find_all((jinja2.nodes.Include, jinja2.nodes.Import, jinja2.nodes.FromImport,
-                                   jinja2.nodes.Extends)):
-            if isinstance(node.template, jinja2.nodes.Const) and isinstance(node.template.value, str):
-                pending.append(node.template.value)
-        for attribute, line in _reached_attributes(tree):
-            if attribute.startswith("_") or attribute in _UNSAFE_ATTRIBUTES:
-                raise BadInputError(f"template {name}, line {line}: attribute '{attribute}' is out of reach: "
-                                    "templates are sandboxed and see only the report's data")
+    for code in languages:
+        lang.catalogue(code, extra or [])
+        env = environment(extra, code)
+        pending, seen = ["report.html.j2", *entries], set()
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            with _template_errors(extra):
+                source, filename, _ = env.loader.get_source(env, name)
+                tree = env.parse(source, name, filename)
+            for node in tree.find_all((jinja2.nodes.Include, jinja2.nodes.Import, jinja2.nodes.FromImport,
+                                       jinja2.nodes.Extends)):
+                if isinstance(node.template, jinja2.nodes.Const) and isinstance(node.template.value, str):
+                    pending.append(node.template.value)
+            for attribute, line in _reached_attributes(tree):
+                if attribute.startswith("_") or attribute in _UNSAFE_ATTRIBUTES:
+                    raise BadInputError(f"template {name}, line {line}: attribute '{attribute}' is out of reach: "
+                                        "templates are sandboxed and see only the report's data")
 
 
 def _reached_attributes(tree: jinja2.nodes.Template) -> list[tuple[str, int]]:
@@ -207,14 +278,14 @@ def _reached_attributes(tree: jinja2.nodes.Template) -> list[tuple[str, int]]:
     return found
 
 
-def render_html(context: dict[str, Any], extra: list[Path] | None = None) -> str:
-    """Render ``report.html.j2`` and resolve math, numbering, cross-references and citations."""
-    env = environment(extra)
+def render_html(context: dict[str, Any], extra: list[Path] | None = None, language: str = lang.DEFAULT) -> str:
+    """Render ``report.html.j2`` in ``language`` and resolve math, numbering, cross-references and citations."""
+    env = environment(extra, language)
     try:
         with _template_errors(extra):
             text = env.get_template("report.html.j2").render(**context)
     except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        name, line = _template_frame(exc, [folder.resolve() for folder in template_dirs(extra)])
+        name, line = _template_frame(exc, [folder.resolve() for folder in search_path(extra, language)])
         where = f"template {name}, line {line}" if name else "template"
         raise BadInputError(f"{where}: {exc.__class__.__name__}: {exc} {_search_path(extra)}") from None
     text = typeset_math(text)
@@ -259,7 +330,7 @@ def number_floats(text: str) -> str:
         kind = ident[:3]
         if ident not in numbers:
             counts[kind] += 1
-            numbers[ident] = f"{'Figure' if kind == 'fig' else 'Table'} {counts[kind]}"
+            numbers[ident] = f"{lang._('Figure') if kind == 'fig' else lang._('Table')} {counts[kind]}"
     text = _NUMBER_SLOT.sub(lambda m: numbers.get(m.group(1), ""), text)
 
     def reference(match: re.Match) -> str:
@@ -281,6 +352,6 @@ def cite(text: str, bibliography: list[dict[str, Any]]) -> str:
             if key not in order:
                 raise BadInputError(f"\\cite{{{key}}} names no entry of bibliography.toml")
             links.append(f'<a class="cite" href="#ref-{key}">{order[key]}</a>')
-        return "[" + ", ".join(links) + "]"
+        return "[" + lang.current().separator.join(links) + "]"
 
     return _CITE.sub(replace, text)

@@ -12,10 +12,18 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal, Union
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, field_validator, model_validator
 
 from .expr import ExpressionError, parse_expression
+from .language import LANGUAGES, Text, parse_text
 from .messages import show
+
+LocalText = Annotated[Text, PlainValidator(parse_text), PlainSerializer(Text.as_data)]
+"""Text in one or more languages: ``"…"`` or ``{en = "…", es = "…"}``."""
+RequiredText = Annotated[Text, PlainValidator(lambda value: parse_text(value, required=True)),
+                         PlainSerializer(Text.as_data)]
+"""Like :data:`LocalText`, never empty."""
+LanguageCode = Literal[tuple(LANGUAGES)]  # type: ignore[valid-type]
 
 NonNegativeInt = Annotated[int, Field(ge=0)]
 NonNegativeFloat = Annotated[float, Field(ge=0)]
@@ -164,8 +172,10 @@ class StudyFields(_Frozen):
     """The fields every study file has, whatever its kind; a kind's schema extends it."""
 
     kind: str
-    title: Annotated[str, Field(min_length=1)]
-    summary: str = ""
+    title: RequiredText
+    summary: LocalText = Text.of("")
+    activities: tuple[RequiredText, ...] = ()
+    """The course's own activities, asked after those of the study's template."""
 
     def memory_estimate(self) -> int:
         """Bytes one run of this configuration holds while it is computed; a kind overrides it to be bounded by
@@ -205,9 +215,13 @@ _MODEL_TAGS: dict[str, type[BaseModel]] = {"polynomial": PolynomialSpec, "mlp": 
 class CourseFile(_Frozen):
     """Schema of ``course.toml``."""
 
-    title: Annotated[str, Field(min_length=1)]
-    subtitle: str = ""
-    authors: tuple[str, ...] = ()
+    title: RequiredText
+    subtitle: LocalText = Text.of("")
+    authors: tuple[RequiredText, ...] = ()
+    language: LanguageCode | None = None
+    """The course's language: its editions get the plain file names (report.html); the default set built."""
+    languages: tuple[LanguageCode, ...] | None = None
+    """The languages a build writes by default, the course's own first."""
     date: str | _dt.date | None = None
     studies: tuple[str, ...] | None = None
     audience: Literal["student", "instructor", "all"] = "instructor"
@@ -231,6 +245,19 @@ class CourseFile(_Frozen):
             raise ValueError(f"expected a folder inside the course folder, got {show(value)} "
                              "(name another folder with --templates)")
         return value
+
+    @model_validator(mode="after")
+    def _one_language_setting(self) -> "CourseFile":
+        if self.language is not None and self.languages is not None:
+            raise _At(("languages",), "give either language or languages, not both")
+        if self.languages is not None and (not self.languages or len(set(self.languages)) != len(self.languages)):
+            raise _At(("languages",), f"expected distinct languages, one or more, got {show(list(self.languages))}")
+        return self
+
+    @property
+    def chosen_languages(self) -> tuple[str, ...]:
+        """The languages a build writes when none are asked for, the course's own first."""
+        return self.languages or (self.language or "en",)
 
     @field_validator("date", mode="before")
     @classmethod

@@ -35,7 +35,7 @@ from urllib.parse import urlsplit
 import click
 
 from .build import (BuildOptions, check_course_templates, collect_provenance, compute_studies, course_warnings,
-                    execution_warnings, load)
+                    execution_warnings, languages_of, load)
 from .cache import ResultCache
 from .editions import Edition, Material, editions, render_editions
 from .errors import BadInputError, ReportgenError
@@ -180,7 +180,7 @@ class Session:
         self.preview = preview
         self.reporter = reporter
         self.folders: list[Path] = list(options.templates)
-        self._results: dict[str, tuple[Study, StudyExecution]] = {}
+        self._results: dict[str, tuple[tuple[Study, tuple[str, ...]], StudyExecution]] = {}
         self._warned: list[str] = []
         self._checked: tuple | None = None
         """The template folders and study templates last checked, while no template has changed since."""
@@ -195,12 +195,12 @@ class Session:
         self.preview.building()
         try:
             course, audience, folders = load(self.options)
+            languages = languages_of(self.options, course)
             self.folders = folders
-            self._check_templates(course, folders, changed)
-            executions, computed = self._compute(course)
-            results = [e.result for e in executions]
-            material = Material(course, results, collect_provenance(course), folders)
-            chosen = editions(audience)
+            self._check_templates(course, folders, changed, languages)
+            executions, computed = self._compute(course, languages)
+            material = Material(course, [e.results for e in executions], collect_provenance(course), folders)
+            chosen = editions(audience, languages, course.languages[0])
             pages = render_editions(material, chosen, formats=("html",))
         except ReportgenError as exc:
             self.preview.fail(exc.format_message())
@@ -211,7 +211,7 @@ class Session:
             self.preview.fail(f"internal error: {exc.__class__.__name__}: {exc}")
             say(f"internal error while rebuilding (the last good page stays):\n{traceback.format_exc()}")
             return False
-        self._warn([*course_warnings(course), *execution_warnings(executions)])
+        self._warn([*course_warnings(course, languages), *execution_warnings(executions)])
         what = ", ".join(display_path(path) for path in changed[:3]) + (" ..." if len(changed) > 3 else "")
         different = self.preview.differs(pages)
         say(f"{'rebuilt' if different else 'rebuilt, no page changed,'} in {time.perf_counter() - start:.2f} s "
@@ -219,24 +219,29 @@ class Session:
         self.preview.publish(material, chosen, pages)  # after the line: the terminal has it when the page reloads
         return True
 
-    def _check_templates(self, course: Course, folders: list[Path], changed: list[Path]) -> None:
+    def _check_templates(self, course: Course, folders: list[Path], changed: list[Path],
+                         languages: tuple[str, ...]) -> None:
         """Check the templates as build does, unless only definitions changed since they were last checked."""
-        checking = (tuple(folders), tuple(sorted({study.template for study in course.studies})))
+        checking = (tuple(folders), tuple(sorted({study.template for study in course.studies})), languages)
         definitions = self.options.definitions.resolve()
         if checking == self._checked and changed and all(path.parent == definitions for path in changed):
             return
         self._checked = None
-        check_course_templates(course, folders)
+        check_course_templates(course, folders, languages)
         self._checked = checking
 
-    def _compute(self, course: Course) -> tuple[list[StudyExecution], int]:
-        """Each study's execution: kept from the last rebuild when its definition is unchanged, else computed."""
-        stale = [study.id for study in course.studies if self._results.get(study.id, (None,))[0] != study]
+    def _compute(self, course: Course, languages: tuple[str, ...]) -> tuple[list[StudyExecution], int]:
+        """Each study's execution: kept from the last rebuild when its definition and the languages are unchanged,
+        else computed."""
+        stale = [study.id for study in course.studies
+                 if self._results.get(study.id, (None,))[0] != (study, languages)]
         computed = 0
         if stale:
-            fresh = compute_studies(course.select(stale), self.options.cache, self.options.jobs, self.reporter)
+            fresh = compute_studies(course.select(stale), self.options.cache, self.options.jobs, self.reporter,
+                                    languages)
             for study_id, execution in zip(stale, fresh):
-                self._results[study_id] = (next(s for s in course.studies if s.id == study_id), execution)
+                self._results[study_id] = ((next(s for s in course.studies if s.id == study_id), languages),
+                                           execution)
                 computed += execution.trained
         self._results = {s.id: self._results[s.id] for s in course.studies}
         return [self._results[s.id][1] for s in course.studies], computed

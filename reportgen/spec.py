@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from . import kinds
 from .errors import SpecError
+from .language import Text
 from .limits import Limits
 from .messages import article, did_you_mean, lower_first, one_of, show, show_number
 from .overrides import Override, apply, as_tuples, flatten, parse_assignment, profile_overrides, set_path
@@ -58,8 +59,8 @@ class Study:
     id: str
     path: str
     kind: str
-    title: str
-    summary: str
+    title: Text
+    summary: Text
     base: StudyFields
     """The definition without its sweep, as its kind's schema."""
     axes: tuple[tuple[str, tuple[Any, ...]], ...]
@@ -99,19 +100,21 @@ class Study:
 class Course:
     """The validated course: its metadata and its studies in report order."""
 
-    title: str
-    subtitle: str
-    authors: tuple[str, ...]
+    title: Text
+    subtitle: Text
+    authors: tuple[Text, ...]
     date: str
     studies: tuple[Study, ...]
     root: Path
     audience: str = "instructor"
     """Default edition: ``instructor`` (everything), ``student`` (no solutions) or ``all`` (both)."""
+    languages: tuple[str, ...] = ("en",)
+    """The languages built when none are asked for; the first is the course's own (plain file names)."""
     templates: Path | None = None
     """The course's own template folder, searched before the built-in templates."""
     profile: str | None = None
     """Name of the reduced profile the course was loaded with, if any."""
-    profile_description: str = ""
+    profile_description: Text = Text.of("")
     overrides: tuple[str, ...] = ()
     """Every override applied, as given (profile entries and ``--set``)."""
     warnings: tuple[str, ...] = ()
@@ -189,6 +192,7 @@ def load_course(root: str | os.PathLike, profile: str | None = None, assignments
         studies=tuple(studies[i] for i in order),
         root=root,
         audience=course_file.audience,
+        languages=course_file.chosen_languages,
         templates=(root / course_file.templates) if course_file.templates else None,
         profile=profile,
         profile_description=description,
@@ -199,16 +203,20 @@ def load_course(root: str | os.PathLike, profile: str | None = None, assignments
 
 
 def _overrides(course_file: "CourseFile | None", profile: str | None, assignments: tuple[str, ...],
-               study_ids: set[str], problems: list[str]) -> tuple[str, list[Override]]:
+               study_ids: set[str], problems: list[str]) -> tuple[Text, list[Override]]:
     """The overrides of the chosen profile followed by those of ``--set``."""
-    description, overrides = "", []
+    description, overrides = Text.of(""), []
     if profile is not None and course_file is not None:
         if profile not in course_file.profiles:
             known = sorted(course_file.profiles)
             problems.append(f"--profile {profile}: course.toml defines no such profile "
                             f"({one_of(known) or 'it defines none'}){did_you_mean(profile, known)}")
         else:
-            description, overrides = profile_overrides(profile, course_file.profiles[profile], study_ids)
+            try:
+                description, overrides = profile_overrides(profile, course_file.profiles[profile], study_ids)
+            except ValueError as exc:
+                where = ".".join(("description", *getattr(exc, "loc", ())))
+                problems.append(f"course.toml: profiles.{profile}.{where}: {exc}")
     for text in assignments:
         try:
             overrides.append(parse_assignment(text, study_ids))

@@ -156,3 +156,10 @@ def test_arranged_panels_leave_room_for_axis_labels_wider_than_a_panel():
     for a, b in zip(boxes, boxes[1:]):
         assert a.x1 < b.x0, "neighbouring axis labels overlap"
     assert boxes[0].x0 >= 0 and boxes[-1].x1 <= fig.bbox.x1
+
+
+def test_power_labels_write_a_decimal_comma_in_spanish():
+    from reportgen.language import speaking
+
+    with speaking("es"):
+        assert [power_label(v) for v in (0.5, 0.02, 1000, 2e-5)] == ["0,5", "0,02", "10³", "2×10⁻⁵"]

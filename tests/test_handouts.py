@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from reportgen.discover import builtin_templates
+from reportgen.language import fixed
 from reportgen.studies.base import fmt
 
 from .conftest import TINY_COURSE
@@ -21,6 +23,7 @@ from .conftest import run_reportgen as reportgen  # noqa: F401  (others import i
 
 STUDIES = ["overfitting", "regularization", "prior", "capacity"]
 REGRESSION = ["overfitting", "regularization", "capacity"]
+BIBLIOGRAPHY = (builtin_templates() / "bibliography.toml").read_text(encoding="utf-8")
 RESULT_FIGURE = re.compile(r"fig-[\w-]+-(?:fits|errors|losses|tradeoff|draws-\d+|spread)")
 
 
@@ -87,9 +90,10 @@ def pdf_text(pdf: Path) -> str:
     return " ".join(text.split())
 
 
-def contains_number(text: str, number: str) -> bool:
+def contains_number(text: str, number: str, decimal: str = ".") -> bool:
     """Whether ``number`` occurs in ``text`` as a whole number, not as part of a longer one or of a hash."""
-    return re.search(rf"(?<![\w.]){re.escape(number)}(?![\w]|\.\d)", text) is not None
+    mark = re.escape(decimal)
+    return re.search(rf"(?<![\w.,]){re.escape(number)}(?![\w]|{mark}\d)", text) is not None
 
 
 @pytest.fixture(scope="module")
@@ -168,11 +172,12 @@ def _floats(value):
 
 
 def _printed_forms(name: str, value: float) -> set[str]:
-    """The ways the report prints a number: fmt with 3 and 2 digits (plain and as HTML text), and %.2f for ratios."""
+    """The ways the report prints a number in the current language: fmt with 3 and 2 digits (plain and as HTML
+    text), and 2 decimals for ratios."""
     forms = {fmt(value, 3, html=False), fmt(value, 2, html=False),
              visible_text(str(fmt(value, 3))), visible_text(str(fmt(value, 2)))}
     if name == "ratio" or "ratio" in name:
-        forms.add(f"{value:.2f}")
+        forms.add(fixed(value, 2))
     return forms
 
 
@@ -194,29 +199,49 @@ def _definition_values(definitions: Path) -> str:
     return "\n".join(parts)
 
 
-def test_student_edition_shows_no_number_of_the_results(editions):
-    """No metric of results.json, printed any way the report prints numbers, is visible to a student."""
-    # Numbers that are not results may coincide with one: definition values, and versions in the provenance.
-    own_values = _definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
+def result_numbers(results: dict, definitions: Path) -> dict[str, str]:
+    """Every metric of ``results`` (results.json), printed as the report prints numbers in the current language,
+    mapped to the run it comes from; numbers that the definitions or the provenance also hold are left out."""
+    # Numbers that are not results may coincide with one: definition values, versions in the provenance and the
+    # references (a year such as 2020, a page number).
+    own_values = (_definition_values(definitions) + json.dumps(results["provenance"]) + BIBLIOGRAPHY).replace(
+        ".", decimal_mark())
     candidates: dict[str, str] = {}
-    for study in editions["results"]["studies"]:
+    for study in results["studies"]:
         for run in study["runs"]:
             for name, value in run["metrics"].items():
                 for number in _printed_forms(name, value) if type(value) is float else ():
-                    if len(number) >= 4 and not contains_number(own_values, number):
+                    if len(number) >= 4 and not contains_number(own_values, number, decimal_mark()):
                         candidates.setdefault(number, f"{study['id']} {run['params']} seed {run['seed']}: {name}")
+    return candidates
+
+
+def decimal_mark() -> str:
+    """The decimal mark of the current language."""
+    return fixed(0.5, 1)[1]
+
+
+def assert_shows_no_result(candidates: dict[str, str], instructor_html: str, student_html: str,
+                           student_pdf: Path) -> None:
+    """The student edition (HTML, then PDF) shows none of ``candidates``, which the instructor edition does show."""
     # Not vacuous: the metrics give hundreds of numbers, and the instructor edition prints some of them.
     assert len(candidates) > 100
-    instructor = visible_text(editions["instructor_html"])
-    assert sum(contains_number(instructor, number) for number in candidates) >= 10
-
+    instructor = visible_text(instructor_html)
+    assert sum(contains_number(instructor, number, decimal_mark()) for number in candidates) >= 10
     # The HTML is checked before the PDF is read: without poppler, only the PDF half may skip.
-    student_html = visible_text(editions["student_html"])
-    leaked_html = {n: where for n, where in candidates.items() if contains_number(student_html, n)}
+    student = visible_text(student_html)
+    leaked_html = {n: where for n, where in candidates.items() if contains_number(student, n, decimal_mark())}
     assert leaked_html == {}, "student HTML shows result numbers"
-    student_pdf = pdf_text(editions["out"] / "report-student.pdf")
-    leaked_pdf = {n: where for n, where in candidates.items() if contains_number(student_pdf, n)}
+    student_text = pdf_text(student_pdf)
+    leaked_pdf = {n: where for n, where in candidates.items() if contains_number(student_text, n, decimal_mark())}
     assert leaked_pdf == {}, "student PDF shows result numbers"
+
+
+def test_student_edition_shows_no_number_of_the_results(editions):
+    """No metric of results.json, printed any way the report prints numbers, is visible to a student."""
+    candidates = result_numbers(editions["results"], editions["definitions"])
+    assert_shows_no_result(candidates, editions["instructor_html"], editions["student_html"],
+                           editions["out"] / "report-student.pdf")
 
 
 def test_student_edition_shows_no_number_of_the_instructor_results_sections(editions):

@@ -9,6 +9,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from ..language import fixed
 from ..plan import Run
 from ..spec import Study
 
@@ -102,16 +103,18 @@ def assemble(study: Study, runs, outcomes, metrics, figures, tables, facts) -> S
 
 
 def fmt(value: float, digits: int = 3, html: bool = True) -> str:
-    """A number with ``digits`` significant digits; powers of ten as superscripts (or ``e`` when not html)."""
+    """A number with ``digits`` significant digits, in the current language; powers of ten as superscripts
+    (or ``e`` when not html)."""
     if value != value:
         return "—"
     if value == 0:
         return "0"
     if 1e-3 <= abs(value) < 1e5:
         decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-        text = f"{value:.{decimals}f}"
+        text = fixed(float(f"{value:.{decimals}f}"), decimals)  # rounded once, as Python rounds; Babel writes it
         return text.replace("-", "−") if html else text
     mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
+    mantissa = fixed(float(mantissa), digits - 1)
     if not html:
         return f"{mantissa}e{int(exponent)}"
     return Markup(f"{mantissa.replace('-', '−')} × 10<sup>{str(int(exponent)).replace('-', '−')}</sup>")

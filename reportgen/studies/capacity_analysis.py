@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..figures import Figure
+from ..language import _, listing, ngettext
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -44,7 +45,7 @@ def _depth(cell: Cell) -> int:
 
 
 def _depth_title(label: str) -> str:
-    return label.replace("depth 1", "one hidden layer").replace("depth 2", "two hidden layers")
+    return label.replace(f"{_('depth')} 1", _("one hidden layer")).replace(f"{_('depth')} 2", _("two hidden layers"))
 
 
 def _facts(series: dict, data) -> dict:
@@ -70,20 +71,20 @@ def _facts(series: dict, data) -> dict:
 
 
 def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
-    svg = fit_panels(series, lambda cell: f"{_width(cell)} units", _depth_title)
-    widths = ", ".join(str(_width(c)) for c in next(iter(series.values())))
+    svg = fit_panels(series, lambda cell: ngettext("{n} unit", "{n} units", _width(cell)), _depth_title)
+    widths = listing(_width(c) for c in next(iter(series.values())))
     return Figure(id=f"fig-{study.id}-fits", svg=svg,
-                  caption=f"Fits of tanh networks with {widths} hidden units per layer (first seed).",
-                  alt=(f"Fitted tanh networks with {widths} units per hidden layer, one panel per depth. "
-                       f"The lowest test error is reached with {facts['best_overall_width']} units and "
-                       f"{facts['best_overall_depth']} hidden layer(s)."))
+                  caption=_("Fits of tanh networks with {widths} hidden units per layer (first seed).", widths=widths),
+                  alt=_("Fitted tanh networks with {widths} units per hidden layer, one panel per depth. The lowest "
+                        "test error is reached with {width} units and {depth} hidden layer(s).", widths=widths,
+                        width=facts["best_overall_width"], depth=facts["best_overall_depth"]))
 
 
 def _losses_figure(study: Study, series: dict) -> Figure:
-    svg = loss_panels(series, lambda cell: f"{_width(cell)} units", _depth_title)
+    svg = loss_panels(series, lambda cell: ngettext("{n} unit", "{n} units", _width(cell)), _depth_title)
     return Figure(id=f"fig-{study.id}-losses", svg=svg,
-                  caption="Training loss during optimisation (first seed), one panel per depth.",
-                  alt="Loss curves on log-log axes, one per width; wider networks reach lower training error.")
+                  caption=_("Training loss during optimisation (first seed), one panel per depth."),
+                  alt=_("Loss curves on log-log axes, one per width; wider networks reach lower training error."))
 
 
 def _table(study: Study, series: dict) -> Table:
@@ -94,6 +95,6 @@ def _table(study: Study, series: dict) -> Table:
                          fmt_pm(cell.mean("train_sse"), cell.spread("train_sse")),
                          fmt_pm(cell.mean("test_mse"), cell.spread("test_mse"))))
     return Table(id=f"tab-{study.id}-errors",
-                 columns=("hidden layers", "units per layer", "parameters", "train SSE", "test MSE"),
+                 columns=(_("hidden layers"), _("units per layer"), _("parameters"), _("train SSE"), _("test MSE")),
                  rows=tuple(rows), numeric=(True,) * 5,
-                 caption="Errors per architecture, mean ± standard deviation over seeds.")
+                 caption=_("Errors per architecture, mean ± standard deviation over seeds."))

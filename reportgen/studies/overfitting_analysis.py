@@ -6,6 +6,7 @@ import numpy as np
 
 from ..data import least_squares_sse
 from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
+from ..language import _, listing
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -87,15 +88,15 @@ def _steps_to_settle(losses: np.ndarray) -> int:
 
 
 def _fits_figure(study: Study, series: dict) -> Figure:
-    svg = fit_panels(series, lambda cell: f"degree {_degree(cell)}")
-    degrees = ", ".join(str(_degree(c)) for c in next(iter(series.values())))
+    svg = fit_panels(series, lambda cell: _("degree {degree}", degree=_degree(cell)))
+    degrees = listing(_degree(c) for c in next(iter(series.values())))
     return Figure(
         id=f"fig-{study.id}-fits", svg=svg,
-        caption=(f"Polynomial fits of degree {degrees} (first seed) to the training data, with the noiseless "
-                 "target dashed and the gap in the data shaded. Curves that leave the frame have gone wild "
-                 "where there is no data."),
-        alt=(f"Training points, the target function and fitted polynomials of degree {degrees}, one panel per "
-             f"setting ({'; '.join(series_label(r) for r in series)})."),
+        caption=_("Polynomial fits of degree {degrees} (first seed) to the training data, with the noiseless "
+                  "target dashed and the gap in the data shaded. Curves that leave the frame have gone wild "
+                  "where there is no data.", degrees=degrees),
+        alt=_("Training points, the target function and fitted polynomials of degree {degrees}, one panel per "
+              "setting ({settings}).", degrees=degrees, settings="; ".join(series_label(r) for r in series)),
     )
 
 
@@ -111,23 +112,24 @@ def _errors_figure(study: Study, series: dict) -> Figure:
                 ax.fill_between(degrees, lo, hi, color=color, alpha=0.2, lw=0)
             lstsq = [c.metrics[0]["lstsq_sse"] for c in members]
             train_ax.plot(degrees, np.maximum(lstsq, 1e-12), "x", color=color, ms=4)
-        for ax, title in ((train_ax, "training SSE (× = least-squares optimum)"),
-                          (test_ax, "test MSE against the noiseless target")):
+        for ax, title in ((train_ax, _("training SSE (× = least-squares optimum)")),
+                          (test_ax, _("test MSE against the noiseless target"))):
             log_scale(ax)
-            ax.set_xlabel("polynomial degree")
+            ax.set_xlabel(_("polynomial degree"))
             ax.set_title(title)
         test_ax.legend(frameon=False)
         svg = to_svg(fig)
     return Figure(id=f"fig-{study.id}-errors", svg=svg, alt="",
-                  caption=("Training error and test error against the polynomial degree: mean over seeds, "
-                           "with the band spanning the smallest to the largest seed."))
+                  caption=_("Training error and test error against the polynomial degree: mean over seeds, "
+                            "with the band spanning the smallest to the largest seed."))
 
 
 def _errors_alt(facts: dict) -> str:
-    parts = [f"For {s['label']}, the test error is lowest at degree {s['best_degree']} "
-             f"({fmt(s['best_test_mse'], html=False)}) and reaches {fmt(s['highest_test_mse'], html=False)} "
-             f"at degree {s['highest_degree']}" for s in facts["series"]]
-    return "Two log-log panels of error against degree. " + "; ".join(parts) + "."
+    parts = [_("For {label}, the test error is lowest at degree {best} ({best_mse}) and reaches {highest_mse} at "
+               "degree {highest}", label=s["label"], best=s["best_degree"],
+               best_mse=fmt(s["best_test_mse"], html=False), highest_mse=fmt(s["highest_test_mse"], html=False),
+               highest=s["highest_degree"]) for s in facts["series"]]
+    return _("Two log-log panels of error against degree.") + " " + "; ".join(parts) + "."
 
 
 def _with_alt(fig: Figure, alt: str) -> Figure:
@@ -135,10 +137,10 @@ def _with_alt(fig: Figure, alt: str) -> Figure:
 
 
 def _losses_figure(study: Study, series: dict) -> Figure:
-    svg = loss_panels(series, lambda cell: f"degree {_degree(cell)}")
+    svg = loss_panels(series, lambda cell: _("degree {degree}", degree=_degree(cell)))
     return Figure(id=f"fig-{study.id}-losses", svg=svg,
-                  caption="Training loss (sum of squared errors) during optimisation, first seed of each degree.",
-                  alt="Loss curves on log-log axes, one per degree, falling faster and lower for higher degrees.")
+                  caption=_("Training loss (sum of squared errors) during optimisation, first seed of each degree."),
+                  alt=_("Loss curves on log-log axes, one per degree, falling faster and lower for higher degrees."))
 
 
 def _table(study: Study, series: dict) -> Table:
@@ -153,9 +155,9 @@ def _table(study: Study, series: dict) -> Table:
                 fmt_pm(cell.mean("test_mse"), cell.spread("test_mse")),
             ]
             rows.append(tuple(row))
-    columns = (["setting"] if multi else []) + ["degree", "train SSE", "least-squares SSE", "test MSE"]
+    columns = ([_("setting")] if multi else []) + [_("degree"), _("train SSE"), _("least-squares SSE"), _("test MSE")]
     return Table(id=f"tab-{study.id}-errors", columns=tuple(columns), rows=tuple(rows),
                  numeric=tuple([False] * multi + [True] * 4),
-                 caption=("Errors per degree: training SSE and test MSE as mean ± standard deviation over seeds, "
-                          "beside the smallest training SSE any polynomial of that degree can reach (closed-form "
-                          "least squares)."))
+                 caption=_("Errors per degree: training SSE and test MSE as mean ± standard deviation over seeds, "
+                           "beside the smallest training SSE any polynomial of that degree can reach (closed-form "
+                           "least squares)."))

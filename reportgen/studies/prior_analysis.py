@@ -6,6 +6,7 @@ import numpy as np
 from markupsafe import Markup
 
 from ..figures import Figure, categorical_colors, figure, log_scale, to_svg
+from ..language import _, fixed, listing
 from ..plan import Run
 from ..spec import Study
 from .base import StudyResult, Table, assemble, fmt
@@ -81,20 +82,26 @@ def _draws_figure(study, runs, outcomes, first_seed, widths, activations, depth)
                 ax.tick_params(labelsize=6.5)
                 ax.yaxis.get_offset_text().set_fontsize(6.5)
                 if i == 0:
-                    ax.set_title(f"width {width}")
+                    ax.set_title(_("width {width}", width=width))
                 if j == 0:
-                    ax.set_ylabel(activation)
+                    ax.set_ylabel(_(activation))
                 if i == len(activations) - 1:
                     ax.set_xlabel("x")
         svg = to_svg(fig)
-    layers = "one hidden layer" if depth == 1 else f"{depth} hidden layers"
+    layers = _hidden_layers(depth)
     draws = runs[0].config.sampling.draws
     return Figure(id=f"fig-{study.id}-draws-{depth}", svg=svg,
-                  caption=(f"{draws} functions drawn from the prior of networks with {layers}: one row per "
-                           "activation, one column per width. Note the vertical scales, which grow with width."),
-                  alt=(f"A grid of {len(activations)} by {len(widths)} panels, each with {draws} random functions "
-                       f"of x drawn from networks with {layers}; rows {', '.join(activations)}; columns widths "
-                       f"{', '.join(map(str, widths))}."))
+                  caption=_("{draws} functions drawn from the prior of networks with {layers}: one row per "
+                            "activation, one column per width. Note the vertical scales, which grow with width.",
+                            draws=draws, layers=layers),
+                  alt=_("A grid of {rows} by {columns} panels, each with {draws} random functions of x drawn from "
+                        "networks with {layers}; rows {activations}; columns widths {widths}.", rows=len(activations),
+                        columns=len(widths), draws=draws, layers=layers,
+                        activations=listing(_(a) for a in activations), widths=listing(widths)))
+
+
+def _hidden_layers(depth: int) -> str:
+    return _("one hidden layer") if depth == 1 else _("{depth} hidden layers", depth=depth)
 
 
 def _spread_figure(study, runs, metrics, widths, activations, depths, facts) -> Figure:
@@ -107,20 +114,20 @@ def _spread_figure(study, runs, metrics, widths, activations, depths, facts) -> 
                 pts.sort(key=lambda p: p[0])
                 w = [p[0] for p in pts]
                 ax.plot(w, [p[1]["theory_std"] for p in pts], "-", color=color, lw=1.0, alpha=0.8)
-                ax.plot(w, [p[1]["measured_std"] for p in pts], "o", color=color, ms=3.5, label=activation)
+                ax.plot(w, [p[1]["measured_std"] for p in pts], "o", color=color, ms=3.5, label=_(activation))
             log_scale(ax)
-            ax.set_xlabel("width (units per hidden layer)")
-            ax.set_title("one hidden layer" if depth == 1 else f"{depth} hidden layers")
-        axes[0][0].set_ylabel("spread of f(x)")
+            ax.set_xlabel(_("width (units per hidden layer)"))
+            ax.set_title(_hidden_layers(depth))
+        axes[0][0].set_ylabel(_("spread of f(x)"))
         axes[0][-1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         svg = to_svg(fig)
-    slopes = ", ".join(f"{a} {s:.2f}" for a, s in facts["slopes"].items())
+    slopes = listing(f"{_(a)} {fixed(s, 2)}" for a, s in facts["slopes"].items())
     return Figure(id=f"fig-{study.id}-spread", svg=svg,
-                  caption=("Spread of f(x) (standard deviation over draws, root mean square over x) against the "
-                           "width: measured (dots) and predicted (lines)."),
-                  alt=(f"Log-log plots of the spread of f(x) against width, one panel per depth. Measured dots "
-                       f"follow the predicted lines; for one hidden layer the fitted slopes are {slopes}, "
-                       "close to the square-root growth (slope 0.5) theory predicts."))
+                  caption=_("Spread of f(x) (standard deviation over draws, root mean square over x) against the "
+                            "width: measured (dots) and predicted (lines)."),
+                  alt=_("Log-log plots of the spread of f(x) against width, one panel per depth. Measured dots "
+                        "follow the predicted lines; for one hidden layer the fitted slopes are {slopes}, close to "
+                        "the square-root growth (slope {half}) theory predicts.", slopes=slopes, half=fixed(0.5, 1)))
 
 
 def _table(study: Study, runs, metrics) -> Table:
@@ -134,10 +141,10 @@ def _table(study: Study, runs, metrics) -> Table:
             f"{fmt(m['measured_std'])}<br><span class=\"predicted\">{predicted}</span>")
     activations = list(dict.fromkeys(run.config.model.activation for run in runs))
     order = sorted(cells, key=lambda key: (key[0], activations.index(key[1])))
-    rows = [(str(depth), activation, *(cells[(depth, activation)].get(w, "—") for w in widths))
+    rows = [(str(depth), _(activation), *(cells[(depth, activation)].get(w, "—") for w in widths))
             for depth, activation in order]
     return Table(id=f"tab-{study.id}-spread",
-                 columns=("hidden layers", "activation", *(f"width {w}" for w in widths)),
+                 columns=(_("hidden layers"), _("activation"), *(_("width {width}", width=w) for w in widths)),
                  rows=tuple(rows), numeric=(True, False, *([True] * len(widths))),
-                 caption=("Spread of f(x) per configuration: measured (upper) and predicted (lower, grey). "
-                          "Predictions marked * are the infinite-width limit, exact only for one hidden layer."))
+                 caption=_("Spread of f(x) per configuration: measured (upper) and predicted (lower, grey). "
+                           "Predictions marked * are the infinite-width limit, exact only for one hidden layer."))

@@ -9,6 +9,7 @@ import numpy as np
 
 from ..data import Dataset, make_dataset
 from ..figures import DATA_COLOR, TRUTH_COLOR, Figure, data_limits, figure, log_scale, ordered_colors, shade_gap, to_svg
+from ..language import _, current, fixed, number
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 
@@ -83,15 +84,16 @@ def split_by(cell_list: list[Cell], key: str) -> dict[Any, list[Cell]]:
 
 def series_label(rest: tuple[tuple[str, Any], ...]) -> str:
     """A legend label for the fixed values of a series, e.g. ``noise 0.3``."""
-    return ", ".join(f"{k.split('.')[-1].replace('_', ' ')} {v}" for k, v in rest) or "all runs"
+    return current().separator.join(f"{_(k.split('.')[-1].replace('_', ' '))} {number(v)}" for k, v in rest) or _(
+        "all runs")
 
 
 def draw_data(ax, data: Dataset) -> None:
     """Training points, the noiseless target and the gap, in the house style."""
     shade_gap(ax, data.gap)
-    ax.plot(data.x_test, data.f_test, color=TRUTH_COLOR, lw=1.2, ls="--", label="target f(x)", zorder=3)
+    ax.plot(data.x_test, data.f_test, color=TRUTH_COLOR, lw=1.2, ls="--", label=_("target f(x)"), zorder=3)
     # A marker-only line draws the points as a scatter of area 14 pt² would, at a fraction of the cost.
-    ax.plot(data.x_train, data.y_train, "o", ms=14 ** 0.5, color=DATA_COLOR, zorder=4, label="training data")
+    ax.plot(data.x_train, data.y_train, "o", ms=14 ** 0.5, color=DATA_COLOR, zorder=4, label=_("training data"))
     ax.set_ylim(*data_limits(np.concatenate([data.y_train, data.f_test])))
     ax.set_xlim(data.x_test[0], data.x_test[-1])
     ax.set_xlabel("x")
@@ -108,7 +110,8 @@ def data_figure(study, cell_list: list[Cell]) -> Figure:
     panels: dict[str, tuple[str, Dataset]] = {}
     for cell in cell_list:
         config = cell.runs[0].config.data
-        label = ", ".join(f"{k.split('.')[-1]} {v}" for k, v in cell.params.items() if k.startswith("data."))
+        label = current().separator.join(f"{_(k.split('.')[-1].replace('_', ' '))} {number(v)}"
+                                         for k, v in cell.params.items() if k.startswith("data."))
         panels.setdefault(config.model_dump_json(), (label, dataset_of(cell.runs[0])))
     shown = list(panels.values())[:4]
     with figure(1, len(shown), height=2.4, sharey=True) as (fig, axes):
@@ -121,12 +124,14 @@ def data_figure(study, cell_list: list[Cell]) -> Figure:
         svg = to_svg(fig)
     data = shown[0][1]
     points = len(data.x_train)
-    gap = f", with no points between x = {data.gap[0]:.2f} and {data.gap[1]:.2f}" if data.gap else ""
+    gap = _(", with no points between x = {low} and {high}", low=fixed(data.gap[0], 2),
+            high=fixed(data.gap[1], 2)) if data.gap else ""
     return Figure(id=f"fig-{study.id}-data", svg=svg,
-                  caption=(f"The training data: {points} noisy observations of the target (dashed){gap} "
-                           "(shaded)."),
-                  alt=(f"Scatter plot of {points} training points on x from {data.x_train.min():.2f} to "
-                       f"{data.x_train.max():.2f}, with the noiseless target drawn dashed{gap}."))
+                  caption=_("The training data: {points} noisy observations of the target (dashed){gap} (shaded).",
+                            points=points, gap=gap),
+                  alt=_("Scatter plot of {points} training points on x from {low} to {high}, with the noiseless "
+                        "target drawn dashed{gap}.", points=points, low=fixed(data.x_train.min(), 2),
+                        high=fixed(data.x_train.max(), 2), gap=gap))
 
 
 def fit_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str], str] = str) -> str:
@@ -156,9 +161,9 @@ def loss_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str
                     steps, losses = downsample_curve(cell.outcomes[i].losses)
                     ax.plot(steps, losses, color=color, lw=1.0, label=label(cell))
             log_scale(ax)
-            ax.set_xlabel("Adam step")
+            ax.set_xlabel(_("Adam step"))
             if len(series) > 1:
                 ax.set_title(title(series_label(rest)))
-        axes[0][0].set_ylabel("training SSE")
+        axes[0][0].set_ylabel(_("training SSE"))
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         return to_svg(fig)

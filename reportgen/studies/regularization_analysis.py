@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
+from ..language import _, listing, number
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -30,7 +31,7 @@ def _decay(cell: Cell) -> float:
 
 
 def _label(decay: float) -> str:
-    return "0" if decay == 0 else f"{decay:g}"
+    return "0" if decay == 0 else number(float(f"{decay:g}"))
 
 
 def _facts(series: dict) -> dict:
@@ -61,14 +62,15 @@ def _facts(series: dict) -> dict:
 
 
 def _fits_figure(study: Study, series: dict) -> Figure:
-    svg = fit_panels(series, lambda cell: f"weight decay {_label(_decay(cell))}")
+    svg = fit_panels(series, lambda cell: _("weight decay {decay}", decay=_label(_decay(cell))))
     members = next(iter(series.values()))
     degree = members[0].runs[0].config.model.degree
-    decays = ", ".join(_label(_decay(c)) for c in members)
+    decays = listing(_label(_decay(c)) for c in members)
     return Figure(id=f"fig-{study.id}-fits", svg=svg,
-                  caption=f"Degree-{degree} polynomial fits (first seed) for weight decay {decays}.",
-                  alt=(f"Fits of a degree-{degree} polynomial to the training data for weight decay {decays}, "
-                       "with the target function dashed and the gap shaded."))
+                  caption=_("Degree-{degree} polynomial fits (first seed) for weight decay {decays}.",
+                            degree=degree, decays=decays),
+                  alt=_("Fits of a degree-{degree} polynomial to the training data for weight decay {decays}, "
+                        "with the target function dashed and the gap shaded.", degree=degree, decays=decays))
 
 
 def _tradeoff_figure(study: Study, series: dict, facts: dict) -> Figure:
@@ -81,19 +83,21 @@ def _tradeoff_figure(study: Study, series: dict, facts: dict) -> Figure:
                 ax.plot(positions, mean, "o-", color=color, ms=3.5, label=series_label(rest))
                 ax.fill_between(positions, lo, hi, color=color, alpha=0.2, lw=0)
                 ax.set_xticks(positions, [_label(_decay(c)) for c in members])
-        for ax, title in zip(axes[0], ("test MSE against the noiseless target", "norm of the parameters ‖θ‖")):
+        for ax, title in zip(axes[0], (_("test MSE against the noiseless target"),
+                                       _("norm of the parameters ‖θ‖"))):
             log_scale(ax, x=False)
-            ax.set_xlabel("weight decay λ")
+            ax.set_xlabel(_("weight decay λ"))
             ax.set_title(title)
         svg = to_svg(fig)
     first = facts["series"][0]
-    alt = (f"Test error and parameter norm against weight decay. The test error is lowest at weight decay "
-           f"{_label(first['best_decay'])} ({fmt(first['best_test_mse'], html=False)}); the norm falls from "
-           f"{fmt(first['none_norm'] or float('nan'), html=False)} without decay to "
-           f"{fmt(first['strongest_norm'], html=False)} at {_label(first['strongest_decay'])}.")
+    alt = _("Test error and parameter norm against weight decay. The test error is lowest at weight decay "
+            "{best} ({best_mse}); the norm falls from {none_norm} without decay to {strongest_norm} at "
+            "{strongest}.", best=_label(first["best_decay"]), best_mse=fmt(first["best_test_mse"], html=False),
+            none_norm=fmt(first["none_norm"] or float("nan"), html=False),
+            strongest_norm=fmt(first["strongest_norm"], html=False), strongest=_label(first["strongest_decay"]))
     return Figure(id=f"fig-{study.id}-tradeoff", svg=svg, alt=alt,
-                  caption=("Test error and size of the parameter vector against the weight decay λ: mean over "
-                           "seeds, band from the smallest to the largest seed."))
+                  caption=_("Test error and size of the parameter vector against the weight decay λ: mean over "
+                            "seeds, band from the smallest to the largest seed."))
 
 
 def _table(study: Study, series: dict) -> Table:
@@ -103,6 +107,6 @@ def _table(study: Study, series: dict) -> Table:
             rows.append((_label(_decay(cell)), fmt_pm(cell.mean("train_sse"), cell.spread("train_sse")),
                          fmt_pm(cell.mean("test_mse"), cell.spread("test_mse")),
                          fmt_pm(cell.mean("weight_norm"), cell.spread("weight_norm"))))
-    return Table(id=f"tab-{study.id}-errors", columns=("weight decay λ", "train SSE", "test MSE", "‖θ‖"),
+    return Table(id=f"tab-{study.id}-errors", columns=(_("weight decay λ"), _("train SSE"), _("test MSE"), "‖θ‖"),
                  rows=tuple(rows), numeric=(True, True, True, True),
-                 caption="Errors and parameter norm per weight decay, mean ± standard deviation over seeds.")
+                 caption=_("Errors and parameter norm per weight decay, mean ± standard deviation over seeds."))

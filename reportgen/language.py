@@ -1,0 +1,247 @@
+"""Languages: the words and the number formatting of an edition.
+
+A report is written in one language at a time: its analysis (captions, alt
+text, table headers, figure labels and ticks) and its rendering run inside
+``speaking(code)``. Within it, :func:`_` translates a message, :func:`number`
+and :func:`fixed` write numbers as that language's readers expect (Babel's
+locale data: a decimal comma for Spanish), and :class:`Text` shows the
+definitions' own text in that language.
+
+Messages are English text (the message id, as in gettext) looked up in
+``<templates folder>/<code>/messages.toml`` along the template search path:
+the first folder that translates a message wins, so a course or a plug-in
+kind can add or reword messages without copying the built-in catalogue.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping
+
+from babel import Locale
+from babel.numbers import format_decimal
+from markupsafe import escape
+
+from .errors import BadInputError
+from .messages import one_of, show
+
+
+@dataclass(frozen=True)
+class Language:
+    """A language reportgen writes: how it is named, marked and how it writes numbers."""
+
+    code: str
+    """ISO 639-1 code: the html ``lang``, the definitions' keys, the file names' suffix, the templates' folder."""
+    locale: str
+    """Babel's locale for numbers (es_CL: decimal comma, point between thousands)."""
+    separator: str
+    """Between the items of a list or interval: a comma cannot part numbers once it is their decimal mark."""
+    group_from: int
+    """The smallest whole number written with a thousands separator (Spanish leaves four digits together)."""
+
+
+LANGUAGES = {
+    "en": Language("en", "en", ", ", 1_000),
+    "es": Language("es", "es_CL", "; ", 10_000),
+}
+"""Every language reportgen writes, the default first."""
+
+DEFAULT = "en"
+MESSAGES = "messages.toml"
+
+
+def language(code: str) -> Language:
+    """The language called ``code``; bad input when reportgen does not write it."""
+    if code not in LANGUAGES:
+        raise BadInputError(f"language {show(code)}: expected one of {one_of(LANGUAGES)}")
+    return LANGUAGES[code]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The messages of one language, merged along the template search path (the first folder wins)."""
+
+    language: Language
+    messages: Mapping[str, str | tuple[str, str]] = field(default_factory=dict)
+    files: tuple[Path, ...] = ()
+    """The message files read, first first (what a cache key that depends on the words must cover)."""
+
+    def get(self, message: str) -> str | tuple[str, str] | None:
+        """The translation of ``message``, or None (English needs none: its messages are their own ids)."""
+        return self.messages.get(message)
+
+
+def catalogue(code: str, folders: Iterable[Path] = ()) -> Catalogue:
+    """The catalogue of ``code`` from ``folders`` and then the built-in templates."""
+    from .discover import builtin_templates
+
+    messages: dict[str, str | tuple[str, str]] = {}
+    files = []
+    for folder in [*folders, builtin_templates()]:
+        path = Path(folder) / code / MESSAGES
+        if not path.is_file():
+            continue
+        if not path.resolve().is_relative_to(Path(folder).resolve()):
+            raise BadInputError(f"{path}: links outside its templates folder (to {path.resolve()}); "
+                                "messages are read only from inside it")
+        files.append(path)
+        for message, translation in _read_messages(path).items():
+            messages.setdefault(message, translation)
+    return Catalogue(language(code), messages, tuple(files))
+
+
+def _read_messages(path: Path) -> dict[str, str | tuple[str, str]]:
+    """One message file: ``"English" = "traducción"``, or a [singular, plural] pair for a counted message."""
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BadInputError(f"{path}: invalid message file ({exc})") from None
+    out: dict[str, str | tuple[str, str]] = {}
+    for message, translation in table.items():
+        if isinstance(translation, str) and translation:
+            out[message] = translation
+        elif (isinstance(translation, list) and len(translation) == 2
+              and all(isinstance(t, str) and t for t in translation)):
+            out[message] = (translation[0], translation[1])
+        else:
+            raise BadInputError(f"{path}: {show(message)}: expected a non-empty string, or [singular, plural], "
+                                f"got {show(translation)}")
+    return out
+
+
+_SPEAKING: ContextVar[Catalogue] = ContextVar("speaking", default=Catalogue(LANGUAGES[DEFAULT]))
+
+
+@contextmanager
+def speaking(code: str, folders: Iterable[Path] = ()) -> Iterator[Catalogue]:
+    """Write in language ``code`` inside the block (messages from ``folders``, then the built-in ones)."""
+    token = _SPEAKING.set(catalogue(code, folders))
+    try:
+        yield _SPEAKING.get()
+    finally:
+        _SPEAKING.reset(token)
+
+
+def current() -> Language:
+    """The language being written."""
+    return _SPEAKING.get().language
+
+
+def _(message: str, **values: Any) -> str:
+    """``message`` in the current language, its ``{name}`` fields filled from ``values``."""
+    found = _SPEAKING.get().get(message)
+    text = found if isinstance(found, str) else message
+    return text.format(**values) if values else text
+
+
+def plural(singular: str, plural: str, n: int) -> str:
+    """The singular or plural message for the count ``n``, translated, its fields left to fill."""
+    found = _SPEAKING.get().get(singular)
+    forms = found if isinstance(found, tuple) else (singular, plural)
+    return forms[0 if Locale.parse(current().locale).plural_form(abs(n)) == "one" else 1]
+
+
+def ngettext(singular: str, plural_: str, n: int, **values: Any) -> str:
+    """The singular or plural message for the count ``n``, translated; ``{n}`` and ``values`` filled in."""
+    return plural(singular, plural_, n).format(n=number(n), **values)
+
+
+def number(value: Any, grouping: bool = True) -> str:
+    """A value as written in the definitions (all its digits), in the current language: 0,1 and 10.000 in es."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    exponent = Decimal(repr(value)).as_tuple().exponent
+    decimals = max(0, -exponent) if isinstance(exponent, int) else 0  # 0.0 keeps its decimal, as written
+    pattern = ("#,##0" if grouping and abs(value) >= current().group_from else "0") + (
+        "." + "0" * decimals if decimals else "")
+    return format_decimal(Decimal(repr(value)), format=pattern, locale=current().locale,
+                          decimal_quantization=False).replace("-", "−")
+
+
+def fixed(value: float, decimals: int) -> str:
+    """``value`` with exactly ``decimals`` decimals (no thousands separator), in the current language."""
+    pattern = "0." + "0" * decimals if decimals > 0 else "0"
+    return format_decimal(Decimal(repr(float(value))), format=pattern, locale=current().locale,
+                          group_separator=False)
+
+
+def listing(values: Iterable[Any]) -> str:
+    """Numbers (or words) one after the other, parted as the current language parts them."""
+    return current().separator.join(number(v) if isinstance(v, (int, float)) else str(v) for v in values)
+
+
+@dataclass(frozen=True)
+class Text:
+    """Text of the definitions in one or more languages: ``"…"`` or ``{en = "…", es = "…"}``."""
+
+    versions: tuple[tuple[str, str], ...]
+    """(language code, text) in the order the definition gives them."""
+    written: bool = False
+    """True when the definition gave a table of languages rather than one string."""
+
+    @classmethod
+    def of(cls, value: "str | Mapping[str, str] | Text") -> "Text":
+        """A Text from one string (every language) or a table of languages."""
+        if isinstance(value, Text):
+            return value
+        if isinstance(value, str):
+            return cls(((DEFAULT, value),))
+        return cls(tuple(value.items()), written=True)
+
+    def has(self, code: str) -> bool:
+        """Whether this text is given in ``code`` (a single string counts for every language)."""
+        return not self.written or code in dict(self.versions)
+
+    def get(self, code: str) -> str:
+        """The text in ``code``; else English; else the first language given."""
+        versions = dict(self.versions)
+        return versions.get(code) or versions.get(DEFAULT) or self.versions[0][1]
+
+    def as_data(self) -> str | dict[str, str]:
+        """As the definition wrote it: a string, or a table of languages (what results.json records)."""
+        return dict(self.versions) if self.written else self.versions[0][1]
+
+    def __str__(self) -> str:
+        return self.get(current().code)
+
+    def __html__(self) -> str:
+        # As templates print any text of the definitions: escaped, backslashes included (never typeset).
+        return str(escape(str(self))).replace("\\", "&#92;")
+
+    def __bool__(self) -> bool:
+        return any(text for _, text in self.versions)
+
+
+class TextError(ValueError):
+    """A text field's problem, pinned to the language key it is about (``title.es``)."""
+
+    def __init__(self, loc: tuple[str, ...], message: str):
+        super().__init__(message)
+        self.loc = loc
+
+
+def parse_text(value: Any, required: bool = False) -> Text:
+    """A definition's text field: a string, or a table of languages; a ValueError names what is wrong."""
+    if isinstance(value, Text):
+        return value
+    if isinstance(value, str):
+        if required and not value:
+            raise ValueError("expected a non-empty string, got \"\"")
+        return Text.of(value)
+    if isinstance(value, dict) and value:
+        for code, text in value.items():
+            if code not in LANGUAGES:
+                raise TextError((code,), f"unknown language {show(code)} (expected {one_of(LANGUAGES)})")
+            if not isinstance(text, str) or (required and not text):
+                raise TextError((code,), f"expected a{' non-empty' if required else ''} string, got {show(text)}")
+        return Text.of(value)
+    raise ValueError(f"expected a string or a table of languages such as {{en = \"…\", es = \"…\"}}, "
+                     f"got {show(value)}")
