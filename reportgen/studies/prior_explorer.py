@@ -1,0 +1,47 @@
+"""The prior study's explorer: one configuration's draws, and its point on the spread-versus-width plot."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+from ..explorer import Explorer, axes_of, half, single, sweep_point
+from ..plan import Run
+from ..spec import Study
+from .prior_sampling import PriorOutcome
+
+DRAW_POINTS = 100
+"""Points per drawn function the explorer keeps (every k-th of the grid), for the HTML size budget."""
+
+
+def prior_explorer(study: Study, runs: Sequence[Run], outcomes: Sequence[PriorOutcome],
+                   metrics: Sequence[dict]) -> Explorer:
+    """Controls over width, activation, depth (whatever is swept) and seed; per configuration, its draws and its
+    measured and predicted spread."""
+    grids: dict[str, int] = {}
+    configs = []
+    for run, outcome, m in zip(runs, outcomes, metrics):
+        stride = max(1, math.ceil(len(outcome.x) / DRAW_POINTS))
+        x = outcome.x[::stride]
+        grids.setdefault(single(x), len(grids))
+        curves = outcome.curves[:, ::stride]
+        # A power of two: dividing by it is exact, so half precision keeps its 11 significant bits at any scale.
+        largest = float(np.max(np.abs(curves))) if curves.size else 0.0
+        exponent = math.frexp(largest)[1] if largest > 0 and math.isfinite(largest) else 0
+        configs.append({
+            "point": sweep_point(study, run),
+            "seed": study.seeds.index(run.seed),
+            "x": grids[single(x)],
+            "width": run.config.model.width,
+            "exponent": exponent,
+            "draws": half(np.ldexp(curves, -exponent).reshape(-1)),
+            "measured": m["measured_std"],
+            "theory": m["theory_std"],
+            "exact": bool(m["theory_exact"]),
+        })
+    return Explorer(id=f"explorer-{study.id}", widget="prior", data={
+        "axes": axes_of(study), "seeds": list(study.seeds), "grids": list(grids), "along": "model.width",
+        "configs": configs,
+    })
