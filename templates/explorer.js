@@ -77,7 +77,7 @@
     svg.replaceChildren();
     svg.setAttribute("viewBox", `0 0 ${WIDTH} ${HEIGHT}`);
     const x = scale(xDomain, [LEFT, WIDTH - RIGHT], xLog), y = scale(yDomain, [HEIGHT - BOTTOM, TOP], yLog);
-    const clip = svg.closest("section").id + "-" + svg.dataset.role + "-clip";
+    const clip = svg.closest(".explorer").id + "-" + svg.dataset.role + "-clip";
     const box = {x: LEFT, y: TOP, width: WIDTH - LEFT - RIGHT, height: HEIGHT - TOP - BOTTOM};
     node("rect", box, node("clipPath", {id: clip}, node("defs", {}, svg)));
     node("rect", {...box, class: "frame"}, svg);
@@ -222,7 +222,7 @@
   }
 
   const widgets = {regression, prior};
-  for (const section of document.querySelectorAll("section.explorer[data-widget]")) {
+  for (const section of document.querySelectorAll(".explorer[data-widget]")) {
     if (section.dataset.ready || !widgets[section.dataset.widget]) continue;
     widgets[section.dataset.widget](section, JSON.parse(section.querySelector("script[data-role=data]").textContent));
     section.hidden = false;
