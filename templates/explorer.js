@@ -5,12 +5,13 @@
 (() => {
   "use strict";
   const SVG = "http://www.w3.org/2000/svg";
-  const WIDTH = 400, HEIGHT = 270, LEFT = 52, RIGHT = 12, TOP = 12, BOTTOM = 40;
+  const WIDTH = 400, HEIGHT = 270, LEFT = 52, RIGHT = 22, TOP = 12, BOTTOM = 40;
   const COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf"];
   const language = document.documentElement.lang || "en";
   const number = new Intl.NumberFormat(language, {maximumSignificantDigits: 3});
   const count = new Intl.NumberFormat(language, {maximumFractionDigits: 0});
+  const tick = new Intl.NumberFormat(language, {notation: "compact", maximumSignificantDigits: 3});
   const show = value => Number.isFinite(value) ? number.format(value) : "—";
   const fill = (format, values) => Object.entries(values).reduce((text, [k, v]) => text.split("{" + k + "}").join(v),
     format);
@@ -83,11 +84,11 @@
     node("rect", {...box, class: "frame"}, svg);
     for (const v of ticks(xDomain, xLog)) {
       node("line", {class: "tick", x1: x(v), x2: x(v), y1: HEIGHT - BOTTOM, y2: HEIGHT - BOTTOM + 4}, svg);
-      node("text", {x: x(v), y: HEIGHT - BOTTOM + 16, "text-anchor": "middle"}, svg).textContent = number.format(v);
+      node("text", {x: x(v), y: HEIGHT - BOTTOM + 16, "text-anchor": "middle"}, svg).textContent = tick.format(v);
     }
     for (const v of ticks(yDomain, yLog)) {
       node("line", {class: "tick", x1: LEFT - 4, x2: LEFT, y1: y(v), y2: y(v)}, svg);
-      node("text", {x: LEFT - 6, y: y(v) + 4, "text-anchor": "end"}, svg).textContent = number.format(v);
+      node("text", {x: LEFT - 6, y: y(v) + 4, "text-anchor": "end"}, svg).textContent = tick.format(v);
     }
     node("text", {x: (LEFT + WIDTH - RIGHT) / 2, y: HEIGHT - 6, "text-anchor": "middle"}, svg).textContent =
       svg.dataset.xLabel;

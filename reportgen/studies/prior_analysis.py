@@ -9,7 +9,7 @@ from ..figures import Figure, categorical_colors, figure, log_scale, to_svg
 from ..plan import Run
 from ..spec import Study
 from .base import StudyResult, Table, assemble, fmt
-from .prior_explorer import prior_explorer
+from .prior_explorer import prior_explorers
 from .prior_sampling import PriorOutcome
 
 AXIS = "model.width"
@@ -28,7 +28,7 @@ def analyze(study: Study, runs: list[Run], outcomes: list[PriorOutcome]) -> Stud
     facts = _facts(runs, metrics, widths, activations, depths)
     figures["spread"] = _spread_figure(study, runs, metrics, widths, activations, depths, facts)
     return assemble(study, runs, outcomes, metrics, figures, {"spread": _table(study, runs, metrics)}, facts,
-                    explorers={"configurations": prior_explorer(study, runs, outcomes, metrics)})
+                    explorers=prior_explorers(study, runs, outcomes, metrics))
 
 
 def _metrics(outcome: PriorOutcome) -> dict[str, float]:

@@ -12,8 +12,15 @@ from ..plan import Run
 from ..spec import Study
 from .prior_sampling import PriorOutcome
 
-DRAW_POINTS = 100
-"""Points per drawn function the explorer keeps (every k-th of the grid), for the HTML size budget."""
+DRAW_POINTS = 70
+"""Most points per drawn function the explorer keeps (every k-th of the grid: 67 of the lecture's 200), for the
+HTML size budget."""
+
+
+def prior_explorers(study: Study, runs: Sequence[Run], outcomes: Sequence[PriorOutcome],
+                    metrics: Sequence[dict]) -> dict[str, Explorer]:
+    """The study's explorers: ``configurations``."""
+    return {"configurations": prior_explorer(study, runs, outcomes, metrics)}
 
 
 def prior_explorer(study: Study, runs: Sequence[Run], outcomes: Sequence[PriorOutcome],
