@@ -91,8 +91,8 @@ def main() -> int:
         rows = []
         print("cold build without explorers (second fresh store) ...", flush=True)
         with without_explorers():
-            bare, bare_summary = timed_build(BuildOptions(definitions=definitions, out=root / "bare", cache=root / "bare-cache",
-                                               jobs=args.jobs))
+            bare, bare_summary = timed_build(BuildOptions(definitions=definitions, out=root / "bare",
+                                                          cache=root / "bare-cache", jobs=args.jobs))
         bare_size = (root / "bare" / "report.html").stat().st_size
         print("cold build (fresh store) ...", flush=True)
         cold, summary = timed_build(options)

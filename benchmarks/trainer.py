@@ -15,7 +15,7 @@ Sweeps (from the speed issue):
 
 Recording the explorers' snapshots (each run's fit on the test grid at its checkpoints) must cost at most
 10 % of the sweep trainer's time: each sweep is also trained without them, alternating, and the medians of
-three of each are compared.
+five of each are compared.
 """
 
 from __future__ import annotations
@@ -152,8 +152,8 @@ SNAPSHOT_TARGET = 0.10
 """Most that recording snapshots may add to the sweep trainer's time."""
 
 
-def snapshot_cost(jobs: list[RegressionJob], workers: int, repeats: int = 3) -> tuple[float, float]:
-    """Median seconds of the sweep with snapshots and without, timed alternately (a loaded machine drifts)."""
+def snapshot_cost(jobs: list[RegressionJob], workers: int, repeats: int = 5) -> dict[bool, list[float]]:
+    """Seconds of the sweep with snapshots (True) and without, timed alternately (a loaded machine drifts)."""
     bare = [replace(job, snapshots=False) for job in jobs]
     times: dict[bool, list[float]] = {True: [], False: []}
     for _ in range(repeats):
@@ -161,7 +161,7 @@ def snapshot_cost(jobs: list[RegressionJob], workers: int, repeats: int = 3) -> 
             start = time.perf_counter()
             train_runs(batch, workers=workers)
             times[recording].append(time.perf_counter() - start)
-    return statistics.median(times[True]), statistics.median(times[False])
+    return times
 
 
 def run_sweep(name: str, jobs: list[RegressionJob], target: float, workers: int, sample_steps: int, peak: float,
@@ -188,12 +188,14 @@ def run_sweep(name: str, jobs: list[RegressionJob], target: float, workers: int,
           f"(large matmul: {peak:.0f} GFLOP/s)")
     print(f"  final training SSE vs the lecture loop, {len(checks)} converged runs: worst relative difference "
           f"{worst:.1e} (tolerance {tolerance:g}); diverged runs: {diverged}")
-    with_snapshots, without = snapshot_cost(jobs, workers)
+    times = snapshot_cost(jobs, workers)
+    with_snapshots, without = statistics.median(times[True]), statistics.median(times[False])
     overhead = with_snapshots / without - 1
     checkpoints = len(jobs[0].checkpoints)
-    print(f"  snapshots ({checkpoints} checkpoints a run): {with_snapshots:.3f} s with, {without:.3f} s without "
-          f"(medians of 3): {100 * overhead:+.1f} % of the sweep trainer's time (target <= "
-          f"{100 * SNAPSHOT_TARGET:.0f} %)")
+    print(f"  snapshots ({checkpoints} checkpoints a run): {with_snapshots:.3f} s with "
+          f"({min(times[True]):.3f}-{max(times[True]):.3f}), {without:.3f} s without "
+          f"({min(times[False]):.3f}-{max(times[False]):.3f}), medians of {len(times[True])}: "
+          f"{100 * overhead:+.1f} % of the sweep trainer's time (target <= {100 * SNAPSHOT_TARGET:.0f} %)")
     assert all(len(o.snapshot_steps) == checkpoints for o in batched)
     passed = ratio >= target and worst <= tolerance and diverged == 0 and overhead <= SNAPSHOT_TARGET
     print(f"  {'PASS' if passed else 'FAIL'}")

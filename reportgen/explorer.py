@@ -34,7 +34,8 @@ class Explorer:
     id: str
     """Document-unique element id, e.g. ``explorer-overfitting``."""
     widget: str
-    """Which view of ``explorer.js`` draws it: ``regression`` (replay a training) or ``prior`` (draws, spread)."""
+    """Which view of ``explorer.js`` draws it: ``replay`` (a training, step by step) or ``samples`` (draws and
+    their spread)."""
     data: dict[str, Any]
     """JSON-ready: numbers, strings, lists, and arrays encoded by :func:`half` or :func:`single`."""
 

@@ -123,10 +123,11 @@
     };
   }
 
-  function regression(section, data) {
+  function replay(section, data) {
     const slider = section.querySelector("[data-role=step]"), button = section.querySelector("[data-role=play]");
     const readout = section.querySelector("[data-role=readout]");
-    const fitChart = section.querySelector("svg[data-role=fit]"), lossChart = section.querySelector("svg[data-role=loss]");
+    const fitChart = section.querySelector("svg[data-role=fit]");
+    const lossChart = section.querySelector("svg[data-role=loss]");
     const datasets = data.datasets.map(d => ({xTrain: single(d.x_train), yTrain: single(d.y_train),
       xTest: single(d.x_test), target: single(d.target), gap: d.gap, ylim: d.ylim}));
     const decoded = new Map();
@@ -146,25 +147,26 @@
       const [lo, hi] = dataset.ylim, span = hi - lo;
       const fit = frame(fitChart, [dataset.xTest[0], dataset.xTest[n - 1]], dataset.ylim, false, false);
       if (dataset.gap) {
-        node("rect", {class: "gap", x: fit.x(dataset.gap[0]), y: TOP, width: fit.x(dataset.gap[1]) - fit.x(dataset.gap[0]),
-          height: HEIGHT - TOP - BOTTOM}, fit.plot);
+        const [start, end] = dataset.gap.map(fit.x);
+        node("rect", {class: "gap", x: start, y: TOP, width: end - start, height: HEIGHT - TOP - BOTTOM}, fit.plot);
       }
       node("path", {class: "target", d: line(dataset.xTest, dataset.target, fit, lo - span, hi + span)}, fit.plot);
-      dataset.xTrain.forEach((x, i) => node("circle", {class: "point", cx: fit.x(x), cy: fit.y(dataset.yTrain[i]), r: 3},
-        fit.plot));
+      dataset.xTrain.forEach((x, i) => node("circle", {class: "point", cx: fit.x(x), cy: fit.y(dataset.yTrain[i]),
+        r: 3}, fit.plot));
       node("path", {class: "fit", d: line(dataset.xTest, fits.subarray(k * n, (k + 1) * n), fit, lo - span, hi + span)},
         fit.plot);
 
       const shown = schedule.curve.filter(s => s <= step).length, now = losses[shown - 1];
       const [floor, ceiling] = extent(losses, true);
       const loss = frame(lossChart, [1, Math.max(schedule.steps, 2)], [floor, ceiling], true, true);
-      node("path", {class: "loss", d: line(schedule.curve.slice(0, shown), losses.subarray(0, shown), loss, floor, ceiling)},
-        loss.plot);
+      const curve = line(schedule.curve.slice(0, shown), losses.subarray(0, shown), loss, floor, ceiling);
+      node("path", {class: "loss", d: curve}, loss.plot);
       if (Number.isFinite(now)) {
-        node("circle", {class: "now", cx: loss.x(step), cy: loss.y(Math.min(ceiling, Math.max(floor, now))), r: 4}, loss.plot);
+        const y = loss.y(Math.min(ceiling, Math.max(floor, now)));
+        node("circle", {class: "now", cx: loss.x(step), cy: y, r: 4}, loss.plot);
       }
-      readout.textContent = fill(section.dataset.readout, {step: count.format(step), steps: count.format(schedule.steps),
-        loss: show(now)});
+      readout.textContent = fill(section.dataset.readout,
+        {step: count.format(step), steps: count.format(schedule.steps), loss: show(now)});
       slider.setAttribute("aria-valuetext", readout.textContent);
     }
     function stop() {
@@ -192,7 +194,7 @@
     draw();
   }
 
-  function prior(section, data) {
+  function samples(section, data) {
     const readout = section.querySelector("[data-role=readout]");
     const drawsChart = section.querySelector("svg[data-role=draws]");
     const spreadChart = section.querySelector("svg[data-role=spread]");
@@ -211,7 +213,8 @@
       const row = pick.siblings(config, along).sort((a, b) => a.width - b.width);
       const ys = row.flatMap(c => [c.measured, c.theory]), widths = row.map(c => c.width);
       const spread = frame(spreadChart, extent(widths, true), extent(ys, true), true, true);
-      node("path", {class: "theory", d: line(widths, row.map(c => c.theory), spread, Number.MIN_VALUE, Infinity)}, spread.plot);
+      const theory = line(widths, row.map(c => c.theory), spread, Number.MIN_VALUE, Infinity);
+      node("path", {class: "theory", d: theory}, spread.plot);
       for (const c of row) {
         node("circle", {class: "measured", cx: spread.x(c.width), cy: spread.y(c.measured), r: 3.5}, spread.plot);
       }
@@ -222,7 +225,7 @@
     draw();
   }
 
-  const widgets = {regression, prior};
+  const widgets = {replay, samples};
   for (const section of document.querySelectorAll(".explorer[data-widget]")) {
     if (section.dataset.ready || !widgets[section.dataset.widget]) continue;
     widgets[section.dataset.widget](section, JSON.parse(section.querySelector("script[data-role=data]").textContent));

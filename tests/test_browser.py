@@ -420,9 +420,11 @@ def explorer_session(report, tmp_path_factory):
 
             _press(browser, session, "[data-role=play]", "Enter", 13, "\r")
             before = observed["degree_key"]["step"]
+            # Until the replay moves on (or 20 s, for a loaded machine): a bounded wait, not a timing.
             evaluate(browser, session, f"""new Promise(done => {{ const slider = document.querySelector(
               '{EXPLORER} [data-role=step]'); const t0 = Date.now(); (function wait() {{
-              if (Number(slider.value) > {before} || Date.now() - t0 > 20000) done(true); else setTimeout(wait, 50); }})(); }})""")
+              if (Number(slider.value) > {before} || Date.now() - t0 > 20000) done(true);
+              else setTimeout(wait, 50); }})(); }})""")
             observed["played"] = evaluate(browser, session, STATE_JS)
             _press(browser, session, "[data-role=play]", "Enter", 13, "\r")  # pause again
 

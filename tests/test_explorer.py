@@ -56,7 +56,7 @@ def _lecture_explorers():
 
 def test_the_lecture_courses_explorers_fit_the_size_budget_of_the_html():
     explorers = _lecture_explorers()
-    assert [e.widget for e in explorers] == ["regression", "regression", "prior", "regression"]
+    assert [e.widget for e in explorers] == ["replay", "replay", "samples", "replay"]
     macros = environment().get_template("explorer.html.j2").make_module({"audience": "instructor"})
     shown = sum(len(str(getattr(macros, e.widget)(e)).encode()) for e in explorers)  # controls, charts and data
     script = sum((BUILTIN_TEMPLATES / name).stat().st_size for name in ("explorer.js", "explorer.css"))

@@ -48,7 +48,7 @@ def prior_explorer(study: Study, runs: Sequence[Run], outcomes: Sequence[PriorOu
             "theory": m["theory_std"],
             "exact": bool(m["theory_exact"]),
         })
-    return Explorer(id=f"explorer-{study.id}", widget="prior", data={
+    return Explorer(id=f"explorer-{study.id}", widget="samples", data={
         "axes": axes_of(study), "seeds": list(study.seeds), "grids": list(grids), "along": "model.width",
         "configs": configs,
     })

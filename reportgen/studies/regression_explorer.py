@@ -51,7 +51,7 @@ def training_explorer(study: Study, runs: Sequence[Run], outcomes: Sequence[Regr
             "fits": half(outcome.snapshots.reshape(-1)),
             "losses": single(losses_after(outcome, curve)),
         })
-    return Explorer(id=f"explorer-{study.id}", widget="regression", data={
+    return Explorer(id=f"explorer-{study.id}", widget="replay", data={
         "axes": axes_of(study),
         "seeds": list(study.seeds),
         "datasets": data_entries,
