@@ -362,3 +362,15 @@ def test_student_edition_has_no_script_explorer_or_embedded_run_data(editions):
     exact = {number for number in exact if len(number) >= 8 and not contains_number(own_values, number)}
     assert len(exact) > 100
     assert sorted(n for n in exact if contains_number(student, n)) == []
+
+
+def test_explorers_are_hidden_without_javascript_and_absent_from_the_instructor_pdf(editions):
+    """The page without its script reads as before (explorers carry ``hidden``), and the PDF has no explorer."""
+    instructor = editions["instructor_html"]
+    headings = ["Replay the training", "Explore the prior"]
+    assert all(heading in instructor for heading in headings)
+    opening = re.findall(r'<div class="explorer"[^>]*>', instructor)
+    assert len(opening) == len(STUDIES) and all(" hidden" in tag for tag in opening)
+    assert not any(heading in visible_text(instructor) for heading in headings)
+    pdf = pdf_text(editions["out"] / "report.pdf")
+    assert "Results" in pdf and not any(heading in pdf for heading in headings)

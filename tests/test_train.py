@@ -153,6 +153,7 @@ def _assert_same_run(a, b):
     assert np.array_equal(a.losses, b.losses, equal_nan=True)
     assert np.array_equal(a.parameters, b.parameters, equal_nan=True)
     assert np.array_equal(a.test_pred, b.test_pred, equal_nan=True)
+    assert np.array_equal(a.snapshots, b.snapshots, equal_nan=True)
 
 
 @pytest.mark.parametrize("kind", ["polynomial", "mlp"])

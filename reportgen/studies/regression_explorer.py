@@ -47,7 +47,6 @@ def training_explorer(study: Study, runs: Sequence[Run], outcomes: Sequence[Regr
             "seed": study.seeds.index(run.seed),
             "data": datasets[config],
             "schedule": schedules[schedule],
-            "status": outcome.status,
             "fits": half(outcome.snapshots.reshape(-1)),
             "losses": single(losses_after(outcome, curve)),
         })
