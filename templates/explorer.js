@@ -210,17 +210,21 @@
         node("path", {class: "draw", stroke: COLORS[d % COLORS.length],
           d: line(x, draws.subarray(d * n, (d + 1) * n), chart, -2 * top, 2 * top)}, chart.plot);
       }
-      const row = pick.siblings(config, along).sort((a, b) => a.width - b.width);
+      const row = pick.siblings(config, along).sort((a, b) => a.width - b.width)
+        .map(c => ({...c, measured: c.measured ?? NaN, theory: c.theory ?? NaN}));  // null: a spread that overflowed
       const ys = row.flatMap(c => [c.measured, c.theory]), widths = row.map(c => c.width);
       const spread = frame(spreadChart, extent(widths, true), extent(ys, true), true, true);
       const theory = line(widths, row.map(c => c.theory), spread, Number.MIN_VALUE, Infinity);
       node("path", {class: "theory", d: theory}, spread.plot);
-      for (const c of row) {
+      for (const c of row.filter(c => Number.isFinite(c.measured))) {
         node("circle", {class: "measured", cx: spread.x(c.width), cy: spread.y(c.measured), r: 3.5}, spread.plot);
       }
-      node("circle", {class: "ring", cx: spread.x(config.width), cy: spread.y(config.measured), r: 7}, spread.plot);
-      readout.textContent = fill(section.dataset.readout, {measured: show(config.measured), theory: show(config.theory),
-        how: config.exact ? section.dataset.exact : section.dataset.limit});
+      const chosen = row.find(c => c.width === config.width);
+      if (Number.isFinite(chosen.measured)) {
+        node("circle", {class: "ring", cx: spread.x(chosen.width), cy: spread.y(chosen.measured), r: 7}, spread.plot);
+      }
+      readout.textContent = fill(section.dataset.readout, {measured: show(chosen.measured),
+        theory: show(chosen.theory), how: config.exact ? section.dataset.exact : section.dataset.limit});
     }
     draw();
   }

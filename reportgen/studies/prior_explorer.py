@@ -44,11 +44,16 @@ def prior_explorer(study: Study, runs: Sequence[Run], outcomes: Sequence[PriorOu
             "width": run.config.model.width,
             "exponent": exponent,
             "draws": half(np.ldexp(curves, -exponent).reshape(-1)),
-            "measured": m["measured_std"],
-            "theory": m["theory_std"],
+            "measured": _finite(m["measured_std"]),
+            "theory": _finite(m["theory_std"]),
             "exact": bool(m["theory_exact"]),
         })
     return Explorer(id=f"explorer-{study.id}", widget="samples", data={
         "axes": axes_of(study), "seeds": list(study.seeds), "grids": list(grids), "along": "model.width",
         "configs": configs,
     })
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no NaN or infinity: a spread that overflowed is null, which the script shows as a dash."""
+    return value if math.isfinite(value) else None
