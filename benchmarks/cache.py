@@ -21,7 +21,11 @@ Targets, all measured in this one run:
 - under ``reportgen serve``, a prose edit (the course subtitle, saved five
   times) reaches the reloaded page within 3 % of the cold build (the median);
 - changing one sweep value (overfitting's noise 0.3 -> 0.25) retrains exactly the
-  runs that value touches (18).
+  runs that value touches (18);
+- the explorers (snapshots recorded by the trainer, their data and script in
+  report.html) add at most 10 % to a cold build, against a cold build in a
+  second fresh store with snapshot recording and explorers switched off in this
+  process.
 
 The served edit is timed as a browser sees it: from the moment the file is
 saved to the moment a client that listens to the server's event stream has
@@ -45,7 +49,9 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -55,6 +61,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from reportgen import kinds  # noqa: E402
 from reportgen.build import BuildOptions, BuildSummary, build  # noqa: E402
 from reportgen.spec import load_course  # noqa: E402
+from reportgen.studies import prior_analysis  # noqa: E402
+from reportgen.training import job  # noqa: E402
+
+EXPLORER_TARGET = 0.10
+"""Most that the explorers may add to a cold build."""
 
 HTML_LIMIT = 2_000_000
 
@@ -76,6 +87,18 @@ def timed_build(options: BuildOptions) -> tuple[float, BuildSummary]:
     start = time.perf_counter()
     summary = build(options)
     return time.perf_counter() - start, summary
+
+
+@contextmanager
+def without_explorers() -> Iterator[None]:
+    """No snapshot recorded by the trainer (so no training explorer) and no prior explorer, in this process and in
+    the workers it forks."""
+    saved = job.SNAPSHOTS, prior_analysis.prior_explorers
+    job.SNAPSHOTS, prior_analysis.prior_explorers = 0, lambda *args: {}
+    try:
+        yield
+    finally:
+        job.SNAPSHOTS, prior_analysis.prior_explorers = saved
 
 
 def computed(summary: BuildSummary) -> int:
@@ -180,6 +203,11 @@ def main() -> int:
         print(f"full course: {total_runs} runs, {args.jobs} jobs, definitions copied to {definitions}", flush=True)
 
         rows = []
+        print("cold build without explorers (second fresh store) ...", flush=True)
+        with without_explorers():
+            bare, bare_summary = timed_build(BuildOptions(definitions=definitions, out=root / "bare",
+                                                          cache=root / "bare-cache", jobs=args.jobs))
+        bare_size = (root / "bare" / "report.html").stat().st_size
         print("cold build (fresh store) ...", flush=True)
         cold, summary = timed_build(options)
         rows.append(("cold build, fresh store", cold, computed(summary), ""))
@@ -188,6 +216,9 @@ def main() -> int:
         html_bytes = (out / "report.html").stat().st_size
         sampled = sum(e.computing for e in summary.executions.values()
                       if not kinds.get(e.result.study.kind).trains)
+        size = (out / "report.html").stat().st_size
+        rows.append(("cold build without explorers", bare, computed(bare_summary),
+                     f"report.html {bare_size / 1e6:.2f} MB, with explorers {size / 1e6:.2f} MB"))
 
         warm_api, summary = timed_build(options)
         assert summary.up_to_date
@@ -241,7 +272,11 @@ def main() -> int:
     print(f"report.html: {html_bytes / 1e6:.2f} MB")
     print()
 
+    explorer_cost = cold / bare - 1
     checks = [
+        (explorer_cost <= EXPLORER_TARGET,
+         f"explorers add {100 * explorer_cost:+.1f} % to a cold build (target <= {100 * EXPLORER_TARGET:.0f} %); "
+         f"{(size - bare_size) / 1e3:.0f} KB of report.html"),
         (cli_no_op and warm_cli < 0.10 * cold,
          f"no-change rebuild {warm_cli:.2f} s (command line, up to date) < 10% of cold ({0.10 * cold:.2f} s)"),
         (prose <= 0.15 * cold, f"prose edit: build {prose:.2f} s <= 15% of cold ({0.15 * cold:.2f} s)"),

@@ -12,6 +12,10 @@ Sweeps (from the speed issue):
   (a) overfitting: degree {1,2,3,5,10,20,50,100} x weight decay {0,1e-4,1e-3,1e-2,1e-1}
       x noise {0.1,0.3} x 3 seeds = 240 runs x 10,000 steps; target >= 1000x
   (b) capacity: tanh MLP width {1,2,5,10,20} x depth {1,2} x 6 seeds = 60 runs x 5,000 steps; target >= 100x
+
+Recording the explorers' snapshots (each run's fit on the test grid at its checkpoints) must cost at most
+10 % of the sweep trainer's time: each sweep is also trained without them, alternating, and the medians of
+five of each are compared.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import os
 import sys
 import tempfile
 import time
+import statistics
+from dataclasses import replace
 from itertools import product
 from pathlib import Path
 
@@ -142,6 +148,22 @@ def kernel_seconds(kind: str) -> tuple[float, float]:
     return cold, warm
 
 
+SNAPSHOT_TARGET = 0.10
+"""Most that recording snapshots may add to the sweep trainer's time."""
+
+
+def snapshot_cost(jobs: list[RegressionJob], workers: int, repeats: int = 5) -> dict[bool, list[float]]:
+    """Seconds of the sweep with snapshots (True) and without, timed alternately (a loaded machine drifts)."""
+    bare = [replace(job, snapshots=False) for job in jobs]
+    times: dict[bool, list[float]] = {True: [], False: []}
+    for _ in range(repeats):
+        for recording, batch in ((True, jobs), (False, bare)):
+            start = time.perf_counter()
+            train_runs(batch, workers=workers)
+            times[recording].append(time.perf_counter() - start)
+    return times
+
+
 def run_sweep(name: str, jobs: list[RegressionJob], target: float, workers: int, sample_steps: int, peak: float,
               pick, tolerance: float) -> bool:
     """Time one sweep both ways and print the comparison; True when the targets are met."""
@@ -166,7 +188,16 @@ def run_sweep(name: str, jobs: list[RegressionJob], target: float, workers: int,
           f"(large matmul: {peak:.0f} GFLOP/s)")
     print(f"  final training SSE vs the lecture loop, {len(checks)} converged runs: worst relative difference "
           f"{worst:.1e} (tolerance {tolerance:g}); diverged runs: {diverged}")
-    passed = ratio >= target and worst <= tolerance and diverged == 0
+    times = snapshot_cost(jobs, workers)
+    with_snapshots, without = statistics.median(times[True]), statistics.median(times[False])
+    overhead = with_snapshots / without - 1
+    checkpoints = len(jobs[0].checkpoints)
+    print(f"  snapshots ({checkpoints} checkpoints a run): {with_snapshots:.3f} s with "
+          f"({min(times[True]):.3f}-{max(times[True]):.3f}), {without:.3f} s without "
+          f"({min(times[False]):.3f}-{max(times[False]):.3f}), medians of {len(times[True])}: "
+          f"{100 * overhead:+.1f} % of the sweep trainer's time (target <= {100 * SNAPSHOT_TARGET:.0f} %)")
+    assert all(len(o.snapshot_steps) == checkpoints for o in batched)
+    passed = ratio >= target and worst <= tolerance and diverged == 0 and overhead <= SNAPSHOT_TARGET
     print(f"  {'PASS' if passed else 'FAIL'}")
     return passed
 

@@ -64,7 +64,8 @@ class StudyKind(Protocol):
         """One outcome per run, in order; calls ``progress`` as work finishes. Must not depend on ``workers``."""
 
     def analyze(self, study: "Study", runs: Sequence["Run"], outcomes: Sequence[Any]) -> "StudyResult":
-        """Metrics, figures, tables and facts of the study, from its runs' outcomes."""
+        """Metrics, figures, tables and facts of the study, from its runs' outcomes (and, if the kind opts in,
+        explorers for the instructor HTML: see :mod:`reportgen.explorer`)."""
 
 
 REQUIRED = ("name", "schema", "outcome", "trains", "batched", "template", "templates", "work_units", "compute",

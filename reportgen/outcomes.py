@@ -47,6 +47,11 @@ class RegressionOutcome:
     """Final parameters, flattened in ``nn.Module.parameters()`` order."""
     diverged_at: int | None
     """First step whose loss was not finite, if any."""
+    snapshot_steps: np.ndarray
+    """Checkpoints: after how many Adam steps each snapshot was taken (increasing; the last is the final step)."""
+    snapshots: np.ndarray
+    """[checkpoints, test points] the model on the evaluation grid after each of ``snapshot_steps``, float32.
+    The last row is ``test_pred`` bit for bit."""
 
 
 def to_arrays(outcome: Any) -> dict[str, np.ndarray]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from contextlib import contextmanager
 from typing import Iterator
 
 from .errors import BuildError
+
+_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
 
 
 def render_pdf(html: str, epoch: int = 0) -> bytes:
@@ -17,6 +20,9 @@ def render_pdf(html: str, epoch: int = 0) -> bytes:
     the clock into the file: fontTools writes it into every embedded font.
     """
     import weasyprint
+
+    # Scripts do nothing in a PDF; the explorers' data would only cost parsing time.
+    html = _SCRIPT.sub("", html)
 
     # WeasyPrint logs every CSS property it ignores; the report's CSS serves browsers too.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)

@@ -337,3 +337,169 @@ def evaluate(browser: Chromium, session: str, expression: str):
                           session=session)
     assert "exceptionDetails" not in result, result["exceptionDetails"]
     return result["result"]["value"]
+
+
+# --------------------------------------------------------------------------- the explorers, driven as a reader would
+
+EXPLORER = "#explorer-overfitting"
+PICK = {"model.degree": 12, "data.noise": 0.3, "seed": 1, "step": 25}
+"""The run and step the reader picks (the step snaps to the nearest checkpoint)."""
+
+STATE_JS = """(() => {
+  const root = document.querySelector('%s');
+  const chart = name => { const svg = root.querySelector('svg[data-role=' + name + ']');
+    return {scale: JSON.parse(svg.dataset.scale), d: svg.querySelector('path.' + name).getAttribute('d')}; };
+  const slider = root.querySelector('[data-role=step]');
+  return {hidden: root.hidden, fit: chart('fit'), loss: chart('loss'), step: Number(slider.value),
+          readout: root.querySelector('[data-role=readout]').textContent,
+          degree: root.querySelector('select[data-axis="0"]').value, focused: document.activeElement.dataset.role
+                  || document.activeElement.tagName};
+})()""" % EXPLORER
+
+
+def _set(browser, session, selector: str, value: int, event: str) -> None:
+    evaluate(browser, session, f"""(() => {{ const e = document.querySelector('{EXPLORER} {selector}');
+      e.value = '{value}'; return e.dispatchEvent(new Event('{event}')); }})()""")
+
+
+def _press(browser, session, selector: str, key: str, code: int, text: str = "") -> None:
+    """Focus ``selector`` in the explorer and press ``key`` on the keyboard (real key events, not DOM calls)."""
+    evaluate(browser, session, f"document.querySelector('{EXPLORER} {selector}').focus() || true")
+    for kind in ("keyDown" if text else "rawKeyDown", "keyUp"):
+        browser.send("Input.dispatchKeyEvent", {"type": kind, "key": key, "code": key, "windowsVirtualKeyCode": code,
+                                                **({"text": text} if text and kind == "keyDown" else {})},
+                     session=session)
+
+
+def _points(path: str) -> list[tuple[float, float]]:
+    import re
+
+    return [(float(x), float(y)) for x, y in re.findall(r"[ML](-?[\d.]+),(-?[\d.]+)", path)]
+
+
+def _to_data(points, scale) -> tuple[list[float], list[float]]:
+    """Map pixel coordinates back to data through the chart's recorded (linear) scales."""
+    (x_domain, x_range, _), (y_domain, y_range, _) = scale["x"], scale["y"]
+    invert = lambda p, d, r: d[0] + (p - r[0]) / (r[1] - r[0]) * (d[1] - d[0])  # noqa: E731
+    return [invert(x, x_domain, x_range) for x, _ in points], [invert(y, y_domain, y_range) for _, y in points]
+
+
+@pytest.fixture(scope="module")
+def explorer_session(report, tmp_path_factory):
+    """The tiny course's report in Chromium behind the network fence, used through its overfitting explorer:
+    pick a run, scrub, press keys, play. Returns what the page showed at each stage, and what it logged and asked."""
+    root = report.parent
+    observed = {}
+    profile = tmp_path_factory.mktemp("explorer-browser")
+    with RecordingServer(report) as server, RecordingServer() as proxy:
+        page_url = f"{server.url}/report.html"
+        browser = Chromium(CHROMIUM, profile / "profile", profile / "chromium.log",
+                           [f"--proxy-server={proxy.url}", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"])
+        try:
+            target = browser.send("Target.createTarget", {"url": "about:blank"}, timeout=60)["targetId"]
+            session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            for domain in ("Page", "Runtime", "Log", "Network"):
+                browser.send(f"{domain}.enable", session=session)
+            start = len(browser.events)
+            browser.send("Page.navigate", {"url": page_url}, session=session)
+            browser.wait_for("Page.loadEventFired", session, start)
+            observed["loaded"] = evaluate(browser, session, STATE_JS)
+
+            observed["run"], observed["checkpoint"] = _recorded_run(root)
+            data = json.loads(evaluate(browser, session, f"document.querySelector('{EXPLORER} script').textContent"))
+            for i, axis in enumerate(data["axes"]):
+                _set(browser, session, f'select[data-axis="{i}"]', axis["values"].index(PICK[axis["key"]]), "change")
+            _set(browser, session, "select[data-seed]", data["seeds"].index(PICK["seed"]), "change")
+            _set(browser, session, "[data-role=step]", observed["checkpoint"], "input")
+            observed["picked"] = evaluate(browser, session, STATE_JS)
+
+            _press(browser, session, "[data-role=step]", "ArrowLeft", 37)
+            observed["step_key"] = evaluate(browser, session, STATE_JS)
+            _press(browser, session, 'select[data-axis="0"]', "ArrowUp", 38)
+            observed["degree_key"] = evaluate(browser, session, STATE_JS)
+
+            _press(browser, session, "[data-role=play]", "Enter", 13, "\r")
+            before = observed["degree_key"]["step"]
+            # Until the replay moves on (or 20 s, for a loaded machine): a bounded wait, not a timing.
+            evaluate(browser, session, f"""new Promise(done => {{ const slider = document.querySelector(
+              '{EXPLORER} [data-role=step]'); const t0 = Date.now(); (function wait() {{
+              if (Number(slider.value) > {before} || Date.now() - t0 > 20000) done(true);
+              else setTimeout(wait, 50); }})(); }})""")
+            observed["played"] = evaluate(browser, session, STATE_JS)
+            _press(browser, session, "[data-role=play]", "Enter", 13, "\r")  # pause again
+
+            observed["prior"] = evaluate(browser, session, """(() => { const root = document.querySelector(
+              '#explorer-prior'); return {hidden: root.hidden, draws: root.querySelectorAll('path.draw').length,
+              readout: root.querySelector('[data-role=readout]').textContent}; })()""")
+            events = browser.events[start:]
+        finally:
+            browser.close()
+    observed["errors"] = console_errors(events)
+    observed["requested"] = sorted({e["params"]["request"]["url"] for e in events
+                                    if e["method"] == "Network.requestWillBeSent"
+                                    and not e["params"]["request"]["url"].startswith("data:")} - {page_url})
+    observed["served"] = server.requests
+    return observed
+
+
+def _recorded_run(root: Path):
+    """The picked run's outcome, read from the result store the report was built from, and the checkpoint index."""
+    from reportgen.cache import ResultCache
+    from reportgen.plan import plan_study
+    from reportgen.spec import load_course
+
+    study = next(s for s in load_course(root / "experiments").studies if s.id == "overfitting")
+    run = next(r for r in plan_study(study) if r.seed == PICK["seed"]
+               and dict(r.params) == {"model.degree": PICK["model.degree"], "data.noise": PICK["data.noise"]})
+    outcome = ResultCache(root / "cache").get(run.key)
+    assert outcome is not None, "the picked run is not in the result store"
+    steps = list(outcome.snapshot_steps)
+    return outcome, min(range(len(steps)), key=lambda i: abs(steps[i] - PICK["step"]))
+
+
+def test_explorer_plots_the_recorded_snapshot_of_the_picked_run_and_step(explorer_session):
+    import numpy as np
+
+    from reportgen.explorer import HALF_PRECISION
+
+    outcome, k = explorer_session["run"], explorer_session["checkpoint"]
+    picked = explorer_session["picked"]
+    assert explorer_session["loaded"]["hidden"] is False  # the script showed it
+    assert picked["step"] == k
+    step = int(outcome.snapshot_steps[k])
+    assert f"After {step} of 60 Adam steps" in picked["readout"]
+    xs, ys = _to_data(_points(picked["fit"]["d"]), picked["fit"]["scale"])
+    recorded = outcome.snapshots[k].astype(np.float64)
+    assert len(ys) == len(recorded) == 200
+    (lo, hi) = picked["fit"]["scale"]["y"][0]
+    span = hi - lo
+    inside = (recorded > lo - span) & (recorded < hi + span)  # points further out are drawn at that bound, clipped
+    assert inside.sum() > 150
+    pixel = span / 218 * 1e-3  # coordinates are written to 1/1000 of a pixel (the plot is 218 units high)
+    error = np.abs(np.array(ys) - np.clip(recorded, lo - span, hi + span))
+    assert np.all(error <= HALF_PRECISION * np.abs(recorded) + pixel + 2.0 ** -24), error.max()
+    assert not np.array_equal(outcome.snapshots[k], outcome.snapshots[-1])  # a mid-training fit, not the final one
+
+
+def test_explorer_keyboard_scrubs_and_picks_and_play_advances_the_loss_curve(explorer_session):
+    picked, step_key = explorer_session["picked"], explorer_session["step_key"]
+    degree_key, played = explorer_session["degree_key"], explorer_session["played"]
+    # ArrowLeft on the slider: one checkpoint back, a shorter loss curve and a new readout.
+    assert step_key["step"] == picked["step"] - 1 and step_key["focused"] == "step"
+    assert len(_points(step_key["loss"]["d"])) < len(_points(picked["loss"]["d"]))
+    assert step_key["readout"] != picked["readout"]
+    # ArrowUp on the degree list: the next lower degree, another run's fit.
+    assert int(degree_key["degree"]) == int(step_key["degree"]) - 1
+    assert degree_key["fit"]["d"] != step_key["fit"]["d"] and degree_key["readout"] != step_key["readout"]
+    # Enter on Play: the replay moves on, the loss curve grows.
+    assert played["step"] > degree_key["step"]
+    assert len(_points(played["loss"]["d"])) > len(_points(degree_key["loss"]["d"]))
+    # The prior's explorer shows the chosen configuration's draws and its spread beside theory.
+    prior = explorer_session["prior"]
+    assert prior["hidden"] is False and prior["draws"] == 3 and "predicted" in prior["readout"]
+
+
+def test_explorers_log_no_console_error_and_request_nothing(explorer_session):
+    assert explorer_session["errors"] == []
+    assert explorer_session["requested"] == []
+    assert explorer_session["served"] == [("GET", "/report.html")]

@@ -692,7 +692,8 @@ def test_os_error_while_writing_an_entry_is_a_build_error_naming_it(tmp_path, mo
 
     monkeypatch.setattr({"fsync": os, "replace": os, "mkstemp": tempfile}[failing], failing, fail)
     outcome = RegressionOutcome(status="ok", losses=np.zeros(3, np.float32), train_sse=0.5, train_pred=np.zeros(2),
-                                test_pred=np.zeros(4), parameters=np.zeros(2), diverged_at=None)
+                                test_pred=np.zeros(4), parameters=np.zeros(2), diverged_at=None,
+                                snapshot_steps=np.array([3]), snapshots=np.zeros((1, 4), np.float32))
     call, path = {"put": (lambda: store.put("ab" + "0" * 62, outcome), tmp_path / "ab" / f"ab{'0' * 62}.npz"),
                   "put_analysis": (lambda: store.put_analysis("c" * 64, {}),
                                    tmp_path / "analysis" / f"{'c' * 64}.json"),

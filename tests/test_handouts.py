@@ -45,10 +45,12 @@ def result_store(tmp_path_factory) -> Path:
 
 
 class _VisibleText(HTMLParser):
-    """The text a reader sees: no tags, attributes (so no data URIs), head, style, script or inline SVG."""
+    """The text a reader sees without JavaScript: no tags, attributes (so no data URIs), head, style, script, inline
+    SVG, or element marked ``hidden`` (an explorer before its script shows it)."""
 
     HIDDEN = {"head", "style", "script", "svg", "title"}
     INLINE = {"a", "abbr", "b", "code", "em", "i", "img", "small", "span", "strong", "sub", "sup"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -56,13 +58,15 @@ class _VisibleText(HTMLParser):
         self.hidden = 0
 
     def handle_starttag(self, tag, attrs):
-        if tag in self.HIDDEN:
-            self.hidden += 1
+        if self.hidden:
+            self.hidden += tag not in self.VOID  # inside a hidden element, count its nesting
+        elif tag in self.HIDDEN or any(name == "hidden" for name, _ in attrs):
+            self.hidden = 1
         elif tag not in self.INLINE:
             self.parts.append(" ")  # block boundaries separate words; inline tags do not
 
     def handle_endtag(self, tag):
-        if tag in self.HIDDEN and self.hidden:
+        if self.hidden:
             self.hidden -= 1
         elif tag not in self.INLINE:
             self.parts.append(" ")
@@ -359,3 +363,39 @@ def test_one_study_handout_has_only_that_study(handout):
     names = {p.name for p in handout.iterdir()}
     assert {"report-student.html", "report-student.pdf"} <= names
     assert not names & {"report.html", "report.pdf", "results.json"}  # --audience student alone: no solutions
+
+
+def test_student_edition_has_no_script_explorer_or_embedded_run_data(editions):
+    """Explorers hold every fit: the student HTML has no script, no explorer, none of their data, and no metric of
+    results.json at full precision anywhere in its source (attributes and data URIs included)."""
+    instructor, student = editions["instructor_html"], editions["student_html"]
+    payloads = [json.loads(p) for p in
+                re.findall(r'<script type="application/json" data-role="data">(.*?)</script>', instructor, re.S)]
+    # Not vacuous: every study of the tiny course has an explorer, whose runs carry encoded fits and losses.
+    assert len(payloads) == len(STUDIES)
+    encoded = [item[field] for p in payloads for item in p.get("runs", p.get("configs", []))
+               for field in ("fits", "losses", "draws") if field in item]
+    assert len(encoded) > 40 and all(len(e) > 40 for e in encoded)
+    assert sum(e in instructor for e in encoded) == len(encoded)
+
+    assert re.findall(r"<script\b", student, re.I) == []
+    assert "explorer" not in student and "data-widget" not in student
+    assert [e[:24] for e in encoded if e in student] == []
+    own_values = _definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
+    exact = {repr(value) for study in editions["results"]["studies"] for run in study["runs"]
+             for value in run["metrics"].values() if type(value) is float}
+    exact = {number for number in exact if len(number) >= 8 and not contains_number(own_values, number)}
+    assert len(exact) > 100
+    assert sorted(n for n in exact if contains_number(student, n)) == []
+
+
+def test_explorers_are_hidden_without_javascript_and_absent_from_the_instructor_pdf(editions):
+    """The page without its script reads as before (explorers carry ``hidden``), and the PDF has no explorer."""
+    instructor = editions["instructor_html"]
+    headings = ["Replay the training", "Explore the prior"]
+    assert all(heading in instructor for heading in headings)
+    opening = re.findall(r'<div class="explorer"[^>]*>', instructor)
+    assert len(opening) == len(STUDIES) and all(" hidden" in tag for tag in opening)
+    assert not any(heading in visible_text(instructor) for heading in headings)
+    pdf = pdf_text(editions["out"] / "report.pdf")
+    assert "Results" in pdf and not any(heading in pdf for heading in headings)

@@ -13,7 +13,8 @@ import torch
 
 from reportgen.reference import build_module, train_alone
 from reportgen.spec import MLPSpec, PolynomialSpec
-from reportgen.train import initial_parameters, train_runs
+from reportgen.train import RegressionJob, initial_parameters, train_runs
+from reportgen.training.job import SNAPSHOTS, checkpoint_steps
 from reportgen.training.adam import BatchedAdam as _BatchedAdam
 
 from .conftest import ROOT, mlp_job, polynomial_job, relative_error
@@ -152,6 +153,7 @@ def _assert_same_run(a, b):
     assert np.array_equal(a.losses, b.losses, equal_nan=True)
     assert np.array_equal(a.parameters, b.parameters, equal_nan=True)
     assert np.array_equal(a.test_pred, b.test_pred, equal_nan=True)
+    assert np.array_equal(a.snapshots, b.snapshots, equal_nan=True)
 
 
 @pytest.mark.parametrize("kind", ["polynomial", "mlp"])
@@ -221,3 +223,32 @@ def test_mlp_trained_parameters_load_into_the_lecture_module(lecture_data, kerne
     assert offset == run.parameters.size
     assert relative_error(prediction, run.test_pred) < 1e-5
     assert math.isfinite(run.train_sse)
+
+
+@pytest.mark.parametrize("make_job", [lambda data: polynomial_job(data, 20, seed=3, steps=120, weight_decay=1e-3),
+                                      lambda data: mlp_job(data, 5, depth=2, seed=3, steps=120)],
+                         ids=["polynomial", "mlp"])
+def test_snapshots_are_the_fit_after_their_step_and_the_last_is_the_final_fit_bit_for_bit(lecture_data, make_job,
+                                                                                          kernel):
+    job = make_job(lecture_data)
+    outcome = train_runs([job, RegressionJob(**{**job.__dict__, "seed": 4})])[0]
+    steps = list(outcome.snapshot_steps)
+    assert steps == list(checkpoint_steps(120)) and steps[-1] == 120
+    assert outcome.snapshots.shape == (len(steps), len(lecture_data.x_test))
+    assert outcome.snapshots.dtype == np.float32
+    assert outcome.snapshots[-1].tobytes() == outcome.test_pred.tobytes()
+    # Adam's step k does not depend on how many steps follow: a run stopped at a checkpoint is that snapshot.
+    middle = steps[len(steps) // 2]
+    shorter = train_runs([RegressionJob(**{**job.__dict__, "train": job.train.model_copy(update={"steps": middle})})])
+    assert outcome.snapshots[len(steps) // 2].tobytes() == shorter[0].test_pred.tobytes()
+    # and the snapshots move: the fit changes during training
+    assert not np.array_equal(outcome.snapshots[0], outcome.snapshots[-1])
+
+
+def test_checkpoints_mix_round_early_steps_with_regular_late_ones_within_the_budget():
+    assert checkpoint_steps(10_000) == (10, 30, 100, 300, 1000, 2000, 4000, 6000, 8000, 10_000)
+    assert checkpoint_steps(5_000) == (3, 10, 30, 100, 300, 1000, 2000, 3000, 4000, 5000)
+    for steps in (1, 2, 7, 60, 300, 12_345):
+        points = checkpoint_steps(steps)
+        assert points[-1] == steps and len(points) <= SNAPSHOTS and list(points) == sorted(set(points))
+    assert checkpoint_steps(100, count=0) == ()

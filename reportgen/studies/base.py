@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from markupsafe import Markup
 
+from ..explorer import Explorer
 from ..language import fixed
 from ..plan import Run
 from ..spec import Study
@@ -58,6 +59,8 @@ class StudyResult:
     tables: dict[str, Table]
     facts: dict[str, Any]
     """Numbers and phrases the prose quotes, computed from the results."""
+    explorers: dict[str, Explorer] = field(default_factory=dict)
+    """Interactive views of the runs for the instructor HTML (see :mod:`reportgen.explorer`); none by default."""
 
     @property
     def diverged(self) -> tuple[str, ...]:
@@ -79,6 +82,7 @@ class StudyResult:
             "figures": {name: asdict(fig) for name, fig in self.figures.items()},
             "tables": {name: asdict(tab) for name, tab in self.tables.items()},
             "facts": self.facts,
+            "explorers": {name: asdict(explorer) for name, explorer in self.explorers.items()},
         }
 
     @classmethod
@@ -93,13 +97,16 @@ class StudyResult:
         return cls(study=study, runs=tuple(runs), statuses=tuple(payload["statuses"]),
                    metrics=tuple(payload["metrics"]),
                    figures={name: Figure(**fig) for name, fig in payload["figures"].items()},
-                   tables=tables, facts=payload["facts"])
+                   tables=tables, facts=payload["facts"],
+                   explorers={name: Explorer(**e) for name, e in payload["explorers"].items()})
 
 
-def assemble(study: Study, runs, outcomes, metrics, figures, tables, facts) -> StudyResult:
+def assemble(study: Study, runs, outcomes, metrics, figures, tables, facts,
+             explorers: dict[str, Explorer] | None = None) -> StudyResult:
     """A StudyResult recording each run's status from its outcome."""
     return StudyResult(study=study, runs=tuple(runs), statuses=tuple(o.status for o in outcomes),
-                       metrics=tuple(metrics), figures=figures, tables=tables, facts=facts)
+                       metrics=tuple(metrics), figures=figures, tables=tables, facts=facts,
+                       explorers=explorers or {})
 
 
 def fmt(value: float, digits: int = 3, html: bool = True) -> str:

@@ -21,6 +21,7 @@ from .regression import (
     series_label,
     split_by,
 )
+from .regression_explorer import training_explorers
 
 AXIS = "model.width"
 
@@ -33,7 +34,8 @@ def analyze(study: Study, runs: list[Run], outcomes: list[RegressionOutcome]) ->
     facts = _facts(series, dataset_of(runs[0]))
     figures = {"data": data_figure(study, grid), "fits": _fits_figure(study, series, facts),
                "losses": _losses_figure(study, series)}
-    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts)
+    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts,
+                    explorers=training_explorers(study, runs, outcomes))
 
 
 def _width(cell: Cell) -> int:

@@ -22,6 +22,7 @@ from .regression import (
     series_label,
     split_by,
 )
+from .regression_explorer import training_explorers
 
 AXIS = "model.degree"
 
@@ -44,7 +45,8 @@ def analyze(study: Study, runs: list[Run], outcomes: list[RegressionOutcome]) ->
     }
     facts = _facts(series)
     figures["errors"] = _with_alt(figures["errors"], _errors_alt(facts))
-    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts)
+    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts,
+                    explorers=training_explorers(study, runs, outcomes))
 
 
 def _degree(cell: Cell) -> int:

@@ -10,6 +10,7 @@ from ..language import _, fixed, listing
 from ..plan import Run
 from ..spec import Study
 from .base import StudyResult, Table, assemble, fmt
+from .prior_explorer import prior_explorers
 from .prior_sampling import PriorOutcome
 
 AXIS = "model.width"
@@ -27,7 +28,8 @@ def analyze(study: Study, runs: list[Run], outcomes: list[PriorOutcome]) -> Stud
                for d in depths}
     facts = _facts(runs, metrics, widths, activations, depths)
     figures["spread"] = _spread_figure(study, runs, metrics, widths, activations, depths, facts)
-    return assemble(study, runs, outcomes, metrics, figures, {"spread": _table(study, runs, metrics)}, facts)
+    return assemble(study, runs, outcomes, metrics, figures, {"spread": _table(study, runs, metrics)}, facts,
+                    explorers=prior_explorers(study, runs, outcomes, metrics))
 
 
 def _metrics(outcome: PriorOutcome) -> dict[str, float]:

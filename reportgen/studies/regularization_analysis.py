@@ -11,6 +11,7 @@ from ..plan import Run
 from ..spec import Study
 from .base import StudyResult, Table, assemble, fmt, fmt_pm
 from .regression import Cell, cells, data_figure, dataset_of, fit_panels, regression_metrics, series_label, split_by
+from .regression_explorer import training_explorers
 
 AXIS = "train.weight_decay"
 
@@ -23,7 +24,8 @@ def analyze(study: Study, runs: list[Run], outcomes: list[RegressionOutcome]) ->
     facts = _facts(series)
     figures = {"data": data_figure(study, grid), "fits": _fits_figure(study, series),
                "tradeoff": _tradeoff_figure(study, series, facts)}
-    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts)
+    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts,
+                    explorers=training_explorers(study, runs, outcomes))
 
 
 def _decay(cell: Cell) -> float:

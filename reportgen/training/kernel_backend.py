@@ -56,15 +56,18 @@ def train_with_kernel(jobs: list[RegressionJob], report: Callable[[int], None], 
     calls = calls_class(library, jobs, offsets, targets, params, grads)
 
     row, row_bytes = losses.data_ptr(), losses.stride(0) * losses.element_size()
+    checkpoints, snapshots = set(jobs[0].checkpoints), []
     for k in range(steps):
         calls.gradients(row + k * row_bytes)
         adam.step(grads, k)
+        if k + 1 in checkpoints:
+            snapshots.append(calls.predict(jobs[0].x_test))
         if (k + 1) % REPORT_EVERY == 0 or k + 1 == steps:
             report((k % REPORT_EVERY) + 1)
 
     flat = [params[start:start + size] for start, size in zip(starts, sizes)]
     return collect(jobs, losses, calls.predict(jobs[0].x_train), torch.from_numpy(targets),
-                   calls.predict(jobs[0].x_test), flat)
+                   calls.predict(jobs[0].x_test), flat, snapshots)
 
 
 def torch_fuses_multiply_adds() -> bool | None:
@@ -151,6 +154,7 @@ class PolynomialCalls(KernelCalls):
         self.most = int(self.degrees.max())
         self.features = self._features(jobs[0].x_train)
         self.columns = np.ascontiguousarray(self.features.T)
+        self._columns: dict[bytes, np.ndarray] = {}
         self.shape = (len(jobs), self.degrees.ctypes.data, offsets.ctypes.data)
         self.params = params
         self._gradients = functools.partial(
@@ -163,7 +167,10 @@ class PolynomialCalls(KernelCalls):
 
     def predict(self, inputs: np.ndarray) -> torch.Tensor:
         """Every run's polynomial at ``inputs``: [runs, points]."""
-        columns = np.ascontiguousarray(self._features(inputs).T)
+        key = inputs.tobytes()
+        if key not in self._columns:  # snapshots predict on the same grid again and again
+            self._columns[key] = np.ascontiguousarray(self._features(inputs).T)
+        columns = self._columns[key]
         out = np.empty((self.shape[0], len(inputs)), dtype=np.float32)
         self.library.poly_predict(*self.shape, len(inputs), columns.ctypes.data, self.params.data_ptr(),
                                   out.ctypes.data)

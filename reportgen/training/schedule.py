@@ -95,8 +95,8 @@ def _group_key(job: RegressionJob, with_kernel: bool) -> tuple:
     data = (job.x_train.tobytes(), job.x_test.tobytes())
     if with_kernel:
         # One learning rate per chunk, so that Adam's step size is one scalar, as in torch.optim.Adam.
-        return ("kernel",) + kind.kernel_key(job.model) + (t.lr, t.steps, t.betas, t.eps) + data
-    return kind.shape_key(job.model) + (t.steps, t.betas, t.eps) + data
+        return ("kernel",) + kind.kernel_key(job.model) + (t.lr, t.steps, t.betas, t.eps, job.checkpoints) + data
+    return kind.shape_key(job.model) + (t.steps, t.betas, t.eps, job.checkpoints) + data
 
 
 def _balanced(members: list[int], costs: list[float], parts: int) -> list[list[int]]:

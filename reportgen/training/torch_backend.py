@@ -51,18 +51,21 @@ def train_polynomials(jobs: list[RegressionJob], report: Callable[[int], None], 
     residual = torch.empty(len(x), size)
     squares = torch.empty(len(x), size)
     grad = torch.empty_like(params)
+    checkpoints, snapshots = set(jobs[0].checkpoints), []
     for k in range(steps):
         torch.mm(features, params, out=residual).sub_(targets)
         torch.sum(torch.mul(residual, residual, out=squares), dim=0, out=losses[k])
         torch.mm(features_t2, residual, out=grad).mul_(mask)
         adam.step(grad, k)
+        if k + 1 in checkpoints:
+            snapshots.append(torch.mm(test_features, params).T)
         if (k + 1) % REPORT_EVERY == 0 or k + 1 == steps:
             report((k % REPORT_EVERY) + 1)
 
     train_pred = torch.mm(features, params)
     test_pred = torch.mm(test_features, params)
     flat = [torch.cat([params[1:job.model.degree + 1, r], params[:1, r]]) for r, job in enumerate(jobs)]
-    return collect(jobs, losses, train_pred.T, targets.T, test_pred.T, flat)
+    return collect(jobs, losses, train_pred.T, targets.T, test_pred.T, flat, snapshots)
 
 
 def _with_bias_column(features: torch.Tensor) -> torch.Tensor:
@@ -140,19 +143,22 @@ def train_mlps(jobs: list[RegressionJob], report: Callable[[int], None], width: 
     layers = layout.views(params)
     x_with_ones = torch.cat([x, torch.ones_like(x)], dim=2).contiguous()
     losses = torch.empty(steps, size)
+    checkpoints, snapshots = set(jobs[0].checkpoints), []
     for k in range(steps):
         inputs, pre, post = _forward(x, layers, activation)
         residual = post[-1].sub_(targets)
         torch.bmm(residual.transpose(1, 2), residual, out=losses[k].view(size, 1, 1))
         grads = _backward(inputs, pre, post, layers, residual, backward, x_with_ones)
         adam.step(torch.cat([g.reshape(size, -1) for g in grads], dim=1).mul_(mask2), k)
+        if k + 1 in checkpoints:
+            snapshots.append(_forward(x_test, layers, activation)[2][-1][:, :, 0])
         if (k + 1) % REPORT_EVERY == 0 or k + 1 == steps:
             report((k % REPORT_EVERY) + 1)
 
     train_pred = _forward(x, layers, activation)[2][-1][:, :, 0]
     test_pred = _forward(x_test, layers, activation)[2][-1][:, :, 0]
     flat = [_unpad(params[r], layout, job.model) for r, job in enumerate(jobs)]
-    return collect(jobs, losses, train_pred, targets[:, :, 0], test_pred, flat)
+    return collect(jobs, losses, train_pred, targets[:, :, 0], test_pred, flat, snapshots)
 
 
 def _forward(x, layers, activation):
