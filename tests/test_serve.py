@@ -382,9 +382,11 @@ def test_watches_the_definitions_and_every_template_folder_a_build_searches(tmp_
 
     assert watched.folders() == [definitions.resolve(), given.resolve(), given.resolve() / "studies",
                                  (definitions / "own").resolve(), builtin_templates().resolve(),
+                                 builtin_templates().resolve() / "es", builtin_templates().resolve() / "es" / "studies",
                                  builtin_templates().resolve() / "studies"]
     read = [definitions / "course.toml", definitions / "capacity.toml", given / "studies" / "capacity.html.j2",
-            definitions / "own" / "bibliography.toml", builtin_templates() / "report.css"]
+            definitions / "own" / "bibliography.toml", builtin_templates() / "report.css",
+            builtin_templates() / "es" / "messages.toml", builtin_templates() / "es" / "studies" / "capacity.html.j2"]
     unread = [definitions / ".reportgen-cache" / "x.toml", definitions / "notes.txt", given / ".intro.html.j2.swp",
               given / "intro.html.j2~", given / "4913", definitions / ".course.toml.1a2b3c4d.tmp"]
     assert [path for path in read if not watched.reads(path.resolve())] == []
