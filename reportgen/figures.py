@@ -113,6 +113,8 @@ def arrange(fig: MplFigure) -> None:
         return
     nrows, ncols = panels[0].get_subplotspec().get_gridspec().get_geometry()
     renderer = FigureCanvasAgg(fig).get_renderer()  # the SVG backend measures text with the same font metrics
+    for ax in panels:
+        _wrap_if_wider(ax.title, renderer, fig.bbox.width / ncols - GAP_PX)
     measured = [(ax, ax.get_subplotspec(), ax.get_window_extent(renderer), *_decorations(ax, renderer))
                 for ax in panels]
     width, height = fig.bbox.width, fig.bbox.height
@@ -182,6 +184,16 @@ def _decorations(ax, renderer):
     return Bbox.union(boxes), centred
 
 
+def _wrap_if_wider(text, renderer, room: float) -> None:
+    """Break a title that is wider than its panel can be into two lines, at the space nearest its middle."""
+    words = text.get_text()
+    if " " not in words or "\n" in words or _extent(renderer, words, text.get_fontsize())[0] <= room:
+        return
+    spaces = [i for i, char in enumerate(words) if char == " "]
+    middle = min(spaces, key=lambda i: abs(i - len(words) / 2))
+    text.set_text(words[:middle] + "\n" + words[middle + 1:])
+
+
 def _tick_labels(axis, with_positions: bool = False) -> list:
     """The labels an axis will draw (major and labelled minor ticks inside its view), as text."""
     low, high = sorted(axis.get_view_interval())
@@ -195,11 +207,13 @@ def _tick_labels(axis, with_positions: bool = False) -> list:
 
 
 def _extent(renderer, text: str, size) -> tuple[float, float]:
-    """Width and height in pixels of ``text`` at font ``size`` (points or a name such as "small")."""
+    """Width and height in pixels of ``text`` (one line or several) at font ``size`` (points or a name)."""
     from matplotlib.font_manager import FontProperties
 
-    width, height, _ = renderer.get_text_width_height_descent(text, FontProperties(size=size), ismath=False)
-    return width, height
+    lines = [renderer.get_text_width_height_descent(line, FontProperties(size=size), ismath=False)[:2]
+             for line in text.split("\n")]
+    spacing = 1.2 if len(lines) > 1 else 1.0  # matplotlib Text's default line spacing
+    return max(w for w, _ in lines), sum(h for _, h in lines) * spacing
 
 
 def ordered_colors(n: int) -> list:

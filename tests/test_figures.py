@@ -163,3 +163,17 @@ def test_power_labels_write_a_decimal_comma_in_spanish():
 
     with speaking("es"):
         assert [power_label(v) for v in (0.5, 0.02, 1000, 2e-5)] == ["0,5", "0,02", "10³", "2×10⁻⁵"]
+
+
+def test_a_title_wider_than_its_panel_is_broken_into_two_lines_that_do_not_overlap_the_next():
+    long = "training SSE (× = least-squares optimum) of every polynomial"
+    with figure(1, 2, height=2.5) as (fig, axes):
+        for ax in axes[0]:
+            ax.plot([0, 1], [0, 1])
+            ax.set_title(long)
+        matplotlib_svg(fig)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    left, right = (ax.title.get_window_extent(canvas.get_renderer()) for ax in axes[0])
+    assert axes[0][0].get_title().count("\n") == 1 and left.x1 < right.x0
+    assert right.x1 <= fig.bbox.x1 and left.y1 <= fig.bbox.y1
