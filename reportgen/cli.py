@@ -31,6 +31,11 @@ DEFINITIONS = click.option(
 TEMPLATES = click.option(
     "--templates", type=click.Path(path_type=Path), multiple=True, metavar="DIR",
     help="Folder of your own templates, searched before the built-in ones. Repeatable.")
+SCHEDULER = click.option(
+    "--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS", default=None,
+    help="Compute on the Dask cluster of this scheduler (tcp://HOST:PORT) instead of local processes "
+         "[default: $DASK_SCHEDULER_ADDRESS]. Needs pip install 'reportgen[dask]'. Results do not depend on it.")
+"""Any command that computes studies takes this option (a decorator, like DEFINITIONS)."""
 # clean needs the definitions only to find the result store, and must clean outputs where no course is.
 STORE_DEFINITIONS = click.option(
     "--definitions", "-d", type=click.Path(path_type=Path), default=None, show_default=FOUND_HERE,
@@ -99,7 +104,8 @@ def _limits(max_runs: int | None, max_memory_mb: int | None, max_file_kb: int | 
 @click.option("--cache", type=click.Path(path_type=Path), default=None, help=f"Result store {CACHE_DEFAULT}.")
 @click.option("--no-cache", is_flag=True, help="Neither read nor write the result store; recompute everything.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-              help="Worker processes for independent studies [default: all cores]. Results do not depend on it.")
+              help="Worker processes on this machine [default: all cores]. Results do not depend on it.")
+@SCHEDULER
 @click.option("--force", is_flag=True, help="Rebuild even when the outputs are up to date.")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 1, nothing written) on any warning: a diverged run, a study file course.toml "
@@ -110,7 +116,7 @@ def _limits(max_runs: int | None, max_memory_mb: int | None, max_file_kb: int | 
 def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None, profile: str | None,
           assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
           max_memory_mb: int | None, max_file_kb: int | None, cache: Path | None, no_cache: bool,
-          jobs: int | None, force: bool, strict: bool, explain: bool, timings: bool, quiet: bool) -> None:
+          jobs: int | None, scheduler: str | None, force: bool, strict: bool, explain: bool, timings: bool, quiet: bool) -> None:
     """Run the studies and write the report.
 
     STUDIES restricts the build to those study ids (default: every study of
@@ -124,7 +130,7 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
 
     options = BuildOptions(definitions=definitions, out=out, studies=studies, force=force or no_cache,
                            cache=None if no_cache else (cache or default_cache(definitions)),
-                           jobs=jobs or os.cpu_count() or 1, audience=audience, profile=profile,
+                           jobs=jobs or os.cpu_count() or 1, scheduler=scheduler, audience=audience, profile=profile,
                            assignments=assignments, templates=templates, strict=strict,
                            limits=_limits(max_runs, max_memory_mb, max_file_kb))
     reporter = Reporter.for_terminal(quiet)
@@ -204,8 +210,13 @@ def _timings(summary) -> None:
     for stage, seconds in summary.timings.items():
         click.echo(f"{stage:>22}  {seconds:7.2f} s  {100 * seconds / max(total, 1e-9):5.1f} %", err=True)
     for study_id, execution in summary.executions.items():
-        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (in its worker)", err=True)
+        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (beside the others)", err=True)
     click.echo(f"{'total':>22}  {total:7.2f} s", err=True)
+    by_worker: dict[str, list[float]] = {}
+    for task in summary.tasks:
+        by_worker.setdefault(task.worker, []).append(task.seconds)
+    for worker, seconds in sorted(by_worker.items()):
+        click.echo(f"{'tasks':>22}  {sum(seconds):7.2f} s  {len(seconds)} on {worker}", err=True)
     if summary.kernel:
         click.echo(f"{'gradients':>22}  {summary.kernel}", err=True)
 

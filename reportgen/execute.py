@@ -1,8 +1,11 @@
 """One study from definition to analysis: cache hits, or the trainer for all misses at once.
 
-A study is the unit of work that can run in a separate process: it plans
-its runs, reuses stored outcomes (or a stored analysis), computes what is
-missing, and analyzes. The result does not depend on which process ran it.
+The client runs this for every study: it plans the runs, reuses stored
+outcomes (or a stored analysis), has the study's kind compute what is
+missing as work units on the build's executor (``executors``), and has the
+analysis computed as one more unit. Only the client writes the store, so
+workers need not share its filesystem; the result does not depend on where
+any unit ran.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from . import kinds
 from .cache import ResultCache
+from .executors import Executor, InProcess
 from .plan import Run, analysis_key, plan_study
 from .spec import Study
 from .studies.base import StudyResult
@@ -44,11 +48,30 @@ def analyze(kind: kinds.StudyKind, study: Study, runs: list[Run], outcomes: list
     return kind.analyze(study, runs, outcomes)
 
 
+@dataclass(frozen=True)
+class AnalysisUnit:
+    """A study's analysis as a work unit: its runs and their outcomes in, the analysis payload out."""
+
+    study: Study
+    runs: tuple[Run, ...]
+    outcomes: tuple
+
+    def __len__(self) -> int:
+        return 0  # it computes no run
+
+
+def analysis_payload(unit: AnalysisUnit) -> dict:
+    """The analysis as stored: through JSON on every path, so a fresh and a cached analysis render the same bytes."""
+    fresh = analyze(kinds.get(unit.study.kind), unit.study, list(unit.runs), list(unit.outcomes))
+    return json.loads(json.dumps(fresh.to_payload()))
+
+
 def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda _: None,
-              workers: int = 1) -> StudyExecution:
-    """Plan, reuse or compute, and analyze one study; ``workers`` processes may share its training."""
+              executor: Executor | None = None) -> StudyExecution:
+    """Plan, reuse or compute, and analyze one study; its units run on ``executor`` (default: this process)."""
     start = time.perf_counter()
     kind = kinds.get(study.kind)
+    units = (executor or InProcess()).for_study(study.id)
     cache = ResultCache(cache_root)
     runs = plan_study(study)
     previous = cache.previous_keys(study.id)
@@ -59,13 +82,11 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
         outcomes: list = [cache.get(run.key) for run in runs]
         missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if missing:
-            for i, outcome in zip(missing, kind.compute([runs[i] for i in missing], progress, workers)):
+            for i, outcome in zip(missing, kind.compute([runs[i] for i in missing], progress, units)):
                 outcomes[i] = outcome
                 cache.put(runs[i].key, outcome)
         reasons = [(runs[i].label, _why(runs[i], previous.get(runs[i].label), cache_root)) for i in missing]
-        fresh = analyze(kind, study, runs, outcomes)
-        # Through JSON on every path, so a fresh and a cached analysis render to the same bytes.
-        payload = json.loads(json.dumps(fresh.to_payload()))
+        [(_, payload)] = units.map(analysis_payload, [AnalysisUnit(study, tuple(runs), tuple(outcomes))])
         cache.put_analysis(key, payload)
         result = StudyResult.from_payload(study, tuple(runs), payload)
     cache.record_keys(study.id, {run.label: run.key_parts for run in runs})
