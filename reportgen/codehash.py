@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -72,6 +73,10 @@ def _package_folder(root: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
+_PARSING = threading.Lock()
+"""The client plans studies in threads, and ast.parse in two threads at once can fail in CPython 3.11 (gh-106905)."""
+
+
 @lru_cache(maxsize=None)
 def _imports(path: Path, module: str, is_package: bool) -> tuple[str, ...]:
     """Absolute names of the modules ``path`` imports, including ``from pkg import submodule``.
@@ -80,7 +85,9 @@ def _imports(path: Path, module: str, is_package: bool) -> tuple[str, ...]:
     """
     package = module if is_package else module.rpartition(".")[0]
     names = []
-    for node in _statements(ast.parse(path.read_bytes(), filename=str(path)).body):
+    with _PARSING:
+        tree = ast.parse(path.read_bytes(), filename=str(path))
+    for node in _statements(tree.body):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
