@@ -27,8 +27,13 @@ class DaskExecutor(Executor):
     """Units as tasks of the Dask cluster that ``client`` is connected to."""
 
     def __init__(self, client, address: str) -> None:
+        import dask
+
         super().__init__()
         self.client = client
+        # Units carry their inputs (workers share no filesystem), so an analysis's outcomes make a "large graph":
+        # Dask's advice to load data through Dask instead does not apply.
+        self._config = dask.config.set({"distributed.admin.large-graph-warning-threshold": "2GB"})
         threads = client.nthreads()
         self.slots = max(1, sum(threads.values()))
         self.description = f"Dask scheduler {address} ({len(threads)} workers, {self.slots} threads)"
@@ -76,6 +81,7 @@ class DaskExecutor(Executor):
         """Disconnect from the scheduler (the cluster keeps running)."""
         with _quiet():
             self.client.close()
+        self._config.__exit__(None, None, None)
 
 
 def _perform_on_worker(function: Callable[[Any], Any], item: Any) -> Done:
@@ -90,16 +96,21 @@ def connect(address: str) -> DaskExecutor:
         import dask
         from dask.utils import parse_timedelta
         from distributed import Client
+        from distributed.comm.addressing import get_address_host_port, parse_address
     except ImportError:
         raise BadInputError("--scheduler needs Dask, which is not installed: pip install 'reportgen[dask]'") \
             from None
+    try:
+        # Checked before a client exists: a half-built one upsets the next. In-process addresses have no port.
+        if parse_address(address)[0] != "inproc":
+            get_address_host_port(address)
+    except ValueError as exc:
+        raise BadInputError(f"--scheduler {address}: not a Dask scheduler address ({exc})") from None
     configured = parse_timedelta(dask.config.get("distributed.comm.timeouts.connect"), default="seconds")
     seconds = min(CONNECT_SECONDS, configured)
     with _quiet():
         try:
             client = Client(address, timeout=seconds, set_as_default=False)
-        except ValueError as exc:
-            raise BadInputError(f"--scheduler {address}: not a Dask scheduler address ({exc})") from None
         except (OSError, TimeoutError) as exc:
             raise BuildError(f"--scheduler {address}: cannot reach the Dask scheduler within {seconds:g} s "
                              f"({exc.__class__.__name__}); nothing was written") from None

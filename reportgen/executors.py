@@ -6,9 +6,9 @@ runs the same units and hands back the same values; the client (the
 process running the build) alone writes the result store. A unit's value
 does not depend on where it ran, so neither do the outputs.
 
-Study kinds receive an :class:`Executor` in ``compute`` and call
-:meth:`Executor.map`; ``slots`` says how many units run at once, which is
-how many shares the trainer splits a study's runs into.
+A study kind's ``compute`` receives the build's executor bound to its study
+(:class:`StudyExecutor`) and calls its ``map``; ``slots`` says how many units
+run at once, which is how many shares the trainer splits a study's runs into.
 """
 
 from __future__ import annotations

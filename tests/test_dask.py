@@ -12,12 +12,13 @@ import time
 from pathlib import Path
 
 import cloudpickle
+import dask
 import pytest
 from distributed import Client, LocalCluster, WorkerPlugin
 
 from reportgen.build import BuildOptions, build, compute_studies, load
 from reportgen.cluster import connect
-from reportgen.errors import BuildError
+from reportgen.errors import BadInputError, BuildError
 from reportgen.progress import Reporter
 
 from .conftest import TINY_COURSE, run_reportgen, write_files
@@ -242,3 +243,26 @@ def test_an_unreachable_scheduler_fails_fast_with_one_line_and_writes_nothing(co
 
 def test_a_build_without_a_scheduler_never_imports_dask(local_build):
     assert local_build[1] == "[]"
+
+
+def test_a_scheduler_address_that_is_not_one_is_bad_input():
+    with pytest.raises(BadInputError) as refusal:
+        connect("hello world")
+    assert refusal.value.exit_code == 2
+    assert refusal.value.message == ("--scheduler hello world: not a Dask scheduler address "
+                                     "(missing port number in address 'hello world')")
+
+
+def test_a_scheduler_without_workers_fails_with_one_line():
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as empty, \
+            dask.config.set({"distributed.comm.timeouts.connect": "1s"}), pytest.raises(BuildError) as failure:
+        connect(empty.scheduler_address)
+    assert failure.value.message == (f"--scheduler {empty.scheduler_address}: the scheduler has no worker "
+                                     f"(waited 1 s); start one with: dask worker {empty.scheduler_address}")
+
+
+def test_without_dask_installed_a_scheduler_is_refused_naming_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what an interpreter without it finds
+    with pytest.raises(BadInputError, match=r"^--scheduler needs Dask, which is not installed: "
+                                            r"pip install 'reportgen\[dask\]'$"):
+        connect("tcp://127.0.0.1:1")
