@@ -10,10 +10,11 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
-import threading
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
+
+from .pyparse import parse
 
 OWN_PACKAGE = __name__.split(".")[0]
 
@@ -73,10 +74,6 @@ def _package_folder(root: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-_PARSING = threading.Lock()
-"""The client plans studies in threads, and ast.parse in two threads at once can fail in CPython 3.11 (gh-106905)."""
-
-
 @lru_cache(maxsize=None)
 def _imports(path: Path, module: str, is_package: bool) -> tuple[str, ...]:
     """Absolute names of the modules ``path`` imports, including ``from pkg import submodule``.
@@ -85,9 +82,7 @@ def _imports(path: Path, module: str, is_package: bool) -> tuple[str, ...]:
     """
     package = module if is_package else module.rpartition(".")[0]
     names = []
-    with _PARSING:
-        tree = ast.parse(path.read_bytes(), filename=str(path))
-    for node in _statements(tree.body):
+    for node in _statements(parse(path.read_bytes(), filename=str(path)).body):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
