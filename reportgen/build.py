@@ -5,15 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import multiprocessing
 import os
 import platform
-import queue
-import signal
 import subprocess
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,9 +18,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import __version__, kinds, native
+from . import __version__, executors, kinds, native
 from .cache import ResultCache
 from .errors import BadInputError, BuildError
+from .executors import Executor, TaskRecord
 from .execute import StudyExecution, run_study, work_units
 from .limits import Limits
 from .plan import analysis_code_version, code_version
@@ -47,7 +45,9 @@ class BuildOptions:
     templates: tuple[Path, ...] = ()
     """Folders of the user's templates, searched before the course's own and the built-in ones."""
     jobs: int = 1
-    """Worker processes for independent studies; results do not depend on it."""
+    """Worker processes on this machine; results do not depend on it."""
+    scheduler: str | None = None
+    """Address of a Dask scheduler whose cluster computes the work units instead (``--scheduler``)."""
     force: bool = False
     """Rebuild even when the outputs are up to date."""
     audience: str | None = None
@@ -75,6 +75,10 @@ class BuildSummary:
     up_to_date: bool = False
     kernel: str | None = None
     """What computed gradients (C kernel or torch), when the course trains models."""
+    executor: str = "this process"
+    """Where the work units ran."""
+    tasks: list[TaskRecord] = field(default_factory=list)
+    """Every work unit that ran: its study, function, runs, worker and seconds."""
 
 
 def load(options: BuildOptions) -> tuple[Course, str, list[Path]]:
@@ -165,8 +169,17 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
     reporter = reporter or Reporter("quiet")
     summary = BuildSummary()
     with _timed(summary, "definitions"):
-        course, audience, folders = load(options)
-        languages = languages_of(options, course)
+        loaded = load(options)
+    # Reached before anything is written, so that an unreachable scheduler leaves no trace.
+    with executors.for_build(options.scheduler, options.jobs) as executor:
+        summary.executor = executor.description
+        return _build(options, reporter, summary, loaded, executor)
+
+
+def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
+           loaded: tuple[Course, str, list[Path]], executor: Executor) -> BuildSummary:
+    course, audience, folders = loaded
+    with _timed(summary, "definitions"):
         check_output_folder(options.out)
         recover(options.out)  # a killed build's stage and temporary files, before they can be taken for outputs
         ResultCache(options.cache).check_writable()
@@ -190,7 +203,10 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
         if not summary.kernel.startswith("C kernel"):
             reporter.line(f"note: gradients come from {summary.kernel}; MLPs train several times slower")
     with _timed(summary, "training and figures"):
-        executions = compute_studies(course, options.cache, options.jobs, reporter, languages)
+        try:
+            executions = compute_studies(course, options.cache, executor, reporter, languages)
+        finally:
+            summary.tasks = list(executor.records)
     summary.executions = {e.result.study.id: e for e in executions}
     summary.warnings += execution_warnings(executions)
     _fail_if_strict(options, summary)
@@ -223,6 +239,9 @@ def build_info(summary: BuildSummary) -> bytes:
         "timings": {stage: round(seconds, 3) for stage, seconds in summary.timings.items()},
         "warnings": summary.warnings,
         "kernel": summary.kernel,
+        "executor": summary.executor,
+        "tasks": [{"study": t.study, "task": t.task, "runs": t.runs, "worker": t.worker,
+                   "seconds": round(t.seconds, 3)} for t in sorted(summary.tasks, key=_task_order)],
     }
     return (json.dumps(info, indent=2) + "\n").encode()
 
@@ -245,94 +264,48 @@ def _timed(summary: BuildSummary, stage: str) -> Iterator[None]:
 # --------------------------------------------------------------------------- computing the studies
 
 
-def compute_studies(course: Course, cache_root: Path | None, jobs: int, reporter: Reporter,
-                    languages: tuple[str, ...] = ("en",)) -> list[StudyExecution]:
-    """Every study's result (analysed in each of ``languages``), in course order; independent studies run in
-    ``jobs`` processes."""
+def compute_studies(course: Course, cache_root: Path | None, executor: Executor,
+                    reporter: Reporter, languages: tuple[str, ...] = ("en",)) -> list[StudyExecution]:
+    """Every study's result (analysed in each of ``languages``), in course order; their work units run on
+    ``executor``, the studies side by side."""
     studies = list(course.studies)
     units = {s.id: work_units(s) for s in studies}
-    done: dict[str, StudyExecution] = {}
+    lock = threading.Lock()  # studies advance the bar and print from their own threads
     with reporter.bar("training", sum(units.values()), "step") as advance:
-        if jobs <= 1 or len(studies) <= 1:
-            for study in studies:
-                counted = [0]
 
-                def step(amount: int, counted=counted) -> None:
+        def one(study) -> StudyExecution:
+            counted = [0]
+
+            def step(amount: int) -> None:
+                with lock:
                     counted[0] += amount
                     advance(amount)
 
-                # A lone study gets the workers for its own chunks instead.
-                done[study.id] = run_study(study, cache_root, step, workers=jobs if len(studies) == 1 else 1,
-                                           languages=languages)
+            execution = run_study(study, cache_root, step, executor, languages)
+            with lock:
                 advance(max(units[study.id] - counted[0], 0))  # a cached study jumps to its share
-                _report_study(reporter, done[study.id])
-        else:
-            done = _in_workers(studies, units, cache_root, jobs, reporter, advance, languages)
-    return [done[s.id] for s in studies]
+                _report_study(reporter, execution)
+            return execution
+
+        if not executor.concurrent or len(studies) <= 1:
+            return [one(study) for study in studies]
+        executor.start()  # forks local workers before the threads start
+        # One client thread per study: each submits its units and waits; the longest starts first.
+        with ThreadPoolExecutor(max_workers=len(studies), thread_name_prefix="study") as threads:
+            futures = {s.id: threads.submit(one, s) for s in sorted(studies, key=lambda s: -units[s.id])}
+            try:
+                wait(futures.values(), return_when=FIRST_EXCEPTION)
+                failed = next((f.exception() for f in futures.values() if f.done() and f.exception()), None)
+                if failed is not None:
+                    raise failed
+            except BaseException:  # a failed study or Ctrl-C: drop the units still queued or running
+                executor.cancel()
+                raise
+            return [futures[s.id].result() for s in studies]
 
 
-def _in_workers(studies, units, cache_root, jobs, reporter, advance, languages) -> dict[str, StudyExecution]:
-    # fork: workers inherit the validated definitions and start at once; the parent has not loaded torch.
-    context = multiprocessing.get_context("fork")
-    messages = context.Queue()
-    received = {s.id: 0 for s in studies}
-    done: dict[str, StudyExecution] = {}
-    with ProcessPoolExecutor(max_workers=min(jobs, len(studies)), mp_context=context,
-                             initializer=_start_worker, initargs=(messages, os.getpid())) as pool:
-        # Longest first, so the last study to start is a short one.
-        pending = {pool.submit(_work, study, cache_root, languages): study for study in
-                   sorted(studies, key=lambda s: -units[s.id])}
-        try:
-            while pending:
-                finished, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
-                _drain(messages, received, advance)
-                for future in finished:
-                    study = pending.pop(future)
-                    done[study.id] = future.result()
-                    _drain(messages, received, advance)
-                    advance(max(units[study.id] - received[study.id], 0))
-                    received[study.id] = units[study.id]
-                    _report_study(reporter, done[study.id])
-        except KeyboardInterrupt:
-            # The workers ignore Ctrl-C (see _start_worker): end them, or leaving the pool would run every study.
-            for process in multiprocessing.active_children():
-                process.terminate()
-            raise
-    return done
-
-
-def _drain(messages, received: dict[str, int], advance) -> None:
-    while True:
-        try:
-            study_id, amount = messages.get_nowait()
-        except queue.Empty:
-            return
-        received[study_id] += amount
-        advance(amount)
-
-
-_WORKER_QUEUE = None
-
-
-def _start_worker(messages, parent: int) -> None:
-    global _WORKER_QUEUE
-    _WORKER_QUEUE = messages
-    # Ctrl-C reaches the whole process group: the parent decides what stops, a worker would only print a traceback.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # One thread per process: the kernels' results must not depend on the thread count.
-    os.environ["OMP_NUM_THREADS"] = "1"
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
-
-
-def _exit_with_parent(parent: int) -> None:
-    """Stop this worker once its build is gone (killed): an orphaned worker would otherwise wait forever."""
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os._exit(1)
-
-
-def _work(study, cache_root, languages) -> StudyExecution:
-    return run_study(study, cache_root, lambda amount: _WORKER_QUEUE.put((study.id, amount)), languages=languages)
+def _task_order(task: TaskRecord) -> tuple:
+    return (task.study, task.task, task.worker, -task.seconds)
 
 
 def _report_study(reporter: Reporter, execution: StudyExecution) -> None:

@@ -32,6 +32,11 @@ DEFINITIONS = click.option(
 TEMPLATES = click.option(
     "--templates", type=click.Path(path_type=Path), multiple=True, metavar="DIR",
     help="Folder of your own templates, searched before the built-in ones. Repeatable.")
+SCHEDULER = click.option(
+    "--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS", default=None,
+    help="Compute on the Dask cluster of this scheduler (tcp://HOST:PORT) instead of local processes "
+         "[default: $DASK_SCHEDULER_ADDRESS]. Needs pip install 'reportgen[dask]'. Results do not depend on it.")
+"""Any command that computes studies takes this option (a decorator, like DEFINITIONS)."""
 # clean needs the definitions only to find the result store, and must clean outputs where no course is.
 STORE_DEFINITIONS = click.option(
     "--definitions", "-d", type=click.Path(path_type=Path), default=None, show_default=FOUND_HERE,
@@ -77,12 +82,13 @@ COURSE_OPTIONS = [
     TEMPLATES,
     *LIMIT_OPTIONS,
 ]
-# How results are computed and stored: build and serve. One more shared option goes here, and into build_options.
+# How results are computed and stored: build and serve.
 COMPUTE_OPTIONS = [
     click.option("--cache", type=click.Path(path_type=Path), default=None, help=f"Result store {CACHE_DEFAULT}."),
     click.option("--no-cache", is_flag=True, help="Neither read nor write the result store; recompute everything."),
     click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-                 help="Worker processes for independent studies [default: all cores]. Results do not depend on it."),
+                 help="Worker processes on this machine [default: all cores]. Results do not depend on it."),
+    SCHEDULER,
 ]
 
 
@@ -122,13 +128,13 @@ def build_options(*, studies: tuple[str, ...], definitions: Path, audience: str 
                   languages: tuple[str, ...], profile: str | None,
                   assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
                   max_memory_mb: int | None, max_file_kb: int | None, cache: Path | None, no_cache: bool,
-                  jobs: int | None, force: bool = False, **rest):
+                  jobs: int | None, scheduler: str | None = None, force: bool = False, **rest):
     """The BuildOptions of the course and compute options as parsed; ``rest`` (out, strict, ...) passes through."""
     from .build import BuildOptions, default_cache
 
     return BuildOptions(definitions=definitions, studies=studies, force=force or no_cache,
                         cache=None if no_cache else (cache or default_cache(definitions)),
-                        jobs=jobs or os.cpu_count() or 1, audience=audience, languages=languages,
+                        jobs=jobs or os.cpu_count() or 1, scheduler=scheduler, audience=audience, languages=languages,
                         profile=profile, assignments=assignments, templates=templates,
                         limits=_limits(max_runs, max_memory_mb, max_file_kb), **rest)
 
@@ -147,7 +153,7 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
           languages: tuple[str, ...], profile: str | None,
           assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
           max_memory_mb: int | None, max_file_kb: int | None, cache: Path | None, no_cache: bool,
-          jobs: int | None, force: bool, strict: bool, explain: bool, timings: bool, quiet: bool) -> None:
+          jobs: int | None, scheduler: str | None, force: bool, strict: bool, explain: bool, timings: bool, quiet: bool) -> None:
     """Run the studies and write the report.
 
     STUDIES restricts the build to those study ids (default: every study of
@@ -161,7 +167,7 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     options = build_options(studies=studies, definitions=definitions, audience=audience, languages=languages,
                             profile=profile, assignments=assignments, templates=templates, max_runs=max_runs,
                             max_memory_mb=max_memory_mb, max_file_kb=max_file_kb, cache=cache, no_cache=no_cache,
-                            jobs=jobs, force=force, out=out, strict=strict)
+                            jobs=jobs, scheduler=scheduler, force=force, out=out, strict=strict)
     reporter = Reporter.for_terminal(quiet)
     summary = run_build(options, reporter)
     for warning in summary.warnings:
@@ -266,9 +272,14 @@ def _timings(summary) -> None:
     for stage, seconds in summary.timings.items():
         click.echo(f"{stage:>22}  {seconds:7.2f} s  {100 * seconds / max(total, 1e-9):5.1f} %", err=True)
     for study_id, execution in summary.executions.items():
-        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (in its worker: training or sampling "
+        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (beside the others: training or sampling "
                    f"{execution.computing:.2f} s, analysis and figures {execution.analysis:.2f} s)", err=True)
     click.echo(f"{'total':>22}  {total:7.2f} s", err=True)
+    by_worker: dict[str, list[float]] = {}
+    for task in summary.tasks:
+        by_worker.setdefault(task.worker, []).append(task.seconds)
+    for worker, seconds in sorted(by_worker.items()):
+        click.echo(f"{'tasks':>22}  {sum(seconds):7.2f} s  {len(seconds)} on {worker}", err=True)
     if summary.kernel:
         click.echo(f"{'gradients':>22}  {summary.kernel}", err=True)
 

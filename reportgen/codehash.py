@@ -14,6 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
+from .pyparse import parse
+
 OWN_PACKAGE = __name__.split(".")[0]
 
 
@@ -80,7 +82,7 @@ def _imports(path: Path, module: str, is_package: bool) -> tuple[str, ...]:
     """
     package = module if is_package else module.rpartition(".")[0]
     names = []
-    for node in _statements(ast.parse(path.read_bytes(), filename=str(path)).body):
+    for node in _statements(parse(path.read_bytes(), filename=str(path)).body):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):

@@ -1,8 +1,11 @@
 """One study from definition to analysis: cache hits, or the trainer for all misses at once.
 
-A study is the unit of work that can run in a separate process: it plans
-its runs, reuses stored outcomes (or a stored analysis), computes what is
-missing, and analyzes. The result does not depend on which process ran it.
+The client runs this for every study: it plans the runs, reuses stored
+outcomes (or a stored analysis), has the study's kind compute what is
+missing as work units on the build's executor (``executors``), and has the
+analysis computed as one more unit. Only the client writes the store, so
+workers need not share its filesystem; the result does not depend on where
+any unit ran.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 
 from . import kinds
 from .cache import ResultCache
+from .executors import Executor, InProcess
 from .language import speaking
 from .plan import Run, analysis_key, plan_study
 from .spec import Study
@@ -55,20 +59,42 @@ def analyze(kind: kinds.StudyKind, study: Study, runs: list[Run], outcomes: list
     return kind.analyze(study, runs, outcomes)
 
 
+@dataclass(frozen=True)
+class AnalysisUnit:
+    """A study's analysis as a work unit: its runs and their outcomes in, the analysis payload out."""
+
+    study: Study
+    runs: tuple[Run, ...]
+    outcomes: tuple
+    language: str = "en"
+
+    def __len__(self) -> int:
+        return 0  # it computes no run
+
+
+def analysis_payload(unit: AnalysisUnit) -> dict:
+    """The analysis in the unit's language, as stored: through JSON on every path, so a fresh and a cached analysis
+    render the same bytes."""
+    kind = kinds.get(unit.study.kind)
+    with speaking(unit.language, [Path(kind.templates)] if kind.templates else []):
+        fresh = analyze(kind, unit.study, list(unit.runs), list(unit.outcomes))
+    return json.loads(json.dumps(fresh.to_payload()))
+
+
 def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda _: None,
-              workers: int = 1, languages: tuple[str, ...] = ("en",)) -> StudyExecution:
-    """Plan, reuse or compute, and analyze one study in each of ``languages``; ``workers`` processes may share
-    its training.
+              executor: Executor | None = None, languages: tuple[str, ...] = ("en",)) -> StudyExecution:
+    """Plan, reuse or compute, and analyze one study in each of ``languages``; its units run on ``executor``
+    (default: this process).
 
     Runs are computed once for every language; only the analysis (whose figures, captions and tables carry
     words and formatted numbers) is done, and stored, per language.
     """
     start = time.perf_counter()
     kind = kinds.get(study.kind)
+    units = (executor or InProcess()).for_study(study.id)
     cache = ResultCache(cache_root)
     runs = plan_study(study)
     previous = cache.previous_keys(study.id)
-    folders = [Path(kind.templates)] if kind.templates else []
     results: dict[str, StudyResult] = {}
     reasons: list[tuple[str, str]] = []
     computing = analysis = 0.0
@@ -79,13 +105,10 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
         if result is None:
             if outcomes is None:
                 outcomes, reasons, computing = _outcomes(kind, study, runs, cache, previous, cache_root, progress,
-                                                         workers)
+                                                         units)
             began = time.perf_counter()
-            with speaking(language, folders):
-                fresh = analyze(kind, study, runs, outcomes)
+            [(_, payload)] = units.map(analysis_payload, [AnalysisUnit(study, tuple(runs), tuple(outcomes), language)])
             analysis += time.perf_counter() - began
-            # Through JSON on every path, so a fresh and a cached analysis render to the same bytes.
-            payload = json.loads(json.dumps(fresh.to_payload()))
             cache.put_analysis(key, payload)
             result = StudyResult.from_payload(study, tuple(runs), payload)
         results[language] = result
@@ -97,7 +120,7 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
 
 
 def _outcomes(kind, study: Study, runs: list[Run], cache: ResultCache, previous: dict, cache_root: Path | None,
-              progress: Progress, workers: int) -> tuple[list, list[tuple[str, str]], float]:
+              progress: Progress, units) -> tuple[list, list[tuple[str, str]], float]:
     """Every run's outcome, from the store or computed (all misses at once), why each computed one was, and the
     seconds computing took."""
     outcomes: list = [cache.get(run.key) for run in runs]
@@ -105,7 +128,7 @@ def _outcomes(kind, study: Study, runs: list[Run], cache: ResultCache, previous:
     seconds = 0.0
     if missing:
         began = time.perf_counter()
-        computed = kind.compute([runs[i] for i in missing], progress, workers)
+        computed = kind.compute([runs[i] for i in missing], progress, units)
         seconds = time.perf_counter() - began
         for i, outcome in zip(missing, computed):
             outcomes[i] = outcome

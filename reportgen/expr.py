@@ -15,6 +15,7 @@ from typing import Callable
 import numpy as np
 
 from .messages import did_you_mean
+from .pyparse import parse
 
 FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sin": np.sin,
@@ -101,7 +102,7 @@ def parse_expression(source: str) -> Expression:
     if len(text) > MAX_LENGTH:
         raise ExpressionError(f"expected at most {MAX_LENGTH} characters, got {len(text)}")
     try:
-        tree = ast.parse(text, mode="eval")
+        tree = parse(text, mode="eval")
     except SyntaxError as exc:
         raise ExpressionError(f"not a valid expression ({exc.msg})") from None
     except (RecursionError, MemoryError):

@@ -28,6 +28,7 @@ from .codehash import module_closure
 from .errors import BadInputError
 
 if TYPE_CHECKING:
+    from .executors import StudyExecutor
     from .plan import Run
     from .spec import Study
     from .studies.base import StudyResult
@@ -60,8 +61,13 @@ class StudyKind(Protocol):
     def work_units(self, study: "Study") -> int:
         """How much computing the study needs with nothing cached, in the units ``compute`` reports."""
 
-    def compute(self, runs: Sequence["Run"], progress: Progress, workers: int) -> list[Any]:
-        """One outcome per run, in order; calls ``progress`` as work finishes. Must not depend on ``workers``."""
+    def compute(self, runs: Sequence["Run"], progress: Progress, executor: "StudyExecutor") -> list[Any]:
+        """One outcome per run, in order; calls ``progress`` as work finishes. Must not depend on ``executor``.
+
+        ``executor.map(function, items)`` runs module-level ``function`` on each picklable item as one work unit,
+        in local processes or on a Dask cluster; ``executor.slots`` says how many run at once. A kind whose runs
+        take well under 10 ms each may compute them itself instead: a unit that short loses to its scheduling.
+        """
 
     def analyze(self, study: "Study", runs: Sequence["Run"], outcomes: Sequence[Any]) -> "StudyResult":
         """Metrics, figures, tables and facts of the study, from its runs' outcomes (and, if the kind opts in,

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from . import executors
 from .build import (BuildOptions, check_course_templates, collect_provenance, compute_studies, course_warnings,
                     execution_warnings, languages_of, load)
 from .cache import ResultCache
@@ -237,8 +238,10 @@ class Session:
                  if self._results.get(study.id, (None,))[0] != (study, languages)]
         computed = 0
         if stale:
-            fresh = compute_studies(course.select(stale), self.options.cache, self.options.jobs, self.reporter,
-                                    languages)
+            # The executor lives for one rebuild: nothing is reached (nor a worker forked) while only prose changes.
+            with executors.for_build(self.options.scheduler, self.options.jobs) as executor:
+                fresh = compute_studies(course.select(stale), self.options.cache, executor, self.reporter,
+                                        languages)
             for study_id, execution in zip(stale, fresh):
                 self._results[study_id] = ((next(s for s in course.studies if s.id == study_id), languages),
                                            execution)

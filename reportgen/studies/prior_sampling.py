@@ -10,6 +10,7 @@ from typing import Annotated, Callable, Literal, Sequence
 import numpy as np
 from pydantic import BaseModel, Field, field_validator
 
+from ..executors import StudyExecutor
 from ..kinds import Progress
 from ..outcomes import stored
 from ..plan import Run
@@ -99,15 +100,27 @@ class SamplingKind:
         """One unit per run."""
         return study.n_runs
 
-    def compute(self, runs: Sequence[Run], progress: Progress, workers: int) -> list[PriorOutcome]:
-        """Sample every run in turn; seeded per run, so ``workers`` does not matter."""
-        import torch
-
-        from . import prior_draws
-
-        torch.set_num_threads(1)
-        outcomes = []
-        for run in runs:
-            outcomes.append(prior_draws.draw_prior(run.config.model, run.config.sampling, run.seed))
+    def compute(self, runs: Sequence[Run], progress: Progress, executor: StudyExecutor) -> list[PriorOutcome]:
+        """Sample every run as its own work unit (a prior configuration); seeded per run, so the executor does not
+        matter."""
+        outcomes: list = [None] * len(runs)
+        costs = [run.config.memory_estimate() for run in runs]  # the widest first, so a narrow one ends the study
+        for i, outcome in executor.map(sample_run, list(runs), costs):
+            outcomes[i] = outcome
             progress(1)
         return outcomes
+
+
+def sample_run(run: Run) -> PriorOutcome:
+    """One prior configuration's draws, where the executor placed it, on one torch thread."""
+    # Imported here: the client of a cached build, or of a cluster build, never loads torch for sampling.
+    import torch
+
+    from . import prior_draws
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return prior_draws.draw_prior(run.config.model, run.config.sampling, run.seed)
+    finally:
+        torch.set_num_threads(threads)

@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 
 from pydantic import BaseModel
 
+from ..executors import StudyExecutor
 from ..kinds import Progress
 from ..outcomes import RegressionOutcome
 from ..plan import Run
@@ -31,19 +32,15 @@ class RegressionKind:
         """Run-steps: every sweep point's steps, once per seed."""
         return sum(point.config.train.steps for point in study.points) * len(study.seeds)
 
-    def compute(self, runs: Sequence[Run], progress: Progress, workers: int) -> list[RegressionOutcome]:
-        """Train every run on its data set, all at once; ``workers`` processes share the chunks."""
+    def compute(self, runs: Sequence[Run], progress: Progress, executor: StudyExecutor) -> list[RegressionOutcome]:
+        """Train every run on its data set, in batched chunks: one work unit each, on ``executor``."""
         # Imported here: a fully cached build never loads torch.
-        import torch
-
         from ..data import make_dataset
         from ..train import RegressionJob, train_runs
 
-        # One thread, in the main process as in workers: kernels may block differently with more.
-        torch.set_num_threads(1)
         jobs = []
         for run in runs:
             data = make_dataset(run.config.data)
             jobs.append(RegressionJob(model=run.config.model, train=run.config.train, seed=run.seed,
                                       x_train=data.x_train, y_train=data.y_train, x_test=data.x_test))
-        return train_runs(jobs, progress=progress, workers=workers)
+        return train_runs(jobs, progress=progress, executor=executor)

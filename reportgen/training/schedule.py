@@ -1,19 +1,20 @@
 """Which runs train together, in which process: chunks by shape or by cost, spread over workers.
 
-With the C kernel, a chunk may mix shapes, and chunks are the ``workers``
-shares of the runs of equal training settings. Without it, a chunk holds a
+With the C kernel, a chunk may mix shapes, and chunks are the executor's
+``slots`` shares of the runs of equal training settings, whichever
+executor (local processes or a Dask cluster) runs them. Without it, a chunk holds a
 fixed number of runs of one padded shape (see ``models``).
 """
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import torch
 
-from .. import native
+from .. import executors, native
+from ..executors import Executor, StudyExecutor, Unfit
 from ..outcomes import RegressionOutcome
 from .job import RegressionJob
 from .kernel_backend import train_with_kernel
@@ -21,33 +22,49 @@ from .models import chunk_size, kind_of
 
 
 def train_runs(jobs: Sequence[RegressionJob], progress: Callable[[int], None] | None = None,
-               workers: int = 1) -> list[RegressionOutcome]:
+               workers: int = 1, executor: Executor | StudyExecutor | None = None) -> list[RegressionOutcome]:
     """Train every job; results come back in the order of ``jobs``.
 
-    ``progress`` is called now and then with the number of run-steps done
-    since its last call. With ``workers`` > 1, chunks train in that many
-    processes; every run's result is the same either way.
+    Each chunk is one work unit on ``executor`` (see ``reportgen.executors``), split into as many shares as it
+    has slots; without one, ``workers`` local processes train them. ``progress`` is called with the run-steps
+    of every chunk that ends. Every run's result is the same either way.
     """
+    if executor is None:
+        with executors.local(workers) as own:
+            return train_runs(jobs, progress, executor=own)
     report = progress or (lambda _: None)
-    chunks = _chunks(jobs, workers)
+    chunks = _chunks(jobs, executor.slots)
+    units = [Chunk(tuple(jobs[i] for i in indices), native.backend_id(jobs[indices[0]].model.kind))
+             for indices in chunks]
     results: list[RegressionOutcome | None] = [None] * len(jobs)
-    if workers > 1 and len(chunks) > 1:
-        # fork: workers start at once with torch loaded; each runs one thread, as the serial path does.
-        context = multiprocessing.get_context("fork")
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
-            futures = {pool.submit(_train_chunk, [jobs[i] for i in indices]): indices
-                       for indices in sorted(chunks, key=lambda c: -_chunk_cost([jobs[i] for i in c]))}
-            for future in as_completed(futures):
-                indices = futures[future]
-                for i, run in zip(indices, future.result()):
-                    results[i] = run
-                report(sum(jobs[i].train.steps for i in indices))
-    else:
-        for indices in chunks:
-            chunk = [jobs[i] for i in indices]
-            for i, run in zip(indices, _train_chunk(chunk, lambda steps, n=len(chunk): report(steps * n))):
-                results[i] = run
+    for index, outcomes in executor.map(train_chunk, units, [_chunk_cost(list(unit.jobs)) for unit in units]):
+        for i, run in zip(chunks[index], outcomes):
+            results[i] = run
+        report(sum(jobs[i].train.steps for i in chunks[index]))
     return results  # type: ignore[return-value]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Runs trained as one program (a work unit), and the gradient kernel the client's cache keys assume."""
+
+    jobs: tuple[RegressionJob, ...]
+    kernel: str
+    """``native.backend_id`` on the client: the worker must compute with the same."""
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+
+def train_chunk(chunk: Chunk) -> list[RegressionOutcome]:
+    """Train one chunk where the executor placed it; refuse if this machine's gradient kernel is not the client's."""
+    kind = chunk.jobs[0].model.kind
+    here = native.backend_id(kind)
+    if here != chunk.kernel:
+        raise Unfit(f"it computes {kind} gradients with '{here}', but this build's cache keys assume "
+                    f"'{chunk.kernel}'; give the workers the client's compiler and reportgen (or set "
+                    "REPORTGEN_KERNEL=torch on every machine)")
+    return _train_chunk(list(chunk.jobs))
 
 
 def _train_chunk(chunk: list[RegressionJob], report: Callable[[int], None] = lambda _: None) -> list[RegressionOutcome]:

@@ -97,8 +97,9 @@ class BasisKind:
         """One unit per run."""
         return study.n_runs
 
-    def compute(self, runs: Sequence[Run], progress: Progress, workers: int) -> list[BasisOutcome]:
-        """Solve every run in turn (each takes well under a millisecond, so ``workers`` goes unused)."""
+    def compute(self, runs: Sequence[Run], progress: Progress, executor) -> list[BasisOutcome]:
+        """Solve every run in turn, here (each takes well under a millisecond: a work unit on ``executor`` would
+        cost more to schedule than to compute)."""
         outcomes = []
         for run in runs:
             outcomes.append(fit_run(run))

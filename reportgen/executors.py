@@ -1,0 +1,229 @@
+"""Where work units run: in this process, in local worker processes, or on a Dask cluster (``cluster.py``).
+
+A work unit is a module-level function and one picklable item: a batched
+chunk of runs, a prior configuration, a study's analysis. Every executor
+runs the same units and hands back the same values; the client (the
+process running the build) alone writes the result store. A unit's value
+does not depend on where it ran, so neither do the outputs.
+
+A study kind's ``compute`` receives the build's executor bound to its study
+(:class:`StudyExecutor`) and calls its ``map``; ``slots`` says how many units
+run at once, which is how many shares the trainer splits a study's runs into.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+
+class Unfit(Exception):
+    """A worker cannot compute a unit as the build requires (say, its gradient kernel differs)."""
+
+
+@dataclass(frozen=True)
+class Done:
+    """What a unit gave back, where it ran and how long it took there."""
+
+    value: Any
+    worker: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One finished unit, for build-info.json and ``--timings``."""
+
+    study: str
+    task: str
+    """The unit's function, e.g. ``train_chunk``."""
+    runs: int
+    """Runs the unit computed (0 for an analysis)."""
+    worker: str
+    seconds: float
+
+
+def perform(function: Callable[[Any], Any], item: Any, worker: str) -> Done:
+    """Run one unit where the executor placed it; an :class:`Unfit` worker fails it naming itself."""
+    from .errors import BuildError
+
+    start = time.perf_counter()
+    try:
+        value = function(item)
+    except Unfit as refusal:
+        raise BuildError(f"worker {worker}: {refusal}") from None
+    return Done(value, worker, time.perf_counter() - start)
+
+
+def runs_in(item: Any) -> int:
+    """How many runs a unit computes: a sized item (a chunk, an analysis) says so with ``len``; else it is one run."""
+    return len(item) if hasattr(item, "__len__") else 1
+
+
+class Executor(ABC):
+    """Runs work units and records where each ran. Use as a context manager: leaving it stops its workers."""
+
+    slots: int = 1
+    """Units that run at once."""
+    description: str = "this process"
+
+    def __init__(self) -> None:
+        self.records: list[TaskRecord] = []
+        self.cancelled = False
+        self._lock = threading.Lock()
+
+    def map(self, function: Callable[[Any], Any], items: Sequence[Any], costs: Sequence[float] | None = None,
+            study: str = "") -> Iterator[tuple[int, Any]]:
+        """``function(item)`` for every item, one unit each, costliest first; yields (index, value) as each ends."""
+        if self.cancelled:
+            raise CancelledError()
+        order = sorted(range(len(items)), key=lambda i: -costs[i]) if costs is not None else list(range(len(items)))
+        for position, done in self._run(function, [items[i] for i in order], study):
+            index = order[position]
+            with self._lock:
+                self.records.append(TaskRecord(study, function.__name__, runs_in(items[index]), done.worker,
+                                               done.seconds))
+            yield index, done.value
+
+    def for_study(self, study: str) -> "StudyExecutor":
+        """This executor as one study's kind sees it: its units are recorded under ``study``."""
+        return StudyExecutor(self, study)
+
+    @property
+    def concurrent(self) -> bool:
+        """Whether several studies should submit units at once (from threads of the client)."""
+        return self.slots > 1
+
+    @abstractmethod
+    def _run(self, function: Callable, items: list, study: str) -> Iterator[tuple[int, Done]]:
+        """(position in ``items``, what it gave) for every item, as each finishes."""
+
+    def start(self) -> None:
+        """Get the workers ready (called once, before any thread submits)."""
+
+    def cancel(self) -> None:
+        """Drop every unit submitted and not finished, and refuse new ones (Ctrl-C, or a failed study)."""
+        self.cancelled = True
+        self._drop()
+
+    def _drop(self) -> None:
+        """Drop the units submitted and not finished."""
+
+    def close(self) -> None:
+        """Release the workers."""
+
+    def __enter__(self) -> "Executor":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        if exc_info[0] is not None:
+            self.cancel()
+        self.close()
+
+
+@dataclass(frozen=True)
+class StudyExecutor:
+    """An executor bound to one study: what a kind's ``compute`` receives."""
+
+    executor: Executor
+    study: str
+
+    @property
+    def slots(self) -> int:
+        """Units that run at once."""
+        return self.executor.slots
+
+    def map(self, function: Callable[[Any], Any], items: Sequence[Any],
+            costs: Sequence[float] | None = None) -> Iterator[tuple[int, Any]]:
+        """``function(item)`` for every item as one unit; yields (index, value) as each finishes."""
+        return self.executor.map(function, items, costs, self.study)
+
+
+class InProcess(Executor):
+    """Every unit in this process, one after another: ``--jobs 1``."""
+
+    def _run(self, function, items, study):
+        for position, item in enumerate(items):
+            yield position, perform(function, item, self.description)
+
+
+class LocalProcesses(Executor):
+    """Units in ``jobs`` forked worker processes on this machine: ``--jobs N``."""
+
+    def __init__(self, jobs: int) -> None:
+        super().__init__()
+        self.slots = jobs
+        self.description = f"{jobs} local processes"
+        self._pool: ProcessPoolExecutor | None = None
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Fork the workers now, from the calling thread, before other threads of the client can hold locks."""
+        with self._start_lock:
+            if self._pool is None:
+                # fork: workers start at once and inherit the loaded kinds; the client has not loaded torch.
+                context = multiprocessing.get_context("fork")
+                self._pool = ProcessPoolExecutor(max_workers=self.slots, mp_context=context,
+                                                 initializer=_start_worker, initargs=(os.getpid(),))
+                self._pool.submit(os.getpid).result()  # forks every worker (fork pools start all at the first)
+
+    def _run(self, function, items, study):
+        self.start()
+        futures = {self._pool.submit(_perform_here, function, item): position for position, item in enumerate(items)}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+
+    def _drop(self) -> None:
+        """Drop queued units; running ones end with their processes at :meth:`close`."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        """Stop the worker processes."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _perform_here(function: Callable, item: Any) -> Done:
+    return perform(function, item, f"local process {os.getpid()}")
+
+
+def _start_worker(parent: int) -> None:
+    # One thread per process: the kernels' results must not depend on the thread count.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    """Stop this worker once its build is gone (killed): an orphaned worker would otherwise wait forever."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+def local(jobs: int) -> Executor:
+    """The executor of a build on this machine with ``jobs`` processes."""
+    return LocalProcesses(jobs) if jobs > 1 else InProcess()
+
+
+def for_build(scheduler: str | None, jobs: int) -> Executor:
+    """The executor a build asked for: the Dask scheduler at ``scheduler`` (reached now), else local processes.
+
+    Dask is imported only here and only with a scheduler, so a local build never loads it.
+    """
+    if scheduler:
+        from .cluster import connect
+
+        return connect(scheduler)
+    return local(jobs)
