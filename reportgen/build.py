@@ -179,6 +179,7 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
 def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
            loaded: tuple[Course, str, list[Path]], executor: Executor) -> BuildSummary:
     course, audience, folders = loaded
+    languages = languages_of(options, course)
     with _timed(summary, "definitions"):
         check_output_folder(options.out)
         recover(options.out)  # a killed build's stage and temporary files, before they can be taken for outputs
