@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reportgen import kinds  # noqa: E402
-from reportgen.build import BuildOptions, BuildSummary, build  # noqa: E402
+from reportgen.build import BuildOptions, BuildSummary, build, study_stages  # noqa: E402
 from reportgen.spec import load_course  # noqa: E402
 from reportgen.studies import prior_analysis  # noqa: E402
 from reportgen.training import job  # noqa: E402
@@ -69,8 +69,8 @@ EXPLORER_TARGET = 0.10
 
 HTML_LIMIT = 2_000_000
 
-SUBTITLE = ('subtitle = "Lab report: polynomials, priors and multilayer perceptrons"',
-            'subtitle = "Lab report: polynomials, priors and multilayer perceptrons (revised)"')
+SUBTITLE = ('en = "Lab report: polynomials, priors and multilayer perceptrons"',
+            'en = "Lab report: polynomials, priors and multilayer perceptrons (revised)"')
 NOISE = ('"data.noise" = [0.1, 0.3]', '"data.noise" = [0.1, 0.25]')
 SERVED_EDITS = 5
 SERVED_TARGET = 0.03
@@ -176,7 +176,7 @@ def served_prose_edits(served: Served, course_file: Path) -> list[float]:
     seconds = []
     for i in range(SERVED_EDITS):
         text = course_file.read_text(encoding="utf-8")
-        new = re.sub(r'^subtitle = "(.*?)( \(draft \d+\))?"$', rf'subtitle = "\1 (draft {i})"', text, flags=re.M)
+        new = re.sub(r'(en = "Lab report: [^"]*?)( \(draft \d+\))?"', rf'\1 (draft {i})"', text, count=1)
         start = time.perf_counter()
         course_file.write_text(new, encoding="utf-8")
         served.build = served.next_page(served.build)
@@ -212,9 +212,9 @@ def main() -> int:
         cold, summary = timed_build(options)
         rows.append(("cold build, fresh store", cold, computed(summary), ""))
         cold_html, cold_pdf = summary.timings.get("html", 0.0), summary.timings.get("pdf", 0.0)
-        stages = {study: (e.computing, e.analysis) for study, e in summary.executions.items()}
+        stages = study_stages(summary.tasks)
         html_bytes = (out / "report.html").stat().st_size
-        sampled = sum(e.computing for e in summary.executions.values()
+        sampled = sum(stages[study][0] for study, e in summary.executions.items()
                       if not kinds.get(e.result.study.kind).trains)
         size = (out / "report.html").stat().st_size
         rows.append(("cold build without explorers", bare, computed(bare_summary),

@@ -22,7 +22,7 @@ from . import __version__, executors, kinds, native
 from .cache import ResultCache
 from .errors import BadInputError, BuildError
 from .executors import Executor, TaskRecord
-from .execute import StudyExecution, run_study, work_units
+from .execute import StudyExecution, analysis_payload, run_study, work_units
 from .limits import Limits
 from .plan import analysis_code_version, code_version
 from .preflight import check_output_folder, unshowable
@@ -234,7 +234,6 @@ def build_info(summary: BuildSummary) -> bytes:
     """What differs from build to build (runs trained or reused, seconds), kept out of the deterministic outputs."""
     info = {
         "studies": [{"id": study_id, "trained": e.trained, "reused": e.reused, "seconds": round(e.seconds, 3),
-                     "computing_seconds": round(e.computing, 3), "analysis_seconds": round(e.analysis, 3),
                      "recomputed": [{"run": label, "why": why} for label, why in e.reasons]}
                     for study_id, e in summary.executions.items()],
         "timings": {stage: round(seconds, 3) for stage, seconds in summary.timings.items()},
@@ -303,6 +302,18 @@ def compute_studies(course: Course, cache_root: Path | None, executor: Executor,
                 executor.cancel()
                 raise
             return [futures[s.id].result() for s in studies]
+
+
+def study_stages(tasks: list[TaskRecord]) -> dict[str, tuple[float, float]]:
+    """Per study, the seconds its units spent where they ran: (computing runs, analysis and figures).
+
+    Measured by the executor around each unit, so a unit waiting for a free worker is not counted.
+    """
+    stages: dict[str, list[float]] = {}
+    for task in tasks:
+        spent = stages.setdefault(task.study, [0.0, 0.0])
+        spent[task.task == analysis_payload.__name__] += task.seconds
+    return {study: (computing, analysis) for study, (computing, analysis) in stages.items()}
 
 
 def _task_order(task: TaskRecord) -> tuple:

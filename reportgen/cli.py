@@ -271,9 +271,13 @@ def _timings(summary) -> None:
     total = sum(summary.timings.values())
     for stage, seconds in summary.timings.items():
         click.echo(f"{stage:>22}  {seconds:7.2f} s  {100 * seconds / max(total, 1e-9):5.1f} %", err=True)
+    from .build import study_stages
+
+    stages = study_stages(summary.tasks)
     for study_id, execution in summary.executions.items():
-        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (beside the others: training or sampling "
-                   f"{execution.computing:.2f} s, analysis and figures {execution.analysis:.2f} s)", err=True)
+        computing, analysis = stages.get(study_id, (0.0, 0.0))
+        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (beside the others; its units: training or "
+                   f"sampling {computing:.2f} s, analysis and figures {analysis:.2f} s)", err=True)
     click.echo(f"{'total':>22}  {total:7.2f} s", err=True)
     by_worker: dict[str, list[float]] = {}
     for task in summary.tasks:

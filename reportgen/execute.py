@@ -38,10 +38,6 @@ class StudyExecution:
     reasons: tuple[tuple[str, str], ...]
     """(run label, why it had to be computed) for every computed run."""
     warnings: tuple[str, ...]
-    computing: float = 0.0
-    """Seconds spent computing runs (training or sampling); 0 when every run was cached."""
-    analysis: float = 0.0
-    """Seconds spent analyzing and drawing figures, over every language; 0 when every analysis was cached."""
 
     @property
     def result(self) -> StudyResult:
@@ -97,18 +93,14 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
     previous = cache.previous_keys(study.id)
     results: dict[str, StudyResult] = {}
     reasons: list[tuple[str, str]] = []
-    computing = analysis = 0.0
     outcomes: list | None = None
     for language in languages:
         key = analysis_key(study, runs, language)
         result = _stored_result(study, runs, cache, key)
         if result is None:
             if outcomes is None:
-                outcomes, reasons, computing = _outcomes(kind, study, runs, cache, previous, cache_root, progress,
-                                                         units)
-            began = time.perf_counter()
+                outcomes, reasons = _outcomes(kind, study, runs, cache, previous, cache_root, progress, units)
             [(_, payload)] = units.map(analysis_payload, [AnalysisUnit(study, tuple(runs), tuple(outcomes), language)])
-            analysis += time.perf_counter() - began
             cache.put_analysis(key, payload)
             result = StudyResult.from_payload(study, tuple(runs), payload)
         results[language] = result
@@ -116,25 +108,20 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
     return StudyExecution(results=results,
                           reused=len(runs) - len(reasons), trained=len(reasons),
                           seconds=time.perf_counter() - start, reasons=tuple(reasons),
-                          warnings=tuple(cache.warnings), computing=computing, analysis=analysis)
+                          warnings=tuple(cache.warnings))
 
 
 def _outcomes(kind, study: Study, runs: list[Run], cache: ResultCache, previous: dict, cache_root: Path | None,
-              progress: Progress, units) -> tuple[list, list[tuple[str, str]], float]:
-    """Every run's outcome, from the store or computed (all misses at once), why each computed one was, and the
-    seconds computing took."""
+              progress: Progress, units) -> tuple[list, list[tuple[str, str]]]:
+    """Every run's outcome, from the store or computed (all misses at once), and why each computed one was."""
     outcomes: list = [cache.get(run.key) for run in runs]
     missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
-    seconds = 0.0
     if missing:
-        began = time.perf_counter()
-        computed = kind.compute([runs[i] for i in missing], progress, units)
-        seconds = time.perf_counter() - began
-        for i, outcome in zip(missing, computed):
+        for i, outcome in zip(missing, kind.compute([runs[i] for i in missing], progress, units)):
             outcomes[i] = outcome
             cache.put(runs[i].key, outcome)
     reasons = [(runs[i].label, _why(runs[i], previous.get(runs[i].label), cache_root)) for i in missing]
-    return outcomes, reasons, seconds
+    return outcomes, reasons
 
 
 def _stored_result(study: Study, runs: list[Run], cache: ResultCache, key: str) -> StudyResult | None:
