@@ -211,7 +211,7 @@ def main() -> int:
         html_bytes = (out / "report.html").stat().st_size
         sampled = sum(stages[study][0] for study, e in summary.executions.items()
                       if not kinds.get(e.result.study.kind).trains)
-        size = (out / "report.html").stat().st_size
+        size = html_bytes
         print("cold build without explorers (second fresh store) ...", flush=True)
         with without_explorers():
             bare, bare_summary = timed_build(BuildOptions(definitions=definitions, out=root / "bare",

@@ -119,7 +119,7 @@ def arrange(fig: MplFigure) -> None:
                 for ax in panels]
     width, height = fig.bbox.width, fig.bbox.height
     panel_w = width / ncols
-    for _ in range(3):  # a centred label wider than its panel widens the margins, which narrows the panel
+    for _iteration in range(3):  # a centred label wider than its panel widens the margins, which narrows the panel
         left, right = np.zeros(ncols), np.zeros(ncols)
         top, bottom = np.zeros(nrows), np.zeros(nrows)
         for ax, spec, frame, reach, centred in measured:
@@ -132,7 +132,7 @@ def arrange(fig: MplFigure) -> None:
     panel_h = (height - top.sum() - bottom.sum() - 2 * PAD_PX - GAP_PX * (nrows - 1)) / nrows
     x0 = PAD_PX + np.cumsum(np.concatenate([[0.0], (left + panel_w + right + GAP_PX)[:-1]])) + left
     y_top = height - PAD_PX - np.cumsum(np.concatenate([[0.0], (top + panel_h + bottom + GAP_PX)[:-1]])) - top
-    for ax, spec, *_ in measured:
+    for ax, spec, *_measures in measured:
         c0, c1, r0, r1 = spec.colspan.start, spec.colspan.stop - 1, spec.rowspan.start, spec.rowspan.stop - 1
         x1 = x0[c1] + panel_w
         y0 = y_top[r1] - panel_h
