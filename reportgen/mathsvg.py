@@ -21,6 +21,9 @@ BASE_PX = 16.0
 _DISPLAY = re.compile(r"\\\[(.+?)\\\]", re.S)
 _INLINE = re.compile(r"\\\((.+?)\\\)([.,;:!?)]*)", re.S)
 _LABEL = re.compile(r"\\label\{([^}]+)\}")
+_PATH = re.compile(r'<path d="([^"]*)" fill="black" />')
+_RECT = re.compile(r'<rect x="([-\d.]+)" y="([-\d.]+)" width="([-\d.]+)" height="([-\d.]+)" fill="black" />')
+_OPEN = re.compile(r"<svg\b[^>]*>")
 _EQREF = re.compile(r"\\eqref\{([^}]+)\}")
 
 
@@ -55,9 +58,12 @@ def render_latex(latex: str, display: bool) -> MathImage:
     """Render one formula; raise BadInputError naming the formula if ziamath cannot."""
     import ziamath
 
+    # Each glyph as a path in place, not a <symbol> and a <use>: the SVG can then be one path.
+    ziamath.config.svg2 = False
+    ziamath.config.precision = 2
     try:
         math = ziamath.Latex(latex, size=BASE_PX, inline=not display)
-        svg = math.svg()
+        svg = _one_path(math.svg())
     except Exception as exc:  # ziamath raises many types for malformed LaTeX
         raise BadInputError(f"cannot typeset the formula {latex!r}: {exc}") from None
     match = re.search(r'viewBox="([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+)"', svg)
@@ -66,6 +72,28 @@ def render_latex(latex: str, display: bool) -> MathImage:
     _, top, width, height = (float(v) for v in match.groups())
     depth = height + top  # top is negative: the baseline is at y = 0
     return MathImage(svg=svg, width_em=width / BASE_PX, height_em=height / BASE_PX, depth_em=depth / BASE_PX)
+
+
+def _one_path(svg: str) -> str:
+    """The formula as a single black path: glyphs and rules (fraction bars, roots) are its subpaths.
+
+    WeasyPrint draws a formula of one element many times faster than one of
+    an element per glyph, and the HTML is smaller. Glyph outlines of one font
+    wind the same way and rules are drawn clockwise like them, so where two
+    overlap, the non-zero fill rule keeps both filled.
+    """
+    opening = _OPEN.search(svg)
+    if opening is None:
+        return svg
+    body = svg[opening.end():svg.rindex("</svg>")]
+    parts = [match.group(1).strip() for match in _PATH.finditer(body)]
+    for x, y, width, height in _RECT.findall(body):
+        parts.append(f"M {x} {y} h {width} v {height} h -{width} Z")
+    leftover = _RECT.sub("", _PATH.sub("", body)).strip()
+    if leftover:  # something this flattening does not know: keep ziamath's own drawing
+        return svg
+    head = opening.group(0).replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
+    return f'{head}<path d="{" ".join(parts)}"/></svg>' if parts else svg
 
 
 def typeset_math(text: str) -> str:

@@ -1,4 +1,5 @@
-"""Figures: the slimmed SVG draws what matplotlib drew, panels are placed so nothing is cut, log ticks read well."""
+"""Figures and equations: the slimmed SVGs draw what matplotlib and ziamath drew, panels are placed so nothing is
+cut, log ticks read well."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 import pytest
 
 from reportgen.figures import FigureCanvasAgg, figure, log_scale, matplotlib_svg, power_label, to_svg
+from reportgen.mathsvg import render_latex
 from reportgen.svgslim import slim
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
@@ -71,29 +73,61 @@ def test_slimmed_raster_is_a_palette_png_with_the_same_pixels():
     assert difference.mean() < 1.0 and difference.max() <= 64
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
-def test_slimmed_svg_looks_the_same_in_chromium(tmp_path):
-    original, _ = busy_figure()
+def screenshot(tmp_path, svgs: list[str], width: int, height: int) -> list[np.ndarray]:
+    """Grey levels of each SVG drawn by Chromium at ``width`` x ``height`` CSS pixels, one above the other."""
     page = tmp_path / "both.html"
-    images = "".join(f'<img style="display:block;width:{WIDTH}px;height:{HEIGHT}px" '
-                     f'src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">'
-                     for svg in (original, slim(original)))
+    images = "".join(f'<img style="display:block;width:{width}px;height:{height}px" '
+                     f'src="data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()}">' for svg in svgs)
     page.write_text(f"<!doctype html><body style='margin:0;background:white'>{images}</body>")
     shot = tmp_path / "shot.png"
     subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
                     f"--user-data-dir={tmp_path / 'profile'}", "--hide-scrollbars",
-                    f"--window-size={WIDTH},{2 * HEIGHT}", f"--screenshot={shot}", page.as_uri()],
+                    f"--window-size={width},{len(svgs) * height}", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120, check=True)
     from PIL import Image
 
     pixels = np.asarray(Image.open(shot).convert("L"), int)
-    top, bottom = pixels[:HEIGHT], pixels[HEIGHT:2 * HEIGHT]
+    return [pixels[i * height:(i + 1) * height] for i in range(len(svgs))]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
+def test_slimmed_svg_looks_the_same_in_chromium(tmp_path):
+    original, _ = busy_figure()
+    top, bottom = screenshot(tmp_path, [original, slim(original)], WIDTH, HEIGHT)
     assert (top < 250).sum() > 5000  # the figure was drawn at all
     difference = np.abs(top - bottom)
     # Coordinates move by at most 1/100 pt: only anti-aliasing at a few edges may differ, and only slightly.
     assert (difference > 64).sum() == 0
     assert (difference > 8).mean() < 0.01
+
+
+FORMULA = r"\mathrm{Var}\,f(x) = \sigma_b^2 + \frac{N_h\,\sigma_w^2}{\sqrt{1 + x^2}}\,\mathbb{E}\left[g(z)^2\right]"
+
+
+def test_an_equation_is_one_path_with_a_subpath_per_glyph_contour_and_rule():
+    svg = render_latex(FORMULA, display=True).svg
+    root = ET.fromstring(svg)
+    drawn = [element.tag.split("}")[-1] for element in root.iter()][1:]
+    assert drawn == ["path"]
+    subpaths = root.find("{http://www.w3.org/2000/svg}path").get("d").count("M ")
+    assert subpaths > 30  # about 20 glyphs of one or more contours, the fraction bar and the root's rule
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs it)")
+def test_an_equation_as_one_path_looks_like_ziamaths_own_drawing(tmp_path):
+    import ziamath
+
+    ours = render_latex(FORMULA, display=True)
+    ziamath.config.svg2, ziamath.config.precision = True, 3
+    theirs = ziamath.Latex(FORMULA, size=16.0, inline=False).svg()
+    scale = 4  # drawn large, so that a glyph out of place by a fraction of a pixel would show
+    width, height = round(ours.width_em * 16 * scale), round(ours.height_em * 16 * scale)
+    mine, reference = screenshot(tmp_path, [ours.svg, theirs], width, height)
+    assert (reference < 128).sum() > 0.05 * width * height  # ziamath drew the formula
+    difference = np.abs(mine - reference)
+    assert (difference > 128).sum() < 0.002 * width * height  # coordinates rounded to 1/100 px, nothing else
+    assert (difference > 32).mean() < 0.02
 
 
 def test_arranged_panels_keep_every_label_and_the_legend_inside_the_figure_without_overlap():
