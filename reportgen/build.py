@@ -22,7 +22,7 @@ from . import __version__, executors, kinds, native
 from .cache import ResultCache
 from .errors import BadInputError, BuildError
 from .executors import Executor, TaskRecord
-from .execute import StudyExecution, analysis_payload, run_study, work_units
+from .execute import FIGURE_TASKS, StudyExecution, run_study, work_units, worker_modules
 from .limits import Limits
 from .plan import analysis_code_version, code_version
 from .preflight import check_output_folder, unshowable
@@ -289,7 +289,8 @@ def compute_studies(course: Course, cache_root: Path | None, executor: Executor,
 
         if not executor.concurrent or len(studies) <= 1:
             return [one(study) for study in studies]
-        executor.start()  # forks local workers before the threads start
+        # Forks local workers before the threads start, with what their units will import already loaded.
+        executor.start(set().union(*(worker_modules(s, cache_root, languages) for s in studies)))
         # One client thread per study: each submits its units and waits; the longest starts first.
         with ThreadPoolExecutor(max_workers=len(studies), thread_name_prefix="study") as threads:
             futures = {s.id: threads.submit(one, s) for s in sorted(studies, key=lambda s: -units[s.id])}
@@ -312,7 +313,7 @@ def study_stages(tasks: list[TaskRecord]) -> dict[str, tuple[float, float]]:
     stages: dict[str, list[float]] = {}
     for task in tasks:
         spent = stages.setdefault(task.study, [0.0, 0.0])
-        spent[task.task == analysis_payload.__name__] += task.seconds
+        spent[task.task in FIGURE_TASKS] += task.seconds
     return {study: (computing, analysis) for study, (computing, analysis) in stages.items()}
 
 

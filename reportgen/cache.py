@@ -121,6 +121,14 @@ class ResultCache:
             self.warnings.append(f"cache entry {path.name} is unreadable ({exc.__class__.__name__}); recomputing it")
             return None
 
+    def holds(self, key: str) -> bool:
+        """Whether an entry for outcome ``key`` exists (not whether it verifies: :meth:`get` checks that)."""
+        return self.root is not None and self._path(key).is_file()
+
+    def holds_analysis(self, key: str) -> bool:
+        """Whether an analysis entry for ``key`` exists (not whether it verifies)."""
+        return self.root is not None and (self.root / "analysis" / f"{key}.json").is_file()
+
     def put(self, key: str, outcome: Outcome) -> None:
         """Store an outcome atomically (temporary file, then rename); a failed write is a BuildError."""
         if self.root is None:

@@ -19,10 +19,20 @@ from .pyparse import parse
 OWN_PACKAGE = __name__.split(".")[0]
 
 
-@lru_cache(maxsize=None)
 def module_closure(name: str) -> list[Path]:
     """Source files of module ``name`` and of every module it imports, at any depth, from its own top-level
     package or from reportgen (libraries are covered by their versions instead), sorted."""
+    return sorted(set(_closure(name).values()))
+
+
+def module_names(name: str) -> tuple[str, ...]:
+    """The names of the modules in :func:`module_closure` of ``name``, sorted: what a worker running its code
+    imports from those packages."""
+    return tuple(sorted(_closure(name)))
+
+
+@lru_cache(maxsize=None)
+def _closure(name: str) -> dict[str, Path]:
     roots = {name.split(".")[0], OWN_PACKAGE}
     found: dict[str, Path] = {}
     pending = [name]
@@ -39,7 +49,7 @@ def module_closure(name: str) -> list[Path]:
         for imported in _imports(path, current, is_package):
             if imported.split(".")[0] in roots and imported not in found:
                 pending.append(imported)
-    return sorted(set(found.values()))
+    return found
 
 
 def files_digest(paths: list[Path]) -> str:

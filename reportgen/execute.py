@@ -3,7 +3,8 @@
 The client runs this for every study: it plans the runs, reuses stored
 outcomes (or a stored analysis), has the study's kind compute what is
 missing as work units on the build's executor (``executors``), and has the
-analysis computed as one more unit. Only the client writes the store, so
+analysis computed as one more unit (and each figure the analysis leaves to be
+drawn as one more, side by side). Only the client writes the store, so
 workers need not share its filesystem; the result does not depend on where
 any unit ran.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from . import kinds
@@ -21,7 +22,7 @@ from .executors import Executor, InProcess
 from .language import speaking
 from .plan import Run, analysis_key, plan_study
 from .spec import Study
-from .studies.base import StudyResult
+from .studies.base import Drawing, StudyResult
 
 Progress = kinds.Progress
 
@@ -68,13 +69,64 @@ class AnalysisUnit:
         return 0  # it computes no run
 
 
-def analysis_payload(unit: AnalysisUnit) -> dict:
+def analysis_payload(unit: AnalysisUnit) -> tuple[dict, dict[str, Drawing]]:
     """The analysis in the unit's language, as stored: through JSON on every path, so a fresh and a cached analysis
-    render the same bytes."""
+    render the same bytes; and the figures it left to be drawn (their places in the payload hold None)."""
     kind = kinds.get(unit.study.kind)
-    with speaking(unit.language, [Path(kind.templates)] if kind.templates else []):
+    with speaking(unit.language, _folders(kind)):
         fresh = analyze(kind, unit.study, list(unit.runs), list(unit.outcomes))
-    return json.loads(json.dumps(fresh.to_payload()))
+    return json.loads(json.dumps(fresh.to_payload())), fresh.drawings
+
+
+@dataclass(frozen=True)
+class FigureUnit:
+    """One figure an analysis left to be drawn, as a work unit: drawn in its language, the figure's record out."""
+
+    kind: str
+    drawing: Drawing
+    language: str = "en"
+
+    def __len__(self) -> int:
+        return 0  # it computes no run
+
+
+def draw_figure(unit: FigureUnit) -> dict:
+    """The figure's record as the analysis payload stores it (through JSON, like the rest of the payload)."""
+    with speaking(unit.language, _folders(kinds.get(unit.kind))):
+        figure = unit.drawing()
+    return json.loads(json.dumps(asdict(figure)))
+
+
+FIGURE_TASKS = (analysis_payload.__name__, draw_figure.__name__)
+"""The work units that analyse and draw, as executors record them (the others compute runs)."""
+
+
+def _folders(kind) -> list[Path]:
+    return [Path(kind.templates)] if kind.templates else []
+
+
+def _analysed(units, study: Study, runs: list[Run], outcomes: list, language: str) -> dict:
+    """The study's analysis payload in ``language``, its deferred figures drawn as units of their own."""
+    [(_, (payload, drawings))] = units.map(analysis_payload, [AnalysisUnit(study, tuple(runs), tuple(outcomes),
+                                                                           language)])
+    names = list(drawings)
+    for i, figure in units.map(draw_figure, [FigureUnit(study.kind, drawings[name], language) for name in names]):
+        payload["figures"][names[i]] = figure
+    return payload
+
+
+def worker_modules(study: Study, cache_root: Path | None, languages: tuple[str, ...] = ("en",)) -> set[str]:
+    """The modules a worker will import for the study's missing work, found without importing them: its kind's
+    computing code when a run is missing from the store, its analysis code when an analysis is."""
+    kind = kinds.get(study.kind)
+    cache = ResultCache(cache_root)
+    runs = plan_study(study)
+    if all(cache.holds_analysis(analysis_key(study, runs, language)) for language in languages):
+        return set()
+    modules = set(kinds.code_modules(kind.analyze)) | set(kinds.code_modules(analysis_payload))
+    if not all(cache.holds(run.key) for run in runs):
+        modules |= set(kinds.code_modules(kind.compute))
+    return modules
 
 
 def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda _: None,
@@ -100,7 +152,7 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
         if result is None:
             if outcomes is None:
                 outcomes, reasons = _outcomes(kind, study, runs, cache, previous, cache_root, progress, units)
-            [(_, payload)] = units.map(analysis_payload, [AnalysisUnit(study, tuple(runs), tuple(outcomes), language)])
+            payload = _analysed(units, study, runs, outcomes, language)
             cache.put_analysis(key, payload)
             result = StudyResult.from_payload(study, tuple(runs), payload)
         results[language] = result

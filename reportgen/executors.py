@@ -13,6 +13,7 @@ run at once, which is how many shares the trainer splits a study's runs into.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import threading
@@ -20,7 +21,7 @@ import time
 from abc import ABC, abstractmethod
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 
 class Unfit(Exception):
@@ -104,8 +105,9 @@ class Executor(ABC):
     def _run(self, function: Callable, items: list, study: str) -> Iterator[tuple[int, Done]]:
         """(position in ``items``, what it gave) for every item, as each finishes."""
 
-    def start(self) -> None:
-        """Get the workers ready (called once, before any thread submits)."""
+    def start(self, modules: Iterable[str] = ()) -> None:
+        """Get the workers ready (called once, before any thread submits); ``modules`` are those the work will
+        import on them."""
 
     def cancel(self) -> None:
         """Drop every unit submitted and not finished, and refuse new ones (Ctrl-C, or a failed study)."""
@@ -163,11 +165,17 @@ class LocalProcesses(Executor):
         self._pool: ProcessPoolExecutor | None = None
         self._start_lock = threading.Lock()
 
-    def start(self) -> None:
-        """Fork the workers now, from the calling thread, before other threads of the client can hold locks."""
+    def start(self, modules: Iterable[str] = ()) -> None:
+        """Fork the workers now, from the calling thread, before other threads of the client can hold locks.
+
+        ``modules`` are imported here first, once, so that every worker starts with them: two workers
+        importing torch and matplotlib side by side take longer than the client importing them before it forks.
+        """
         with self._start_lock:
             if self._pool is None:
-                # fork: workers start at once and inherit the loaded kinds; the client has not loaded torch.
+                for name in sorted(modules):
+                    importlib.import_module(name)
+                # fork: workers start at once and inherit the loaded kinds and the modules just imported.
                 context = multiprocessing.get_context("fork")
                 self._pool = ProcessPoolExecutor(max_workers=self.slots, mp_context=context,
                                                  initializer=_start_worker, initargs=(os.getpid(),))

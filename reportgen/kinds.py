@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, get_args, r
 
 from pydantic import BaseModel
 
-from .codehash import module_closure
+from .codehash import module_closure, module_names
 from .errors import BadInputError
 
 if TYPE_CHECKING:
@@ -71,7 +71,8 @@ class StudyKind(Protocol):
 
     def analyze(self, study: "Study", runs: Sequence["Run"], outcomes: Sequence[Any]) -> "StudyResult":
         """Metrics, figures, tables and facts of the study, from its runs' outcomes (and, if the kind opts in,
-        explorers for the instructor HTML: see :mod:`reportgen.explorer`)."""
+        explorers for the instructor HTML: see :mod:`reportgen.explorer`). A costly figure may be given as a
+        :class:`~reportgen.studies.base.Drawing`, which the build draws as a work unit of its own."""
 
 
 REQUIRED = ("name", "schema", "outcome", "trains", "batched", "template", "templates", "work_units", "compute",
@@ -102,10 +103,19 @@ def provider(name: str) -> str:
 def code_files(function: Callable) -> list[Path]:
     """The source files ``function``'s module is made of: itself and what it imports from its own package and
     from reportgen, transitively. The cache keys hash these, so editing a kind's code redoes its work."""
+    return module_closure(_module_name(function))
+
+
+def code_modules(function: Callable) -> tuple[str, ...]:
+    """The names of the modules behind :func:`code_files`: what a worker that runs ``function`` imports."""
+    return module_names(_module_name(function))
+
+
+def _module_name(function: Callable) -> str:
     module = inspect.getmodule(function)
     if module is None or module.__spec__ is None:
         raise BadInputError(f"cannot find the module of {function!r} to hash its code")
-    return module_closure(module.__spec__.name)
+    return module.__spec__.name
 
 
 @lru_cache(maxsize=1)

@@ -201,6 +201,21 @@ def test_fully_cached_build_does_not_import_torch(warm):
     assert "TORCH NOT LOADED" in warm.result.stdout, warm.result.stdout
 
 
+def test_workers_are_told_to_preload_only_the_code_of_missing_work(copy, tmp_path):
+    from reportgen.execute import worker_modules
+    from reportgen.spec import load_course
+
+    warm = copy()
+    prior = next(s for s in load_course(warm.definitions).studies if s.id == "prior")
+    assert worker_modules(prior, warm.cache) == set()  # all stored: a prose edit imports nothing for workers
+    _, key = study_keys(warm.definitions, "prior")
+    (warm.cache / "analysis" / f"{key}.json").unlink()
+    redraw = worker_modules(prior, warm.cache)
+    assert "reportgen.studies.prior_analysis" in redraw and "reportgen.figures" in redraw
+    cold = worker_modules(prior, tmp_path / "empty store")
+    assert {"reportgen.studies.prior_draws", "reportgen.studies.prior_analysis"} <= cold
+
+
 def test_warm_build_equals_the_cold_build(warm, course):
     assert_same_outputs(warm.out, course.outputs)
 

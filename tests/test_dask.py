@@ -31,6 +31,7 @@ STUDIES = ("overfitting", "prior", "capacity")
 """The tiny course less regularization, which trains polynomials as overfitting does: both kernels, and sampling."""
 TRAINED_RUNS = 12 + 8  # overfitting's and capacity's
 PRIOR_RUNS = 12
+PRIOR_DEPTHS = 2
 
 
 @pytest.fixture(scope="module")
@@ -137,8 +138,11 @@ def test_build_info_says_which_worker_computed_what(local_cluster_build, local_c
     by_task = {}
     for task in info["tasks"]:
         by_task[task["task"]] = by_task.get(task["task"], 0) + task["runs"]
-    assert by_task == {"train_chunk": TRAINED_RUNS, "sample_run": PRIOR_RUNS, "analysis_payload": 0}
-    assert sum(1 for task in info["tasks"] if task["task"] == "analysis_payload") == len(STUDIES)  # the figures
+    assert by_task == {"train_chunk": TRAINED_RUNS, "sample_run": PRIOR_RUNS, "analysis_payload": 0, "draw_figure": 0}
+    assert sum(1 for task in info["tasks"] if task["task"] == "analysis_payload") == len(STUDIES)
+    # The prior's grids of draws, one per depth (1 and 2), are drawn as units of their own, on the cluster too.
+    drawn = [task for task in info["tasks"] if task["task"] == "draw_figure"]
+    assert len(drawn) == PRIOR_DEPTHS and {task["study"] for task in drawn} == {"prior"}
 
 
 def test_runs_in_the_store_are_never_sent_to_the_cluster(local_cluster_build, local_cluster, course):

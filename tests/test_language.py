@@ -182,6 +182,15 @@ def test_spanish_figures_write_ticks_with_a_decimal_comma(bilingual):
     assert "0,5" in svg and ">0.5<" not in svg and "datos de entrenamiento" in svg
 
 
+def test_figures_drawn_as_units_of_their_own_are_drawn_in_their_editions_language(bilingual):
+    for name, width, alt in (("report.es.html", "ancho 10", "Una cuadrícula de"),
+                             ("report.html", "width 10", "A grid of")):
+        html = bilingual["html"][name]
+        figure = re.search(r'<figure id="fig-prior-draws-2".*?</figure>', html, re.S).group(0)
+        svg = base64.b64decode(re.search(r'base64,([^"]+)"', figure).group(1)).decode()
+        assert f">{width}<" in svg and alt in figure, name
+
+
 def test_clean_removes_the_spanish_editions(bilingual, tmp_path):
     out = tmp_path / "out"
     shutil.copytree(bilingual["out"], out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from markupsafe import Markup
 
@@ -33,6 +33,23 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Drawing:
+    """A figure still to be drawn: ``draw(*args)`` returns it.
+
+    An analysis may put these among its figures in place of the costly ones;
+    the build then draws each as a work unit of its own, side by side on the
+    executor's workers, in the analysis's language. ``draw`` must be a
+    module-level function and ``args`` picklable (they travel to a worker).
+    """
+
+    draw: Callable[..., Figure]
+    args: tuple = ()
+
+    def __call__(self) -> Figure:
+        return self.draw(*self.args)
+
+
+@dataclass(frozen=True)
 class Table:
     """A table ready to render: header cells and rows of formatted cells."""
 
@@ -55,7 +72,8 @@ class StudyResult:
     """Each run's ``"ok"`` or ``"diverged"``, in run order."""
     metrics: tuple[dict[str, float], ...]
     """Per-run metrics, in run order (what ``results.json`` reports)."""
-    figures: dict[str, Figure]
+    figures: dict[str, Figure | Drawing]
+    """Finished figures, or :class:`Drawing` s the build draws as units of their own (then stores as figures)."""
     tables: dict[str, Table]
     facts: dict[str, Any]
     """Numbers and phrases the prose quotes, computed from the results."""
@@ -74,12 +92,18 @@ class StudyResult:
             for run, status, metrics in zip(self.runs, self.statuses, self.metrics)
         ]
 
+    @property
+    def drawings(self) -> dict[str, Drawing]:
+        """The figures still to be drawn, by name."""
+        return {name: fig for name, fig in self.figures.items() if isinstance(fig, Drawing)}
+
     def to_payload(self) -> dict[str, Any]:
-        """Everything but the study and its runs, as JSON-ready data (for the analysis cache)."""
+        """Everything but the study and its runs, as JSON-ready data (for the analysis cache); a figure still to
+        be drawn holds its place as None."""
         return {
             "statuses": list(self.statuses),
             "metrics": list(self.metrics),
-            "figures": {name: asdict(fig) for name, fig in self.figures.items()},
+            "figures": {name: None if isinstance(fig, Drawing) else asdict(fig) for name, fig in self.figures.items()},
             "tables": {name: asdict(tab) for name, tab in self.tables.items()},
             "facts": self.facts,
             "explorers": {name: asdict(explorer) for name, explorer in self.explorers.items()},

@@ -9,7 +9,7 @@ from ..figures import Figure, categorical_colors, figure, log_scale, to_svg
 from ..language import _, fixed, listing
 from ..plan import Run
 from ..spec import Study
-from .base import StudyResult, Table, assemble, fmt
+from .base import Drawing, StudyResult, Table, assemble, fmt
 from .prior_explorer import prior_explorers
 from .prior_sampling import PriorOutcome
 
@@ -24,7 +24,10 @@ def analyze(study: Study, runs: list[Run], outcomes: list[PriorOutcome]) -> Stud
     activations = list(dict.fromkeys(m.activation for m in models))
     depths = sorted({m.depth for m in models})
     first_seed = {(m.width, m.activation, m.depth): i for i, m in reversed(list(enumerate(models)))}
-    figures = {f"draws_depth{d}": _draws_figure(study, runs, outcomes, first_seed, widths, activations, d)
+    draws = runs[0].config.sampling.draws
+    # The grids are most of the analysis's time: each is drawn as a unit of its own, beside the others.
+    figures = {f"draws_depth{d}": Drawing(_draws_figure, (study.id, draws, d, activations, widths,
+                                                          _first_draws(outcomes, first_seed, d)))
                for d in depths}
     facts = _facts(runs, metrics, widths, activations, depths)
     figures["spread"] = _spread_figure(study, runs, metrics, widths, activations, depths, facts)
@@ -69,17 +72,22 @@ def _facts(runs, metrics, widths, activations, depths) -> dict:
     }
 
 
-def _draws_figure(study, runs, outcomes, first_seed, widths, activations, depth) -> Figure:
+def _first_draws(outcomes, first_seed, depth) -> dict[tuple[str, int], tuple[np.ndarray, np.ndarray]]:
+    """The grid and the curves of the first seed of each (activation, width) at ``depth``."""
+    return {(activation, width): (outcomes[k].x, outcomes[k].curves)
+            for (width, activation, d), k in first_seed.items() if d == depth}
+
+
+def _draws_figure(study_id: str, draws: int, depth: int, activations, widths, cells) -> Figure:
     with figure(len(activations), len(widths), height=1.25 * len(activations) + 0.4, sharex=True) as (fig, axes):
         for i, activation in enumerate(activations):
             for j, width in enumerate(widths):
                 ax = axes[i][j]
-                k = first_seed.get((width, activation, depth))
-                if k is not None:
-                    outcome = outcomes[k]
-                    for curve, color in zip(outcome.curves, categorical_colors(len(outcome.curves))):
+                if (activation, width) in cells:
+                    x, curves = cells[(activation, width)]
+                    for curve, color in zip(curves, categorical_colors(len(curves))):
                         # Hundreds of curves per figure: raster inside the SVG keeps the PDF fast.
-                        ax.plot(outcome.x, curve, color=color, lw=0.8, alpha=0.8, rasterized=True)
+                        ax.plot(x, curve, color=color, lw=0.8, alpha=0.8, rasterized=True)
                 ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
                 ax.tick_params(labelsize=6.5)
                 ax.yaxis.get_offset_text().set_fontsize(6.5)
@@ -91,8 +99,7 @@ def _draws_figure(study, runs, outcomes, first_seed, widths, activations, depth)
                     ax.set_xlabel("x")
         svg = to_svg(fig)
     layers = _hidden_layers(depth)
-    draws = runs[0].config.sampling.draws
-    return Figure(id=f"fig-{study.id}-draws-{depth}", svg=svg,
+    return Figure(id=f"fig-{study_id}-draws-{depth}", svg=svg,
                   caption=_("{draws} functions drawn from the prior of networks with {layers}: one row per "
                             "activation, one column per width. Note the vertical scales, which grow with width.",
                             draws=draws, layers=layers),
