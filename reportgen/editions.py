@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .heap import set_aside
 from .language import DEFAULT, LANGUAGES, speaking
 from .publish import BUILD_INFO
 
@@ -110,7 +111,12 @@ def render_editions(material: Material, chosen: Iterable[Edition], formats: tupl
 
     With ``jobs`` > 1 the PDFs are typeset in that many processes at once (WeasyPrint uses one core).
     """
-    chosen = list(chosen)
+    with set_aside():  # the results and the libraries outlive the millions of objects typesetting allocates
+        return _render_editions(material, list(chosen), formats, line, timed, jobs)
+
+
+def _render_editions(material: Material, chosen: list[Edition], formats: tuple[str, ...],
+                     line: Callable[[str], None], timed: Callable[[str, float], None], jobs: int) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     pages: list[tuple[Edition, str]] = []
     for edition in chosen:

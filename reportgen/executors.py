@@ -23,6 +23,8 @@ from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
+from .heap import set_aside
+
 
 class Unfit(Exception):
     """A worker cannot compute a unit as the build requires (say, its gradient kernel differs)."""
@@ -152,7 +154,9 @@ class InProcess(Executor):
 
     def _run(self, function, items, study):
         for position, item in enumerate(items):
-            yield position, perform(function, item, self.description)
+            with set_aside():  # as the forked workers do: the client's heap is left out of the unit's collections
+                done = perform(function, item, self.description)
+            yield position, done
 
 
 class LocalProcesses(Executor):
@@ -179,7 +183,8 @@ class LocalProcesses(Executor):
                 context = multiprocessing.get_context("fork")
                 self._pool = ProcessPoolExecutor(max_workers=self.slots, mp_context=context,
                                                  initializer=_start_worker, initargs=(os.getpid(),))
-                self._pool.submit(os.getpid).result()  # forks every worker (fork pools start all at the first)
+                with set_aside():  # the workers' collections never visit what they inherit
+                    self._pool.submit(os.getpid).result()  # forks every worker (fork pools start all at the first)
 
     def _run(self, function, items, study):
         self.start()

@@ -1,15 +1,25 @@
-"""Local worker processes: they start with what the client imported for them."""
+"""Where units run: local workers start with what the client imported for them, and every unit (and the
+typesetting) runs with the heap it inherited left out of garbage collections."""
 
 from __future__ import annotations
 
+import gc
 import sys
 
-from reportgen.executors import LocalProcesses
+from reportgen.executors import InProcess, LocalProcesses
+
+from .conftest import TINY_COURSE
+from .test_cache import build_here, write_course
 
 
 def loaded(name: str) -> bool:
     """Whether this process has imported module ``name`` (run on a worker)."""
     return name in sys.modules
+
+
+def frozen(_: object) -> int:
+    """How many objects the garbage collector leaves out here (run as a unit)."""
+    return gc.get_freeze_count()
 
 
 def test_local_workers_start_with_the_modules_their_units_import_and_only_those():
@@ -20,3 +30,23 @@ def test_local_workers_start_with_the_modules_their_units_import_and_only_those(
     with LocalProcesses(2) as preloaded:
         preloaded.start({"wave"})
         assert dict(preloaded.map(loaded, ["wave", "tabnanny"])) == {0: True, 1: False}
+
+
+def test_units_run_with_the_inherited_heap_left_out_of_collections_and_the_client_gets_it_back():
+    objects = len(gc.get_objects())
+    with LocalProcesses(2) as workers:
+        workers.start()
+        assert gc.get_freeze_count() == 0
+        assert dict(workers.map(frozen, [0, 1]))[0] > objects // 2
+    assert dict(InProcess().map(frozen, [0]))[0] > objects // 2
+    assert gc.get_freeze_count() == 0
+
+
+def test_typesetting_runs_with_the_builds_heap_left_out_of_collections(tmp_path, monkeypatch):
+    seen = []
+    monkeypatch.setattr("reportgen.pdf.render_pdf", lambda html, epoch=0: seen.append(gc.get_freeze_count()) or b"%PDF")
+    prior_only = {"course.toml": 'title = "Heap"\nstudies = ["prior"]\n', "prior.toml": TINY_COURSE["prior.toml"]}
+    definitions = write_course(tmp_path / "experiments", files=prior_only)
+    build_here(definitions, tmp_path / "build", None)
+    assert seen and seen[0] > 10_000
+    assert gc.get_freeze_count() == 0
