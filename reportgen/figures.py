@@ -21,7 +21,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator, ScalarFormatter  # noqa: E402
 
-from .language import _, fixed, number  # noqa: E402
+from .language import _, fixed, number, power_of_ten  # noqa: E402
 from .svgslim import slim  # noqa: E402
 
 from .studies.base import Figure  # noqa: E402,F401  (re-exported: the record figures produce)
@@ -269,7 +269,6 @@ def _log_ticks(axis, decades: float) -> None:
         axis.set_minor_formatter(FuncFormatter(lambda value, _: power_label(value)))
 
 
-_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def power_label(value: float) -> str:
@@ -282,9 +281,9 @@ def power_label(value: float) -> str:
         return number(float(f"{value:.6g}"))
     mantissa = round(mantissa)
     if mantissa == 1:
-        return "10" + str(exponent).translate(_SUPERSCRIPT)
+        return power_of_ten(exponent)
     if -2 <= exponent < 0:
         return number(round(mantissa * 10.0 ** exponent, -exponent))
     if 0 <= exponent <= 3:
         return str(mantissa * 10 ** exponent)
-    return f"{mantissa}×10" + str(exponent).translate(_SUPERSCRIPT)
+    return f"{mantissa}×{power_of_ten(exponent)}"

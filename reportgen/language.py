@@ -152,12 +152,27 @@ def ngettext(singular: str, plural_: str, n: int, **values: Any) -> str:
     return plural(singular, plural_, n).format(n=number(n), **values)
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def power_of_ten(exponent: int) -> str:
+    """``10⁻⁸``: superscript digits, plain text, so that HTML, alt text and figure labels all read it alike."""
+    return "10" + str(exponent).translate(_SUPERSCRIPT)
+
+
 def number(value: Any, grouping: bool = True) -> str:
-    """A value as written in the definitions (all its digits), in the current language: 0,1 and 10.000 in es."""
+    """A value as written in the definitions (all its digits), in the current language: 0,1 and 10.000 in es;
+    a float Python writes with an exponent (below 10⁻⁴, from 10¹⁶) as ``10⁻⁸`` or ``2,5 × 10⁻⁵``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
+    if isinstance(value, float) and "e" in repr(value):
+        mantissa, exponent = repr(value).split("e")
+        power = power_of_ten(int(exponent))
+        if abs(float(mantissa)) == 1:
+            return ("−" if value < 0 else "") + power
+        return f"{number(float(mantissa))} × {power}"
     exponent = Decimal(repr(value)).as_tuple().exponent
     decimals = max(0, -exponent) if isinstance(exponent, int) else 0  # 0.0 keeps its decimal, as written
     pattern = ("#,##0" if grouping and abs(value) >= current().group_from else "0") + (

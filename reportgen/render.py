@@ -133,6 +133,18 @@ def translate_count(singular: str, plural: str, n: int, **values: Any) -> Markup
         n=lang.number(n), **{k: as_text(v) for k, v in values.items()})
 
 
+_SUPERSCRIPT_DIGITS = re.compile("10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
+_PLAIN_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+
+
+def in_math(value: Any) -> str:
+    """``{{ value | math }}``: a number written for LaTeX inside ``\\( \\)``, in the current language."""
+    text = value if isinstance(value, str) else lang.number(value, grouping=False)
+    text = _SUPERSCRIPT_DIGITS.sub(lambda power: "10^{" + power.group(1).translate(_PLAIN_DIGITS) + "}", text)
+    # LaTeX reads a bare comma as punctuation and spaces it; {,} is a decimal comma.
+    return text.replace("×", "\\times").replace("−", "-").replace(",", "{,}")
+
+
 GLOBALS = ("range", "namespace")
 """Jinja's default globals that templates may use; ``cycler``, ``joiner`` and ``lipsum`` are dropped."""
 
@@ -155,9 +167,7 @@ def environment(extra: list[Path] | None = None, language: str = lang.DEFAULT) -
     env.filters["number"] = lang.number
     env.filters["fixed"] = lang.fixed
     env.filters["listing"] = lang.listing
-    # Inside \( \): LaTeX reads a bare comma as punctuation and spaces it; {,} is a decimal comma.
-    env.filters["math"] = lambda value: (value if isinstance(value, str) else lang.number(value, grouping=False)
-                                         ).replace("−", "-").replace(",", "{,}")
+    env.filters["math"] = in_math
     env.globals["t"] = translate
     env.globals["separator"] = lambda: lang.current().separator  # between the items of a list
     env.globals["tn"] = translate_count

@@ -246,13 +246,23 @@ def _python_messages(folder: Path) -> set[str]:
 
 def test_numbers_follow_the_language():
     with speaking("es"):
-        assert [language.number(v) for v in (0.1, 0.0, 1e-8, 10000, 5000, -0.05)] == [
-            "0,1", "0,0", "0,00000001", "10.000", "5000", "−0,05"]
+        assert [language.number(v) for v in (0.1, 0.0, 1e-8, 10000, 5000, -0.05, 2.5e-5)] == [
+            "0,1", "0,0", "10⁻⁸", "10.000", "5000", "−0,05", "2,5 × 10⁻⁵"]
         assert language.listing([0, 0.5, 1]) == "0; 0,5; 1"
         assert language.ngettext("{n} run", "{n} runs", 3) == "3 ejecuciones"
     with speaking("en"):
-        assert [language.number(v) for v in (0.1, 1e-8, 10000, 5000)] == ["0.1", "0.00000001", "10,000", "5,000"]
+        assert [language.number(v) for v in (0.1, 1e-8, 10000, 5000, -1e-8, 1e20, 0.0001)] == [
+            "0.1", "10⁻⁸", "10,000", "5,000", "−10⁻⁸", "10²⁰", "0.0001"]
         assert language.listing([0, 0.5, 1]) == "0, 0.5, 1"
+
+
+def test_numbers_inside_formulas_are_written_for_latex_in_the_language():
+    from reportgen.render import in_math
+
+    with speaking("en"):
+        assert [in_math(v) for v in (1e-8, -1e-8, 2.5e-5, 0.25)] == ["10^{-8}", "-10^{-8}", "2.5 \\times 10^{-5}", "0.25"]
+    with speaking("es"):
+        assert [in_math(v) for v in (2.5e-5, 0.25, 1e-8)] == ["2{,}5 \\times 10^{-5}", "0{,}25", "10^{-8}"]
 
 
 def test_user_templates_are_translated_by_a_language_folder_beside_them(tmp_path):

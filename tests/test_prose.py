@@ -50,6 +50,7 @@ def test_introduction_states_the_changed_data_recipe(changed):
 def test_introduction_states_training_per_study_where_studies_differ(changed):
     intro = _text(_section(changed, "introduction"))
     assert "learning rate 0.005" in intro and "learning rate 0.01" not in intro
+    assert "(betas 0.9 and 0.999, epsilon 10⁻⁸)" in intro  # eps = 1e-8 as written, not 0.00000001
     assert "70 steps (Overfitting; Regularization) and 50 steps (Capacity)" in intro
     assert "10,000" not in intro and "5,000" not in intro
 
