@@ -104,7 +104,7 @@ def typeset_math(text: str) -> str:
         source = html.unescape(match.group(1)).strip()
         label = _LABEL.search(source)
         source = _LABEL.sub("", source).strip()
-        image = render_latex(source, display=True).img(alt=source, display=True)
+        image = render_latex(source, display=True).img(alt=_readable(source), display=True)
         if label is None:
             return f'<div class="equation">{image}</div>'
         number = numbers.setdefault(label.group(1), len(numbers) + 1)
@@ -114,7 +114,7 @@ def typeset_math(text: str) -> str:
 
     def inline(match: re.Match) -> str:
         source = html.unescape(match.group(1)).strip()
-        image = render_latex(source, display=False).img(alt=source, display=False)
+        image = render_latex(source, display=False).img(alt=_readable(source), display=False)
         # Keep punctuation that follows a formula on its line.
         return f'<span class="nowrap">{image}{match.group(2)}</span>' if match.group(2) else image
 
@@ -128,6 +128,11 @@ def typeset_math(text: str) -> str:
         return f'<a class="eqref" href="#{_anchor(label)}">({numbers[label]})</a>'
 
     return _EQREF.sub(reference, text)
+
+
+def _readable(source: str) -> str:
+    """The formula's LaTeX as its alt text, without the braces that only set a sign or a decimal comma."""
+    return source.replace("{-}", "-").replace("{,}", ",")
 
 
 def _anchor(label: str) -> str:

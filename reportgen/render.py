@@ -135,12 +135,16 @@ def translate_count(singular: str, plural: str, n: int, **values: Any) -> Markup
 
 _SUPERSCRIPT_DIGITS = re.compile("10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
 _PLAIN_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
+_HTML_POWER = re.compile(r"<sup>([^<]*)</sup>")
 
 
 def in_math(value: Any) -> str:
     """``{{ value | math }}``: a number written for LaTeX inside ``\\( \\)``, in the current language."""
     text = value if isinstance(value, str) else lang.number(value, grouping=False)
     text = _SUPERSCRIPT_DIGITS.sub(lambda power: "10^{" + power.group(1).translate(_PLAIN_DIGITS) + "}", text)
+    text = _HTML_POWER.sub(r"^{\1}", text)  # what the num filter writes as HTML: 1.23 × 10<sup>5</sup>
+    if text.startswith("−"):  # a sign, not a subtraction: ziamath would space a bare minus as a binary operator
+        text = "{-}" + text[1:]
     # LaTeX reads a bare comma as punctuation and spaces it; {,} is a decimal comma.
     return text.replace("×", "\\times").replace("−", "-").replace(",", "{,}")
 

@@ -258,11 +258,23 @@ def test_numbers_follow_the_language():
 
 def test_numbers_inside_formulas_are_written_for_latex_in_the_language():
     from reportgen.render import in_math
+    from reportgen.studies.base import fmt
 
     with speaking("en"):
-        assert [in_math(v) for v in (1e-8, -1e-8, 2.5e-5, 0.25)] == ["10^{-8}", "-10^{-8}", "2.5 \\times 10^{-5}", "0.25"]
+        assert [in_math(v) for v in (1e-8, -1e-8, 2.5e-5, -0.05)] == ["10^{-8}", "{-}10^{-8}", "2.5 \\times 10^{-5}",
+                                                                      "{-}0.05"]
     with speaking("es"):
         assert [in_math(v) for v in (2.5e-5, 0.25, 1e-8)] == ["2{,}5 \\times 10^{-5}", "0{,}25", "10^{-8}"]
+        assert in_math(fmt(123456.0)) == "1{,}23 \\times 10^{5}"  # the num filter's HTML power, inside a formula
+
+
+def test_a_negative_number_in_a_formula_is_set_as_a_sign_without_an_operators_spacing():
+    from reportgen.mathsvg import render_latex
+    from reportgen.render import in_math
+
+    signed = render_latex(f"[{in_math(-0.05)}, 1.05]", display=False).width_em
+    subtracted = render_latex("[-0.05, 1.05]", display=False).width_em
+    assert signed < subtracted - 0.3  # ziamath spaces a bare minus as a binary operator, about 0.6 em
 
 
 def test_user_templates_are_translated_by_a_language_folder_beside_them(tmp_path):
@@ -295,3 +307,11 @@ def test_a_bibliography_group_naming_no_entry_is_refused(tiny_course, tmp_path):
     result = run_reportgen("validate", "--definitions", tiny_course, "--templates", mine)
     assert result.returncode == 2
     assert "bibliography.toml: group[0].entries[1]: no entry has key 'liang2071'" in result.stderr
+
+
+def test_a_formulas_alt_text_reads_its_numbers_without_latex_braces():
+    from reportgen.mathsvg import typeset_math
+
+    with speaking("es"):
+        html = typeset_math(r"\([{-}0{,}05;\ 1{,}05]\)")
+    assert 'alt="[-0,05;\\ 1,05]"' in html
