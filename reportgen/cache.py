@@ -106,6 +106,10 @@ class ResultCache:
         assert self.root is not None
         return self.root / key[:2] / f"{key}.npz"
 
+    def _analysis_path(self, key: str) -> Path:
+        assert self.root is not None
+        return self.root / "analysis" / f"{key}.json"
+
     def get(self, key: str) -> Outcome | None:
         """The stored outcome for ``key``, or None on a miss (absent, unreadable or failing verification)."""
         if self.root is None:
@@ -127,7 +131,7 @@ class ResultCache:
 
     def holds_analysis(self, key: str) -> bool:
         """Whether an analysis entry for ``key`` exists (not whether it verifies)."""
-        return self.root is not None and (self.root / "analysis" / f"{key}.json").is_file()
+        return self.root is not None and self._analysis_path(key).is_file()
 
     def put(self, key: str, outcome: Outcome) -> None:
         """Store an outcome atomically (temporary file, then rename); a failed write is a BuildError."""
@@ -141,7 +145,7 @@ class ResultCache:
         """A study's stored analysis (figures, tables, facts, metrics), or None."""
         if self.root is None:
             return None
-        path = self.root / "analysis" / f"{key}.json"
+        path = self._analysis_path(key)
         body = self._read(path, _UNSEALED_JSON, "analysis entry", "redoing it")
         if body is None:
             return None
@@ -156,7 +160,7 @@ class ResultCache:
         if self.root is not None:
             # Keys keep their order: a cached analysis must render exactly like a fresh one (dict order shows in
             # results.json and in whatever the templates iterate over).
-            self._write(self.root / "analysis" / f"{key}.json", json.dumps(payload).encode())
+            self._write(self._analysis_path(key), json.dumps(payload).encode())
 
     def previous_keys(self, study_id: str) -> dict[str, dict]:
         """The key parts of each run of the study's last build (by run label), for ``--explain``."""
