@@ -149,11 +149,7 @@ def build_options(*, studies: tuple[str, ...], definitions: Path, audience: str 
 @click.option("--explain", is_flag=True, help="Say per study which runs were reused and why others were computed.")
 @click.option("--timings", is_flag=True, help="Print where the build spent its time.")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but errors.")
-def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None,
-          languages: tuple[str, ...], profile: str | None,
-          assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
-          max_memory_mb: int | None, max_file_kb: int | None, cache: Path | None, no_cache: bool,
-          jobs: int | None, scheduler: str | None, force: bool, strict: bool, explain: bool, timings: bool, quiet: bool) -> None:
+def build(out: Path, explain: bool, timings: bool, quiet: bool, **given) -> None:
     """Run the studies and write the report.
 
     STUDIES restricts the build to those study ids (default: every study of
@@ -164,10 +160,7 @@ def build(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     from .build import build as run_build
     from .progress import Reporter
 
-    options = build_options(studies=studies, definitions=definitions, audience=audience, languages=languages,
-                            profile=profile, assignments=assignments, templates=templates, max_runs=max_runs,
-                            max_memory_mb=max_memory_mb, max_file_kb=max_file_kb, cache=cache, no_cache=no_cache,
-                            jobs=jobs, scheduler=scheduler, force=force, out=out, strict=strict)
+    options = build_options(out=out, **given)  # the course and compute options, --force and --strict
     reporter = Reporter.for_terminal(quiet)
     summary = run_build(options, reporter)
     for warning in summary.warnings:
