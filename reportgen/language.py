@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from babel import Locale
 from babel.numbers import format_decimal
@@ -160,19 +160,20 @@ def power_of_ten(exponent: int) -> str:
     return "10" + str(exponent).translate(_SUPERSCRIPT)
 
 
-def number(value: Any, grouping: bool = True) -> str:
+def number(value: Any, grouping: bool = True, power: Callable[[int], str] = power_of_ten) -> str:
     """A value as written in the definitions (all its digits), in the current language: 0,1 and 10.000 in es;
-    a float Python writes with an exponent (below 10⁻⁴, from 10¹⁶) as ``10⁻⁸`` or ``2,5 × 10⁻⁵``."""
+    a float Python writes with an exponent (below 10⁻⁴, from 10¹⁶) as ``10⁻⁸`` or ``2,5 × 10⁻⁵``, its power of
+    ten written by ``power``."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return str(value)
     if isinstance(value, float) and "e" in repr(value):
         mantissa, exponent = repr(value).split("e")
-        power = power_of_ten(int(exponent))
+        written = power(int(exponent))
         if abs(float(mantissa)) == 1:
-            return ("−" if value < 0 else "") + power
-        return f"{number(float(mantissa))} × {power}"
+            return ("−" if value < 0 else "") + written
+        return f"{number(float(mantissa))} × {written}"
     exponent = Decimal(repr(value)).as_tuple().exponent
     decimals = max(0, -exponent) if isinstance(exponent, int) else 0  # 0.0 keeps its decimal, as written
     pattern = ("#,##0" if grouping and abs(value) >= current().group_from else "0") + (

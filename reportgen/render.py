@@ -133,20 +133,21 @@ def translate_count(singular: str, plural: str, n: int, **values: Any) -> Markup
         n=lang.number(n), **{k: as_text(v) for k, v in values.items()})
 
 
-_SUPERSCRIPT_DIGITS = re.compile("10([⁻⁰¹²³⁴⁵⁶⁷⁸⁹]+)")
-_PLAIN_DIGITS = str.maketrans("⁻⁰¹²³⁴⁵⁶⁷⁸⁹", "-0123456789")
 _HTML_POWER = re.compile(r"<sup>([^<]*)</sup>")
 
 
 def in_math(value: Any) -> str:
     """``{{ value | math }}``: a number written for LaTeX inside ``\\( \\)``, in the current language."""
-    text = value if isinstance(value, str) else lang.number(value, grouping=False)
-    text = _SUPERSCRIPT_DIGITS.sub(lambda power: "10^{" + power.group(1).translate(_PLAIN_DIGITS) + "}", text)
+    text = value if isinstance(value, str) else lang.number(value, grouping=False, power=_latex_power)
     text = _HTML_POWER.sub(r"^{\1}", text)  # what the num filter writes as HTML: 1.23 × 10<sup>5</sup>
     if text.startswith("−"):  # a sign, not a subtraction: ziamath would space a bare minus as a binary operator
         text = "{-}" + text[1:]
     # LaTeX reads a bare comma as punctuation and spaces it; {,} is a decimal comma.
     return text.replace("×", "\\times").replace("−", "-").replace(",", "{,}")
+
+
+def _latex_power(exponent: int) -> str:
+    return f"10^{{{exponent}}}"
 
 
 GLOBALS = ("range", "namespace")
