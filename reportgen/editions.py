@@ -7,12 +7,12 @@ renders both formats, ``serve`` the HTML alone.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from .executors import LocalProcesses
 from .heap import set_aside
 from .language import DEFAULT, LANGUAGES, speaking
 from .publish import BUILD_INFO
@@ -139,12 +139,17 @@ def _render_editions(material: Material, chosen: list[Edition], formats: tuple[s
 
 def typeset(pages: list[str], epoch: int, jobs: int = 1) -> list[bytes]:
     """The PDF of each HTML page, in ``jobs`` processes when there are several (the bytes do not depend on it)."""
+    if jobs <= 1 or len(pages) <= 1:
+        return [typeset_page((html, epoch)) for html in pages]
+    with LocalProcesses(min(jobs, len(pages))) as workers:
+        workers.start({"weasyprint"})  # imported once here, so every worker starts with it
+        documents = dict(workers.map(typeset_page, [(html, epoch) for html in pages]))
+    return [documents[i] for i in range(len(pages))]
+
+
+def typeset_page(page: tuple[str, int]) -> bytes:
+    """The PDF of one (HTML, epoch) page: a work unit of :func:`typeset`."""
     from .pdf import render_pdf
 
-    if jobs <= 1 or len(pages) <= 1:
-        return [render_pdf(html, epoch=epoch) for html in pages]
-    import weasyprint  # noqa: F401  (imported once here, so forked workers start with it)
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=min(jobs, len(pages)), mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(render_pdf, pages, [epoch] * len(pages)))
+    html, epoch = page
+    return render_pdf(html, epoch=epoch)

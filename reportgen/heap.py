@@ -18,11 +18,21 @@ from contextlib import contextmanager
 from typing import Iterator
 
 
+_depth = 0
+"""How many set_aside blocks are open: only the outermost freezes and unfreezes."""
+
+
 @contextmanager
 def set_aside() -> Iterator[None]:
-    """Leave what is allocated now out of garbage collections until the block ends (not re-entrant: a stage)."""
-    gc.freeze()
+    """Leave what is allocated now out of garbage collections until the block ends (one stage at a time: a block
+    inside another changes nothing, as the outer one's unfreeze would undo an inner freeze anyway)."""
+    global _depth
+    if _depth == 0:
+        gc.freeze()
+    _depth += 1
     try:
         yield
     finally:
-        gc.unfreeze()  # back into the oldest generation: a long-running serve still collects it
+        _depth -= 1
+        if _depth == 0:
+            gc.unfreeze()  # back into the oldest generation: a long-running serve still collects it

@@ -50,3 +50,24 @@ def test_typesetting_runs_with_the_builds_heap_left_out_of_collections(tmp_path,
     build_here(definitions, tmp_path / "build", None)
     assert seen and seen[0] > 10_000
     assert gc.get_freeze_count() == 0
+
+
+def test_a_stage_inside_another_keeps_the_heap_set_aside_until_the_outer_one_ends():
+    from reportgen.heap import set_aside
+
+    with set_aside():
+        assert gc.get_freeze_count() > 0
+        with set_aside():
+            pass
+        # Still set aside: an unfreeze empties the frozen set (objects freed since only shrink it a little).
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_editions_typeset_in_worker_processes_give_the_bytes_typeset_here_in_their_order():
+    from reportgen.editions import typeset
+
+    pages = [f"<!DOCTYPE html><html lang='en'><title>{name}</title><body><p>{name} edition</p></body></html>"
+             for name in ("first", "second", "third")]
+    assert typeset(pages, epoch=86_400, jobs=2) == typeset(pages, epoch=86_400, jobs=1)
+    assert gc.get_freeze_count() == 0
