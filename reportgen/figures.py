@@ -269,8 +269,6 @@ def _log_ticks(axis, decades: float) -> None:
         axis.set_minor_formatter(FuncFormatter(lambda value, _: power_label(value)))
 
 
-
-
 def power_label(value: float) -> str:
     """A log-axis tick label: ``10³`` for powers of ten, ``2×10⁻⁴`` or ``20`` for the others (``0,5`` in es)."""
     if value <= 0 or not np.isfinite(value):

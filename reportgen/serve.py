@@ -421,7 +421,7 @@ def _interruptible() -> Iterator[None]:
     """Ctrl-C and SIGTERM stop serve at once, worker processes of a rebuild in progress included."""
 
     def interrupt(signum, frame) -> None:
-        # The workers ignore SIGINT (build.py): end them here, or leaving the process pool would wait for them.
+        # A worker busy with a unit runs it to the end: end them here, or leaving the process pool waits for them.
         for child in multiprocessing.active_children():
             child.terminate()
         raise KeyboardInterrupt

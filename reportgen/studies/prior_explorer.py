@@ -31,8 +31,7 @@ def prior_explorer(study: Study, runs: Sequence[Run], outcomes: Sequence[PriorOu
     configs = []
     for run, outcome, m in zip(runs, outcomes, metrics):
         stride = max(1, math.ceil(len(outcome.x) / DRAW_POINTS))
-        x = outcome.x[::stride]
-        grids.setdefault(single(x), len(grids))
+        grid = grids.setdefault(single(outcome.x[::stride]), len(grids))
         curves = outcome.curves[:, ::stride]
         # A power of two: dividing by it is exact, so half precision keeps its 11 significant bits at any scale.
         largest = float(np.max(np.abs(curves))) if curves.size else 0.0
@@ -40,7 +39,7 @@ def prior_explorer(study: Study, runs: Sequence[Run], outcomes: Sequence[PriorOu
         configs.append({
             "point": sweep_point(study, run),
             "seed": study.seeds.index(run.seed),
-            "x": grids[single(x)],
+            "x": grid,
             "width": run.config.model.width,
             "exponent": exponent,
             "draws": half(np.ldexp(curves, -exponent).reshape(-1)),
