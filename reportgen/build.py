@@ -20,16 +20,18 @@ from typing import Any, Iterator
 
 from . import __version__, executors, kinds, native
 from .cache import ResultCache
+from .coursefiles import FIXED_LIMIT, read_course_file
+from .editions import FORMATS, Material, editions, output_names, render_editions
 from .errors import BadInputError, BuildError
-from .executors import Executor, TaskRecord
 from .execute import FIGURE_TASKS, StudyExecution, run_study, work_units, worker_modules
+from .executors import Executor, TaskRecord
+from .keys import KEY_FILE_VARIABLE, user_key
+from .language import LANGUAGES, Text
 from .limits import Limits
 from .plan import analysis_code_version, code_version
 from .preflight import check_output_folder, unshowable
 from .progress import Reporter
-from .editions import FORMATS, Material, editions, output_names, render_editions
-from .language import LANGUAGES, Text
-from .publish import BUILD_INFO, MANIFEST, publish, recover
+from .publish import BUILD_INFO, publish, read_manifest, recover
 from .spec import Course, display_path, load_course
 
 RENDERING_LIBRARIES = ("torch", "numpy", "matplotlib", "weasyprint", "jinja2", "ziamath", "pydantic", "babel")
@@ -184,6 +186,7 @@ def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
         check_output_folder(options.out)
         recover(options.out)  # a killed build's stage and temporary files, before they can be taken for outputs
         ResultCache(options.cache).check_writable()
+        summary.warnings += key_warnings()  # a bad key file is refused here, before any work
         digest = input_digest(options, course, audience, folders)
     names = outputs(options, course, audience)
     if options.cache is not None and not options.force and outputs_current(options.out, digest, names):
@@ -228,6 +231,13 @@ def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
         summary.outputs = publish(options.out, files, digest, summary.warnings,
                                   extras={BUILD_INFO: build_info(summary)})
     return summary
+
+
+def key_warnings() -> list[str]:
+    """Why what this build writes will not be believed by a later one, when no key file can be kept."""
+    reason = user_key().ephemeral_reason
+    return [f"{reason}: no later build will reuse this build's results or take its outputs as current "
+            f"(set {KEY_FILE_VARIABLE}, or XDG_CONFIG_HOME to a writable folder)"] if reason else []
 
 
 def build_info(summary: BuildSummary) -> bytes:
@@ -335,7 +345,8 @@ def results_document(course: Course, results: list, provenance: dict[str, Any]) 
         "title": course.title.as_data(),
         "provenance": provenance,
         "studies": [
-            {"id": r.study.id, "kind": r.study.kind, "title": r.study.title.as_data(), "runs": _json_safe(r.records())}
+            {"id": r.study.id, "kind": r.study.kind, "title": r.study.title.as_data(), "runs": _json_safe(r.records()),
+             "findings": _json_safe(r.facts)}
             for r in results
         ],
     }
@@ -410,18 +421,32 @@ def input_digest(options: BuildOptions, course: Course, audience: str, folders: 
 
     digest = hashlib.sha256()
 
-    def add_files(label: str, folder: Path, paths) -> None:
+    def add_files(label: str, folder: Path, paths, what: str, where: str, inside: list[Path] | None = None,
+                  limit: int = FIXED_LIMIT, prefix: str = "") -> None:
+        # Each file is read as the build reads it: a FIFO (which would block), a device or a link out of its folder
+        # is refused, not skipped (the key would not cover what the build reads), and none is read past the limit.
         for path in sorted(paths):
-            if path.is_file() and "__pycache__" not in path.parts:
-                digest.update(f"{label}/{path.relative_to(folder)}\0".encode() + path.read_bytes() + b"\0")
+            if "__pycache__" in path.parts or path.is_dir():
+                continue  # folders are walked, not read; compiled code is not an input
+            relative = path.relative_to(folder)
+            name = f"{prefix} {relative.as_posix()} ({display_path(path)})" if prefix else display_path(path)
+            data = read_course_file(path, inside or folder, limit, what, name=name, folder=where)
+            digest.update(f"{label}/{relative}\0".encode() + data + b"\0")
 
     # Only the top level, as load_course reads it: a course folder may hold build/, the store or a venv.
-    add_files("definitions", options.definitions, options.definitions.glob("*.toml"))
-    for i, folder in enumerate(template_dirs(folders)):
-        add_files(f"templates{i}", folder, folder.rglob("*"))
+    # load_course has just read each one under the course's max_file_kb, which does not reach here: the larger of
+    # the fixed limit and the command line's bounds the hashing.
+    add_files("definitions", options.definitions, options.definitions.glob("*.toml"), "definitions",
+              "the definitions folder", limit=max(FIXED_LIMIT, options.limits.merged(None).max_file_kb * 1024))
+    searched = template_dirs(folders)
+    for i, folder in enumerate(searched):
+        # Any templates folder, as the template loader allows: a course's template may link to a built-in one.
+        add_files(f"templates{i}", folder, folder.rglob("*"), "files of the templates folders",
+                  "the templates folders", inside=searched, prefix="template")
     code = Path(__file__).resolve().parent
-    add_files("code", code, code.rglob("*.py"))
-    add_files("kernels", code / "kernels", (code / "kernels").rglob("*"))
+    add_files("code", code, code.rglob("*.py"), "reportgen's code files", "reportgen's folder")
+    add_files("kernels", code / "kernels", (code / "kernels").rglob("*"), "reportgen's code files",
+              "reportgen's kernels folder")
     # A plug-in kind's code lives outside reportgen: the hashes its cache keys use cover it. A kind whose code is
     # reportgen's own is covered by "code" above, and its import closure (a parse of each module) is not needed.
     for name in sorted({study.kind for study in course.studies}):
@@ -450,11 +475,10 @@ def outputs_current(out: Path, digest: str, names: tuple[str, ...]) -> bool:
 
 def staleness(out: Path, digest: str, names: tuple[str, ...]) -> str | None:
     """Why the outputs in ``out`` are out of date, or None when they are current."""
-    try:
-        manifest = json.loads((out / MANIFEST).read_text())
-    except (OSError, ValueError):
-        return f"{out / MANIFEST}: no record of a previous build"
-    if not isinstance(manifest, dict) or manifest.get("inputs") != digest:
+    manifest, why = read_manifest(out)
+    if manifest is None:
+        return why
+    if manifest.get("inputs") != digest:
         return "definitions, options, templates, code, library versions or kernel changed since the last build"
     recorded = manifest.get("outputs") if isinstance(manifest.get("outputs"), dict) else {}
     for name in names:
@@ -468,10 +492,7 @@ def staleness(out: Path, digest: str, names: tuple[str, ...]) -> str | None:
 
 def recorded_warnings(out: Path) -> list[str]:
     """The warnings of the build that wrote the outputs in ``out``, from its manifest."""
-    try:
-        warnings = json.loads((out / MANIFEST).read_text()).get("warnings", [])
-    except (OSError, ValueError, AttributeError):
-        return []
+    warnings = (read_manifest(out)[0] or {}).get("warnings", [])
     return [str(w) for w in warnings] if isinstance(warnings, list) else []
 
 

@@ -8,20 +8,23 @@ sees a whole entry or none, and two builds writing the same entry at once
 both succeed.
 
 Every entry (``<k[:2]>/<k>.npz``, ``analysis/<k>.json``, ``index/<study>.json``)
-is *sealed*: one ASCII header line of 90 bytes, then the body (an ``.npz``
+is *sealed*: one ASCII header line of 95 bytes, then the body (an ``.npz``
 archive or UTF-8 JSON)::
 
-    reportgen-entry 1 sha256=<64 lowercase hex digits of the body>\\n
+    reportgen-entry 2 hmac-sha256=<64 lowercase hex digits>\\n
     <body>
 
-so ``tail -c +91 ENTRY | sha256sum`` checks one by hand. The digest lives in
-the same file as what it covers, so one rename publishes both. A reader
-verifies it before using a byte: a mismatch, a missing or malformed header
-or an unknown format version is a miss with a warning (``--strict`` fails
-on it), and the rebuild rewrites the entry. An entry written before entries
-were sealed (a bare ``.npz`` or JSON body) is a plain miss, recomputed
-without a warning. An entry that cannot be read is a miss too, reported
-once and replaced by the rebuild.
+The HMAC is taken under this user's key (:mod:`reportgen.keys`), which never
+lies in a course folder: a store that arrives with a course, or that another
+user edited and resealed, is not believed. The MAC lives in the same file as
+what it covers, so one rename publishes both. A reader verifies it before
+using a byte: a mismatch (another key wrote it, or it was changed since), a
+missing or malformed header or an unknown format version is a miss with a
+warning (``--strict`` fails on it), and the rebuild rewrites the entry. An
+entry written before entries were sealed with a key (a bare ``.npz`` or JSON
+body, or format 1, sealed with a plain SHA-256) is a plain miss, recomputed
+without a warning. An entry that cannot be read is a miss too, reported once
+and replaced by the rebuild.
 
 The root of a store carries :data:`STORE_MARKER`. A store is only written
 into a folder that is new, empty, already marked, or an unmarked store from
@@ -32,7 +35,6 @@ anything else, such as a home folder given to ``--cache`` by mistake.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import os
@@ -45,6 +47,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import BadInputError, BuildError
+from .keys import user_key
 from .outcomes import Outcome, from_arrays, to_arrays
 
 STORE_MARKER = ".reportgen-store"
@@ -52,14 +55,15 @@ STORE_MARKER = ".reportgen-store"
 MARKER_TEXT = (b"This folder is a reportgen result store (cached run outcomes and analyses, all recomputable); "
                b"`reportgen clean --cache` removes it.\n")
 """What the marker file says to someone who finds it."""
-ENTRY_VERSION = 1
-"""The format version written in every entry's header line."""
+ENTRY_VERSION = 2
+"""The format version written in every entry's header line (1: a plain SHA-256, no longer believed)."""
 PROBE_PREFIX = ".reportgen-probe-"
 """Names of the files that test a folder for writing: deleted at once, but a kill may leave one."""
 
 _MAGIC = b"reportgen-entry"
-_HEADER = re.compile(rb"reportgen-entry ([0-9]{1,9}) sha256=([0-9a-f]{64})")
-_HEADER_MAX = 128  # a valid header is 90 bytes; looking further only reads garbage
+_HEADER = re.compile(rb"reportgen-entry ([0-9]{1,9}) (hmac-)?sha256=([0-9a-f]{64})")
+_HEADER_MAX = 128  # a valid header is 95 bytes; looking further only reads garbage
+_KEYLESS_VERSIONS = {1}  # sealed with a digest anyone can recompute: recomputed quietly, like unsealed entries
 # What an entry written before sealing starts with: a zip archive (np.savez) or a JSON object.
 _UNSEALED_NPZ = b"PK\x03\x04"
 _UNSEALED_JSON = b"{"
@@ -70,12 +74,16 @@ _STORE_FOLDERS = {"index": r"[^/]+\.json", "analysis": rf"{_KEY}\.json"}
 
 
 class DamagedEntry(ValueError):
-    """A sealed entry's header is missing or malformed, or its body does not match its digest."""
+    """A sealed entry's header is missing or malformed, or its body does not match its MAC."""
+
+
+class KeylessEntry(ValueError):
+    """An entry sealed by an older reportgen with a plain digest, which proves nothing about who wrote it."""
 
 
 def seal(body: bytes) -> bytes:
-    """``body`` behind its header line: ``reportgen-entry 1 sha256=<hex>``."""
-    return b"%s %d sha256=%s\n" % (_MAGIC, ENTRY_VERSION, hashlib.sha256(body).hexdigest().encode()) + body
+    """``body`` behind its header line: ``reportgen-entry 2 hmac-sha256=<hex>`` under this user's key."""
+    return b"%s %d hmac-sha256=%s\n" % (_MAGIC, ENTRY_VERSION, user_key().sign(body).encode()) + body
 
 
 def unseal(data: bytes) -> bytes:
@@ -86,11 +94,17 @@ def unseal(data: bytes) -> bytes:
     header = _HEADER.fullmatch(data[:end]) if end >= 0 else None
     if header is None:
         raise DamagedEntry("malformed reportgen-entry header")
-    if int(header[1]) != ENTRY_VERSION:
-        raise DamagedEntry(f"entry format {int(header[1])}, this reportgen reads format {ENTRY_VERSION}")
+    version, keyed, mac = int(header[1]), header[2] is not None, header[3]
+    if version in _KEYLESS_VERSIONS and not keyed:
+        raise KeylessEntry(f"entry format {version}")
+    if version != ENTRY_VERSION:
+        raise DamagedEntry(f"entry format {version}, this reportgen reads format {ENTRY_VERSION}")
+    if not keyed:
+        raise DamagedEntry("malformed reportgen-entry header")
     body = data[end + 1:]
-    if hashlib.sha256(body).hexdigest().encode() != header[2]:
-        raise DamagedEntry("its content does not match its sha256")
+    if not user_key().verify(body, mac):
+        raise DamagedEntry("not written under this user's key: another user or machine wrote it, or it was "
+                           "changed since")
     return body
 
 
@@ -186,9 +200,17 @@ class ResultCache:
         if self.root is None:
             return
         try:
-            self._claim()
+            # Nothing is created here: a build refused later (a bad template) must leave no store behind. The store
+            # is made, or adopted and marked, at its first write.
+            if self.root.is_dir():
+                self._refuse_strangers()
+            folder = self.root
+            while not folder.exists() and folder != folder.parent:
+                folder = folder.parent
+            if not folder.is_dir():
+                raise NotADirectoryError(20, "not a folder", str(folder))
             # The marker may exist already (a store mounted read-only): only writing proves the folder writable.
-            probe(self.root)
+            probe(folder)
         except OSError as exc:
             raise BadInputError(f"{self.root}: cache folder is not writable ({exc.strerror or exc}); "
                                 "use --cache DIR to move it or --no-cache to bypass it") from None
@@ -207,6 +229,8 @@ class ResultCache:
             return None  # written before entries were sealed: unverifiable, so recomputed, but nothing is wrong
         try:
             return unseal(data)
+        except KeylessEntry:
+            return None  # written by a reportgen that sealed without a key: recomputed, but nothing is wrong
         except DamagedEntry as exc:
             self.warnings.append(f"{kind} {path.name} fails verification ({exc}); {then}")
             return None
@@ -227,14 +251,21 @@ class ResultCache:
         assert self.root is not None
         self.root.mkdir(parents=True, exist_ok=True)
         if not (self.root / STORE_MARKER).is_file():
-            strangers = foreign_entries(self.root)
-            if strangers:
-                more = f" and {len(strangers) - 1} more" if len(strangers) > 1 else ""
-                raise BadInputError(f"{self.root}: not a reportgen result store (no {STORE_MARKER}, and it holds "
-                                    f"{strangers[0]!r}{more}); refusing to write into it: use --cache DIR with a new "
-                                    "or empty folder, or --no-cache")
+            self._refuse_strangers()
             atomic_write(self.root / STORE_MARKER, MARKER_TEXT)
         self._claimed = True
+
+    def _refuse_strangers(self) -> None:
+        """Bad input when the store folder is unmarked and holds anything a store does not."""
+        assert self.root is not None
+        if (self.root / STORE_MARKER).is_file():
+            return
+        strangers = foreign_entries(self.root)
+        if strangers:
+            more = f" and {len(strangers) - 1} more" if len(strangers) > 1 else ""
+            raise BadInputError(f"{self.root}: not a reportgen result store (no {STORE_MARKER}, and it holds "
+                                f"{strangers[0]!r}{more}); refusing to write into it: use --cache DIR with a new "
+                                "or empty folder, or --no-cache")
 
 
 def foreign_entries(root: Path) -> list[str]:

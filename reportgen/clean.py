@@ -9,13 +9,12 @@ store's own marker file.
 from __future__ import annotations
 
 import hashlib
-import json
 import shutil
 from pathlib import Path
 
 from .cache import STORE_MARKER
 from .errors import BadInputError, BuildError
-from .publish import BUILD_INFO, MANIFEST, recover
+from .publish import BUILD_INFO, MANIFEST, read_manifest, recover
 
 
 def clean_outputs(out: Path) -> list[str]:
@@ -25,7 +24,7 @@ def clean_outputs(out: Path) -> list[str]:
     recover(out)  # a killed build's stage folders and temporary files go first
     if not out.is_dir():
         return []
-    recorded, unreadable = _recorded_hashes(out)
+    recorded, unbelieved = _recorded_hashes(out)
     kept: list[str] = []
     changed = False
     for name in sorted(set(ALL_OUTPUTS) - {BUILD_INFO}):
@@ -43,8 +42,8 @@ def clean_outputs(out: Path) -> list[str]:
         else:
             _remove(path)
     bookkeeping = [out / MANIFEST, out / BUILD_INFO]
-    if unreadable:
-        kept.append(f"kept {out / MANIFEST}: unreadable, so it proves nothing")
+    if unbelieved:
+        kept.append(f"kept {unbelieved}, so it proves nothing")
     elif not recorded:
         if (out / BUILD_INFO).is_file():
             kept.append(f"kept {out / BUILD_INFO}: not written by reportgen (no manifest entry)")
@@ -84,18 +83,15 @@ def remove_store(folder: Path) -> bool:
     return True
 
 
-def _recorded_hashes(out: Path) -> tuple[dict[str, str], bool]:
-    """The output hashes the manifest records, and whether a manifest exists but cannot be read."""
-    path = out / MANIFEST
-    if not path.exists():
-        return {}, False
-    try:
-        outputs = json.loads(path.read_text(encoding="utf-8")).get("outputs")
-    except (OSError, ValueError, AttributeError):
-        return {}, True
+def _recorded_hashes(out: Path) -> tuple[dict[str, str], str]:
+    """The output hashes the manifest records, and why a manifest that exists is not believed (else "")."""
+    if not (out / MANIFEST).exists():
+        return {}, ""
+    manifest, why = read_manifest(out)  # one another user, machine or key wrote proves nothing: keep everything
+    outputs = manifest.get("outputs") if manifest is not None else None
     if not isinstance(outputs, dict):
-        return {}, True
-    return {name: digest for name, digest in outputs.items() if isinstance(digest, str)}, False
+        return {}, why or f"{out / MANIFEST}: records no outputs"
+    return {name: digest for name, digest in outputs.items() if isinstance(digest, str)}, ""
 
 
 def _sha256(path: Path) -> str | None:

@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .errors import BadInputError, BuildError, Interrupted, printable
 from .language import LANGUAGES
 
 FOUND_HERE = "./course.toml's folder, else ./experiments"
@@ -26,6 +27,32 @@ def _definitions(ctx: click.Context, param: click.Parameter, value: Path | None)
     return definitions_folder(value)
 
 
+def _scheduler(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        from .cluster import check_address
+
+        from_environment = ctx.get_parameter_source(param.name) is click.core.ParameterSource.ENVIRONMENT
+        check_address(value, f"DASK_SCHEDULER_ADDRESS={value}" if from_environment else None)
+    return value
+
+
+JOBS_PER_CORE = 4
+"""Most worker processes per core --jobs may ask for: every one is forked when a build starts."""
+
+
+def _jobs(ctx: click.Context, param: click.Parameter, value: int | None) -> int | None:
+    cores = os.cpu_count() or 1
+    if value is not None and value > JOBS_PER_CORE * cores:
+        raise BadInputError(f"--jobs {value}: at most {JOBS_PER_CORE * cores} on this machine "
+                            f"({JOBS_PER_CORE} × its {cores} core{'s' if cores > 1 else ''})")
+    return value
+
+
+def echo(text: str, err: bool = False) -> None:
+    """Print one line, a course's text in it (titles, file names, keys) unable to drive the terminal."""
+    click.echo(printable(text), err=err)
+
+
 DEFINITIONS = click.option(
     "--definitions", "-d", type=click.Path(path_type=Path), default=None, callback=_definitions,
     show_default=FOUND_HERE, help="Folder holding course.toml and one .toml file per study.")
@@ -33,9 +60,10 @@ TEMPLATES = click.option(
     "--templates", type=click.Path(path_type=Path), multiple=True, metavar="DIR",
     help="Folder of your own templates, searched before the built-in ones. Repeatable.")
 SCHEDULER = click.option(
-    "--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS", default=None,
-    help="Compute on the Dask cluster of this scheduler (tcp://HOST:PORT) instead of local processes "
-         "[default: $DASK_SCHEDULER_ADDRESS]. Needs pip install 'reportgen[dask]'. Results do not depend on it.")
+    "--scheduler", metavar="ADDRESS", envvar="DASK_SCHEDULER_ADDRESS", default=None, callback=_scheduler,
+    help="Compute on the Dask cluster of this scheduler (tcp://HOST:PORT; tls:// and wss:// take certificates "
+         "from Dask's configuration) instead of local processes [default: $DASK_SCHEDULER_ADDRESS]. "
+         "Needs pip install 'reportgen[dask]'. Results do not depend on it.")
 """Any command that computes studies takes this option (a decorator, like DEFINITIONS)."""
 # clean needs the definitions only to find the result store, and must clean outputs where no course is.
 STORE_DEFINITIONS = click.option(
@@ -86,8 +114,9 @@ COURSE_OPTIONS = [
 COMPUTE_OPTIONS = [
     click.option("--cache", type=click.Path(path_type=Path), default=None, help=f"Result store {CACHE_DEFAULT}."),
     click.option("--no-cache", is_flag=True, help="Neither read nor write the result store; recompute everything."),
-    click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
-                 help="Worker processes on this machine [default: all cores]. Results do not depend on it."),
+    click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, callback=_jobs,
+                 help=f"Worker processes on this machine, at most {JOBS_PER_CORE} per core [default: all cores]. "
+                      "Results do not depend on it."),
     SCHEDULER,
 ]
 
@@ -131,6 +160,9 @@ def build_options(*, studies: tuple[str, ...], definitions: Path, audience: str 
                   jobs: int | None, scheduler: str | None = None, force: bool = False, **rest):
     """The BuildOptions of the course and compute options as parsed; ``rest`` (out, strict, ...) passes through."""
     from .build import BuildOptions, default_cache
+    from .native import requested
+
+    requested()  # a bad REPORTGEN_KERNEL is refused now, not once training starts
 
     return BuildOptions(definitions=definitions, studies=studies, force=force or no_cache,
                         cache=None if no_cache else (cache or default_cache(definitions)),
@@ -162,9 +194,14 @@ def build(out: Path, explain: bool, timings: bool, quiet: bool, **given) -> None
 
     options = build_options(out=out, **given)  # the course and compute options, --force and --strict
     reporter = Reporter.for_terminal(quiet)
-    summary = run_build(options, reporter)
+    try:
+        summary = run_build(options, reporter)
+    except KeyboardInterrupt:
+        raise Interrupted("build interrupted (Ctrl-C)") from None
+    except SystemExit as exc:  # reportgen's own code never exits mid-build: a plug-in did, and that is no success
+        raise BuildError(f"the build was ended by sys.exit({exc.code!r}) from a plug-in") from None
     for warning in summary.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     if summary.up_to_date:
         reporter.line(f"{out}: up to date (use --force to rebuild)")
     if explain:
@@ -195,9 +232,9 @@ def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
     course, chosen, folders = load(options)
     reason = staleness(out, input_digest(options, course, chosen, folders), outputs(options, course, chosen))
     if reason is not None:
-        click.echo(f"out of date: {reason}; run reportgen build", err=True)
+        echo(f"out of date: {reason}; run reportgen build", err=True)
         sys.exit(1)
-    click.echo(f"{out}: up to date")
+    echo(f"{out}: up to date")
 
 
 @main.command()
@@ -243,42 +280,42 @@ def init(folder: Path, lecture: bool) -> None:
     from .scaffold import write_course, write_lecture
 
     for path in (write_lecture if lecture else write_course)(folder):
-        click.echo(f"wrote {path}")
-    click.echo(f"build it with: cd {shlex.quote(str(folder))} && reportgen build")
+        echo(f"wrote {path}")
+    echo(f"build it with: cd {shlex.quote(str(folder))} && reportgen build")
 
 
 def _explain(summary) -> None:
     if summary.up_to_date:
-        click.echo("nothing was rebuilt: definitions, templates, code and libraries are unchanged", err=True)
+        echo("nothing was rebuilt: definitions, templates, code and libraries are unchanged", err=True)
     for study_id, execution in summary.executions.items():
-        click.echo(f"{study_id}: {execution.reused} reused, {execution.trained} computed", err=True)
+        echo(f"{study_id}: {execution.reused} reused, {execution.trained} computed", err=True)
         by_reason: dict[str, list[str]] = {}
         for label, reason in execution.reasons:
             by_reason.setdefault(reason, []).append(label)
         for reason, labels in by_reason.items():
             shown = "; ".join(labels[:3]) + (f"; and {len(labels) - 3} more" if len(labels) > 3 else "")
-            click.echo(f"  {len(labels)} computed, {reason}: {shown}", err=True)
+            echo(f"  {len(labels)} computed, {reason}: {shown}", err=True)
 
 
 def _timings(summary) -> None:
     total = sum(summary.timings.values())
     for stage, seconds in summary.timings.items():
-        click.echo(f"{stage:>22}  {seconds:7.2f} s  {100 * seconds / max(total, 1e-9):5.1f} %", err=True)
+        echo(f"{stage:>22}  {seconds:7.2f} s  {100 * seconds / max(total, 1e-9):5.1f} %", err=True)
     from .build import study_stages
 
     stages = study_stages(summary.tasks)
     for study_id, execution in summary.executions.items():
         computing, analysis = stages.get(study_id, (0.0, 0.0))
-        click.echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (beside the others; its units: training or "
-                   f"sampling {computing:.2f} s, analysis and figures {analysis:.2f} s)", err=True)
-    click.echo(f"{'total':>22}  {total:7.2f} s", err=True)
+        echo(f"{'  ' + study_id:>22}  {execution.seconds:7.2f} s  (beside the others; its units: training or "
+             f"sampling {computing:.2f} s, analysis and figures {analysis:.2f} s)", err=True)
+    echo(f"{'total':>22}  {total:7.2f} s", err=True)
     by_worker: dict[str, list[float]] = {}
     for task in summary.tasks:
         by_worker.setdefault(task.worker, []).append(task.seconds)
     for worker, seconds in sorted(by_worker.items()):
-        click.echo(f"{'tasks':>22}  {sum(seconds):7.2f} s  {len(seconds)} on {worker}", err=True)
+        echo(f"{'tasks':>22}  {sum(seconds):7.2f} s  {len(seconds)} on {worker}", err=True)
     if summary.kernel:
-        click.echo(f"{'gradients':>22}  {summary.kernel}", err=True)
+        echo(f"{'gradients':>22}  {summary.kernel}", err=True)
 
 
 @main.command(name="list")
@@ -290,9 +327,9 @@ def list_studies(definitions: Path) -> None:
     course = load_course(definitions)
     rows = [(s.id, s.kind, str(s.n_runs), s.title) for s in course.studies]
     widths = [max(len(r[i]) for r in rows + [("id", "kind", "runs", "title")]) for i in range(3)]
-    click.echo(f"{'id':<{widths[0]}}  {'kind':<{widths[1]}}  {'runs':>{widths[2]}}  title")
+    echo(f"{'id':<{widths[0]}}  {'kind':<{widths[1]}}  {'runs':>{widths[2]}}  title")
     for study_id, kind, runs, title in rows:
-        click.echo(f"{study_id:<{widths[0]}}  {kind:<{widths[1]}}  {runs:>{widths[2]}}  {title}")
+        echo(f"{study_id:<{widths[0]}}  {kind:<{widths[1]}}  {runs:>{widths[2]}}  {title}")
 
 
 @main.command()
@@ -310,7 +347,7 @@ def validate(definitions: Path, templates: tuple[Path, ...], max_runs: int | Non
     check_course_templates(course, template_folders(course, templates), tuple(LANGUAGES))
     runs = sum(s.n_runs for s in course.studies)
     where = definitions if definitions.name else Path(definitions.resolve().name)  # "." says nothing
-    click.echo(f"{where}: {len(course.studies)} studies, {runs} runs: all definitions and templates are valid")
+    echo(f"{where}: {len(course.studies)} studies, {runs} runs: all definitions and templates are valid")
 
 
 @main.command()
@@ -334,7 +371,7 @@ def clean(definitions: Path | None, out: Path, remove_cache: bool, cache_dir: Pa
     if store is not None:
         check_store(store)  # refuse before touching anything
     for line in clean_outputs(out):
-        click.echo(line)
+        echo(line)
     if store is not None:
         remove_store(store)
 

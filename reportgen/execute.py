@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import kinds
 from .cache import ResultCache
+from .errors import contained
 from .executors import Executor, InProcess
 from .language import speaking
 from .plan import Run, analysis_key, plan_study
@@ -48,12 +49,14 @@ class StudyExecution:
 
 def work_units(study: Study) -> int:
     """How much computing a study needs if nothing is cached, in the units its kind reports progress in."""
-    return kinds.get(study.kind).work_units(study)
+    with contained(f"study kind '{study.kind}': work_units"):
+        return kinds.get(study.kind).work_units(study)
 
 
 def analyze(kind: kinds.StudyKind, study: Study, runs: list[Run], outcomes: list) -> StudyResult:
     """The kind's analysis of a study's outcomes: the one place every fresh analysis goes through."""
-    return kind.analyze(study, runs, outcomes)
+    with contained(f"study kind '{kind.name}': analyze"):
+        return kind.analyze(study, runs, outcomes)
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class FigureUnit:
 
 def draw_figure(unit: FigureUnit) -> dict:
     """The figure's record as the analysis payload stores it (through JSON, like the rest of the payload)."""
-    with speaking(unit.language, _folders(kinds.get(unit.kind))):
+    with speaking(unit.language, _folders(kinds.get(unit.kind))), contained(f"study kind '{unit.kind}': drawing"):
         figure = unit.drawing()
     return json.loads(json.dumps(asdict(figure)))
 
@@ -169,7 +172,9 @@ def _outcomes(kind, study: Study, runs: list[Run], cache: ResultCache, previous:
     outcomes: list = [cache.get(run.key) for run in runs]
     missing = [i for i, outcome in enumerate(outcomes) if outcome is None]
     if missing:
-        for i, outcome in zip(missing, kind.compute([runs[i] for i in missing], progress, units)):
+        with contained(f"study kind '{kind.name}': compute"):
+            computed = kind.compute([runs[i] for i in missing], progress, units)
+        for i, outcome in zip(missing, computed):
             outcomes[i] = outcome
             cache.put(runs[i].key, outcome)
     reasons = [(runs[i].label, _why(runs[i], previous.get(runs[i].label), cache_root)) for i in missing]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -53,12 +54,14 @@ class TaskRecord:
 
 
 def perform(function: Callable[[Any], Any], item: Any, worker: str) -> Done:
-    """Run one unit where the executor placed it; an :class:`Unfit` worker fails it naming itself."""
-    from .errors import BuildError
+    """Run one unit where the executor placed it; an :class:`Unfit` worker fails it naming itself, and a unit that
+    calls ``sys.exit`` fails the build instead of ending its worker (or the build) as a success."""
+    from .errors import BuildError, contained
 
     start = time.perf_counter()
     try:
-        value = function(item)
+        with contained(f"work unit {function.__module__}.{function.__qualname__}"):
+            value = function(item)
     except Unfit as refusal:
         raise BuildError(f"worker {worker}: {refusal}") from None
     return Done(value, worker, time.perf_counter() - start)
@@ -197,9 +200,16 @@ class LocalProcesses(Executor):
                 future.cancel()
 
     def _drop(self) -> None:
-        """Drop queued units; running ones end with their processes at :meth:`close`."""
+        """Drop queued units and end the running ones with their processes: a chunk can train for minutes, and
+        Ctrl-C must not wait for it."""
         if self._pool is not None:
+            # The pool forgets its processes at shutdown, and offers no way to end them before Python 3.14.
+            processes = list((self._pool._processes or {}).values())
             self._pool.shutdown(wait=False, cancel_futures=True)
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.join(5)  # reaped here, so none is left behind as a zombie
 
     def close(self) -> None:
         """Stop the worker processes."""
@@ -215,6 +225,8 @@ def _perform_here(function: Callable, item: Any) -> Done:
 def _start_worker(parent: int) -> None:
     # One thread per process: the kernels' results must not depend on the thread count.
     os.environ["OMP_NUM_THREADS"] = "1"
+    # Ctrl-C reaches the whole process group: the client alone decides what stops, and ends its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 

@@ -17,7 +17,6 @@ import gc
 from contextlib import contextmanager
 from typing import Iterator
 
-
 _depth = 0
 """How many set_aside blocks are open: only the outermost freezes and unfreezes."""
 

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence, get_args, r
 from pydantic import BaseModel
 
 from .codehash import module_closure, module_names
-from .errors import BadInputError
+from .errors import BadInputError, ending
 
 if TYPE_CHECKING:
     from .executors import StudyExecutor
@@ -136,9 +136,11 @@ def _load(name: str) -> StudyKind:
     where = f"plug-in {point.dist.name if point.dist else '?'}, entry point {point.name} = {point.value}"
     try:
         kind = point.load()
-    except Exception as exc:  # a plug-in can fail to import in any way; say which one, not how deep
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a plug-in can fail to import in any way, sys.exit too; say which one, not how deep
         raise BadInputError(f"study kind '{name}' cannot be loaded ({where}): "
-                            f"{exc.__class__.__name__}: {exc}") from None
+                            f"importing it {ending(exc)}") from None
     problem = protocol_problem(kind, name)
     if problem:
         raise BadInputError(f"study kind '{name}' breaks the study-kind protocol ({where}): {problem}")

@@ -16,7 +16,8 @@ kind can add or reword messages without copying the built-in catalogue.
 from __future__ import annotations
 
 import math
-import tomllib
+import os
+import string
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from babel import Locale
 from babel.numbers import format_decimal
 from markupsafe import escape
 
+from .coursefiles import FIXED_LIMIT, parse_toml, read_course_text
 from .errors import BadInputError
 from .messages import one_of, show
 
@@ -85,23 +87,42 @@ def catalogue(code: str, folders: Iterable[Path] = ()) -> Catalogue:
     files = []
     for folder in [*folders, builtin_templates()]:
         path = Path(folder) / code / MESSAGES
-        if not path.is_file():
+        # lexists, not is_file: a FIFO or a dangling link named messages.toml is refused, not passed over.
+        if not os.path.lexists(path):
             continue
-        if not path.resolve().is_relative_to(Path(folder).resolve()):
-            raise BadInputError(f"{path}: links outside its templates folder (to {path.resolve()}); "
-                                "messages are read only from inside it")
         files.append(path)
-        for message, translation in _read_messages(path).items():
+        for message, translation in _read_messages(path, Path(folder)).items():
+            _check_fields(path, message, translation)
             messages.setdefault(message, translation)
     return Catalogue(language(code), messages, tuple(files))
 
 
-def _read_messages(path: Path) -> dict[str, str | tuple[str, str]]:
-    """One message file: ``"English" = "traducción"``, or a [singular, plural] pair for a counted message."""
+def _check_fields(path: Path, message: str, translation: str | tuple[str, str]) -> None:
+    """Refuse a message or translation with a field that is not a plain name, or a name the message lacks."""
     try:
-        table = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BadInputError(f"{path}: invalid message file ({exc})") from None
+        allowed = set(fields(message)) | {"n"}  # a counted message always has its count
+        for version in (translation,) if isinstance(translation, str) else translation:
+            unknown = [name for name in fields(version) if name not in allowed]
+            if unknown:
+                raise MessageError(f"field {{{unknown[0]}}} is not a field of the English message")
+    except MessageError as exc:
+        raise BadInputError(f"{path}, line {_line_of(path, message)}: {show(message)}: {exc}") from None
+
+
+def _line_of(path: Path, message: str) -> int | str:
+    """The line of ``path`` where ``message`` is a key (for a refusal), or ``?``."""
+    for number_, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if line.lstrip().startswith((show(message), repr(message))):
+            return number_
+    return "?"
+
+
+def _read_messages(path: Path, folder: Path) -> dict[str, str | tuple[str, str]]:
+    """One message file of the templates folder ``folder``: ``"English" = "traducción"``, or a [singular, plural]
+    pair for a counted message."""
+    text = read_course_text(path, folder, FIXED_LIMIT, "message files", name=str(path), folder="its templates folder")
+    # names=False: the keys are English messages, text rather than names.
+    table = parse_toml(text, str(path), names=False)
     out: dict[str, str | tuple[str, str]] = {}
     for message, translation in table.items():
         if isinstance(translation, str) and translation:
@@ -133,11 +154,57 @@ def current() -> Language:
     return _SPEAKING.get().language
 
 
+class MessageError(ValueError):
+    """A message whose fields are not plain ``{name}`` fields."""
+
+
+def fields(message: str) -> list[str]:
+    """The names of ``message``'s fields, in order; MessageError for any field that is not a plain ``{name}``.
+
+    Python's format fields reach attributes and items (``{x.__globals__}``, ``{x[0]}``): a message from a course's
+    catalogue or template would read the builder's memory through them. Messages are data, so only names fill.
+    """
+    try:
+        parsed = list(string.Formatter().parse(message))
+    except ValueError as exc:
+        raise MessageError(f"malformed field ({exc}); write a literal brace as {{{{ or }}}}") from None
+    names = []
+    for _literal, name, spec, conversion in parsed:
+        if name is None:
+            continue
+        if not name.isidentifier() or spec or conversion:
+            whole = name + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "")
+            raise MessageError(f"field {{{whole}}} is not a plain {{name}} field (no attributes, items, "
+                               "conversions or formats)")
+        names.append(name)
+    return names
+
+
+def fill(message: str, values: Mapping[str, Any], quote: Callable[[Any], str] = str,
+         literal: Callable[[str], str] = str) -> str:
+    """``message`` with each ``{name}`` replaced by ``quote(values[name])`` and its text passed through
+    ``literal``; only plain name fields, as :func:`fields` checks (the sandbox-safe ``str.format``)."""
+    fields(message)
+    out = []
+    for text, name, _spec, _conversion in string.Formatter().parse(message):
+        out.append(literal(text))
+        if name is not None:
+            if name not in values:
+                raise MessageError(f"field {{{name}}} of message {message!r} has no value")
+            out.append(quote(values[name]))
+    return "".join(out)
+
+
+def translation(message: str) -> str:
+    """``message`` in the current language, its fields left to fill."""
+    found = _SPEAKING.get().get(message)
+    return found if isinstance(found, str) else message
+
+
 def _(message: str, **values: Any) -> str:
     """``message`` in the current language, its ``{name}`` fields filled from ``values``."""
-    found = _SPEAKING.get().get(message)
-    text = found if isinstance(found, str) else message
-    return text.format(**values) if values else text
+    text = translation(message)
+    return fill(text, values) if values else text
 
 
 def plural(singular: str, plural: str, n: int) -> str:
@@ -149,7 +216,7 @@ def plural(singular: str, plural: str, n: int) -> str:
 
 def ngettext(singular: str, plural_: str, n: int, **values: Any) -> str:
     """The singular or plural message for the count ``n``, translated; ``{n}`` and ``values`` filled in."""
-    return plural(singular, plural_, n).format(n=number(n), **values)
+    return fill(plural(singular, plural_, n), {"n": number(n), **values})
 
 
 _SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")

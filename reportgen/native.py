@@ -57,9 +57,20 @@ class Unavailable:
     reason: str
 
 
+def requested() -> str:
+    """What ``REPORTGEN_KERNEL`` asks for: ``c`` (the default: the C kernel, where it compiles) or ``torch``; any
+    other value is bad input, refused before any work rather than read as the default."""
+    value = os.environ.get("REPORTGEN_KERNEL", "").strip() or "c"
+    if value not in ("c", "torch"):
+        from .errors import BadInputError
+
+        raise BadInputError(f"REPORTGEN_KERNEL: expected c or torch, got {value!r}")
+    return value
+
+
 def kernel(kind: str) -> Kernel | Unavailable:
     """The compiled kernel for ``kind`` (polynomial or mlp), building it on first use; or why it cannot be had."""
-    if os.environ.get("REPORTGEN_KERNEL", "c") == "torch":
+    if requested() == "torch":
         return Unavailable("REPORTGEN_KERNEL=torch")
     return _load(os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or "", kind)
 

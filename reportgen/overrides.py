@@ -14,6 +14,7 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
+from .coursefiles import check_document
 from .language import Text, parse_text
 
 
@@ -41,6 +42,9 @@ def parse_assignment(text: str, study_ids: set[str]) -> Override:
         value = tomllib.loads(f"value = {raw_value.strip()}")["value"]
     except tomllib.TOMLDecodeError:
         value = raw_value.strip()  # e.g. --set overfitting.data.target=x*cos(x)
+    except (RecursionError, ValueError):  # nested past tomllib's stack, or an integer of thousands of digits
+        raise ValueError(f"{source}: value is nested too deeply or too long to read") from None
+    check_document({"value": value}, source)
     return from_key(source, key, value, study_ids)
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 from contextlib import contextmanager
 from typing import Iterator
 
 from .errors import BuildError
-
-_SCRIPT = re.compile(r"<script\b[^>]*>.*?</script>", re.S | re.I)
+from .resources import without_scripts
 
 
 def render_pdf(html: str, epoch: int = 0) -> bytes:
@@ -22,14 +20,18 @@ def render_pdf(html: str, epoch: int = 0) -> bytes:
     import weasyprint
 
     # Scripts do nothing in a PDF; the explorers' data would only cost parsing time.
-    html = _SCRIPT.sub("", html)
+    html = without_scripts(html)
 
     # WeasyPrint logs every CSS property it ignores; the report's CSS serves browsers too.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    # Only data: URIs, the page's own images: a course's template must not make the build read the builder's files
+    # (file:, attachments from rel=attachment links) or reach the network (http:, a cloud's metadata address).
+    fetcher = weasyprint.URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
     try:
         with _source_date_epoch(epoch):
-            return weasyprint.HTML(string=html, base_url=None).write_pdf(pdf_variant="pdf/ua-1")
+            return weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(
+                pdf_variant="pdf/ua-1")
     except Exception as exc:  # WeasyPrint surfaces layout failures as many types
         raise BuildError(f"PDF rendering failed: {exc.__class__.__name__}: {exc}") from exc
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from . import kinds, native
 from .codehash import files_digest, module_closure
+from .coursefiles import FIXED_LIMIT, read_course_file
 from .spec import Study, StudyFields
 
 
@@ -82,7 +83,10 @@ def analysis_key(study: Study, runs: list[Run], language: str = "en") -> str:
         "code": analysis_code_version(kinds.get(study.kind)),
         "matplotlib": metadata.version("matplotlib"),
         "language": language,
-        "messages": [hashlib.sha256(path.read_bytes()).hexdigest() for path in messages],
+        # Read as the catalogue read them (no FIFO, no link out of their templates folder, bounded).
+        "messages": [hashlib.sha256(read_course_file(path, path.parent.parent, FIXED_LIMIT, "message files",
+                                                     folder="its templates folder")).hexdigest()
+                     for path in messages],
         "babel": metadata.version("babel"),
     }
     return _digest(parts)

@@ -10,6 +10,8 @@ import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator, TextIO
 
+from .errors import printable
+
 
 class Reporter:
     """Where a build tells the user what it is doing."""
@@ -28,9 +30,10 @@ class Reporter:
         return cls("bar" if sys.stderr.isatty() else "lines")
 
     def line(self, text: str) -> None:
-        """One line of news (above the bar, if one is drawn)."""
+        """One line of news (above the bar, if one is drawn); a course's text in it cannot drive the terminal."""
         if self.mode == "quiet":
             return
+        text = printable(text)
         if self.mode == "bar":
             from tqdm import tqdm
 

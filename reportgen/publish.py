@@ -59,6 +59,7 @@ from typing import Iterator
 
 from .cache import PROBE_PREFIX, stage, write_synced
 from .errors import BuildError
+from .keys import user_key
 
 BUILD_INFO = "build-info.json"
 """Per-build facts (runs trained or reused, timings): the one output that is not deterministic."""
@@ -98,10 +99,48 @@ def publish(out: Path, files: dict[str, bytes], digest: str, warnings=(),
 
 
 def manifest_bytes(files: dict[str, bytes], digest: str, warnings=()) -> bytes:
-    """The manifest: the inputs' digest, each output's sha256, and the build's warnings."""
+    """The manifest: the inputs' digest, each output's sha256, and the build's warnings, under this user's MAC."""
     manifest = {"inputs": digest, "outputs": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
                 "warnings": list(warnings)}
-    return json.dumps(manifest, indent=2).encode()
+    return json.dumps(_signed(manifest), indent=2).encode()
+
+
+def marker_bytes(stage: str, writes: list[str]) -> bytes:
+    """A stage folder's marker: its name and what this publish writes, under this user's MAC (only such a marker
+    may send a recovery to delete or move anything)."""
+    return json.dumps(_signed({"stage": stage, "writes": writes})).encode()
+
+
+def read_manifest(out: Path) -> tuple[dict | None, str]:
+    """The manifest in ``out`` when this user's reportgen wrote it, else None and why it is not believed.
+
+    A build folder can arrive with a course, its manifest edited to match edited outputs: only the MAC under
+    this user's key makes a manifest a record of what reportgen wrote.
+    """
+    path = out / MANIFEST
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None, f"{path}: no record of a previous build"
+    except (OSError, ValueError) as exc:
+        return None, f"{path}: unreadable ({exc.__class__.__name__})"
+    if not _authentic(manifest):
+        return None, f"{path}: not written by this user's reportgen (another user, machine or key wrote it, or it " \
+                     "was edited)"
+    return manifest, ""
+
+
+def _signed(record: dict) -> dict:
+    """``record`` with a ``mac`` of its other fields under this user's key."""
+    return {**record, "mac": user_key().sign(json.dumps(record, sort_keys=True).encode())}
+
+
+def _authentic(record: object) -> bool:
+    """Whether ``record`` is a dict whose ``mac`` this user's key made over its other fields."""
+    if not isinstance(record, dict) or not isinstance(record.get("mac"), str):
+        return False
+    rest = {key: value for key, value in record.items() if key != "mac"}
+    return user_key().verify(json.dumps(rest, sort_keys=True).encode(), record["mac"])
 
 
 def recover(out: Path) -> None:
@@ -205,7 +244,7 @@ def _make_stage(out: Path, names: list[str]) -> Path:
         except FileExistsError:
             continue
     try:
-        _write(folder / MARKER, json.dumps({"stage": folder.name, "writes": names}).encode())
+        _write(folder / MARKER, marker_bytes(folder.name, names))
     except BaseException:
         (folder / MARKER).unlink(missing_ok=True)
         folder.rmdir()
@@ -332,7 +371,10 @@ def _read_marker(path: Path) -> dict | None:
         marker = json.loads(path.read_text())
     except (OSError, ValueError):
         return None
-    return marker if isinstance(marker, dict) and isinstance(marker.get("writes", []), list) else None
+    # Only a marker this user's reportgen wrote may name files to delete and a folder to drain.
+    if not _authentic(marker) or not isinstance(marker.get("writes", []), list):
+        return None
+    return marker
 
 
 def _is_stage_name(out: Path, name: str) -> bool:

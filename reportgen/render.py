@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import posixpath
 import re
-import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -18,9 +19,11 @@ import jinja2.sandbox
 from markupsafe import Markup, escape
 
 from . import language as lang
+from .coursefiles import FIXED_LIMIT, parse_toml, read_course_text
 from .discover import builtin_templates
 from .errors import BadInputError
 from .mathsvg import typeset_math
+from .resources import external_references, without_scripts
 from .studies.base import fmt
 
 BUILTIN_TEMPLATES = builtin_templates()
@@ -75,12 +78,29 @@ class ConfinedLoader(jinja2.FileSystemLoader):
     """
 
     def get_source(self, environment: jinja2.Environment, template: str):
-        """The template's source, refused when its real path lies outside every search folder."""
-        source, filename, uptodate = super().get_source(environment, template)
-        real = Path(filename).resolve()
-        if not any(real.is_relative_to(Path(folder).resolve()) for folder in self.searchpath):
-            raise BadInputError(f"template {template}: {filename} links outside the templates folders "
-                                f"(to {real}); templates are read only from inside them")
+        """The template's source, read only from a regular file of bounded size inside the search folders."""
+        pieces = jinja2.loaders.split_template_path(template)
+        for folder in self.searchpath:
+            filename = os.path.normpath(posixpath.join(folder, *pieces))
+            # Not os.path.isfile, as Jinja asks: a FIFO or a device named like a template is refused, not passed
+            # over for the built-in template of that name.
+            if os.path.exists(filename) and not os.path.isdir(filename):
+                break
+        else:
+            raise jinja2.TemplateNotFound(template)
+        # A link to another search folder is fine (a course may reuse a built-in template); one out of them all
+        # is not, nor a FIFO (it would block), /proc/self/mem (it cannot be read) or a gigabyte file.
+        source = read_course_text(Path(filename), [Path(folder) for folder in self.searchpath], FIXED_LIMIT,
+                                  "templates", name=f"template {template} ({filename})",
+                                  folder="the templates folders", encoding=self.encoding)
+        mtime = os.path.getmtime(filename)
+
+        def uptodate() -> bool:
+            try:
+                return os.path.getmtime(filename) == mtime
+            except OSError:
+                return False
+
         return source, filename, uptodate
 
 
@@ -124,16 +144,31 @@ def translate(message: str, **values: Any) -> Markup:
     Messages are plain text (escaped, but math and ``\\ref`` in them work, as in templates); values are
     escaped like any other text, so a title passed in is never read as markup.
     """
-    return Markup(escape(lang._(message))).format(**{k: as_text(v) for k, v in values.items()})
+    return _filled(lang.translation(message), values)
 
 
 def translate_count(singular: str, plural: str, n: int, **values: Any) -> Markup:
     """``tn("{n} run", "{n} runs", n)`` in templates: the form for the count ``n``, translated."""
-    return Markup(escape(lang.plural(singular, plural, n))).format(
-        n=lang.number(n), **{k: as_text(v) for k, v in values.items()})
+    return _filled(lang.plural(singular, plural, n), {"n": lang.number(n), **values})
+
+
+def _filled(message: str, values: dict[str, Any]) -> Markup:
+    """A message as markup: its text escaped, its plain ``{name}`` fields filled with values escaped as text."""
+    return Markup(lang.fill(message, values, quote=lambda value: str(escape(as_text(value))),
+                            literal=lambda text: str(escape(text))))
 
 
 _HTML_POWER = re.compile(r"<sup>([^<]*)</sup>")
+_ESCAPED_POWER = re.compile(r"&lt;sup&gt;(−?[0-9]{1,4})&lt;/sup&gt;")
+
+
+def table_cell(cell: str | tuple[str, str]) -> Markup:
+    """``{{ cell | cell }}``: a table cell escaped as text, but for the powers of ten :func:`fmt` writes; a
+    (value, prediction) pair as the value over the prediction."""
+    if isinstance(cell, (tuple, list)):
+        value, prediction = cell
+        return Markup(f'{table_cell(value)}<br><span class="predicted">{table_cell(prediction)}</span>')
+    return Markup(_ESCAPED_POWER.sub(r"<sup>\1</sup>", str(escape(str(cell)))))
 
 
 def in_math(value: Any) -> str:
@@ -173,6 +208,7 @@ def environment(extra: list[Path] | None = None, language: str = lang.DEFAULT) -
     env.filters["fixed"] = lang.fixed
     env.filters["listing"] = lang.listing
     env.filters["math"] = in_math
+    env.filters["cell"] = table_cell
     env.globals["t"] = translate
     env.globals["separator"] = lambda: lang.current().separator  # between the items of a list
     env.globals["tn"] = translate_count
@@ -185,14 +221,11 @@ def load_bibliography(extra: list[Path] | None = None) -> list[dict[str, Any]]:
     """The entries of ``bibliography.toml`` from the template search path, in file order."""
     for folder in template_dirs(extra):
         path = folder / "bibliography.toml"
-        if path.is_file():
-            if not path.resolve().is_relative_to(folder.resolve()):
-                raise BadInputError(f"{path}: links outside its templates folder (to {path.resolve()}); "
-                                    "the bibliography is read only from inside it")
-            try:
-                table = tomllib.loads(path.read_text(encoding="utf-8-sig"))
-            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-                raise BadInputError(f"{path}: invalid bibliography ({exc})") from None
+        # lexists, not is_file: a FIFO or a dangling link named bibliography.toml is refused, not passed over.
+        if os.path.lexists(path):
+            text = read_course_text(path, folder, FIXED_LIMIT, "bibliographies", name=str(path),
+                                    folder="its templates folder")
+            table = parse_toml(text, str(path))
             entries = table.get("entry", [])
             _check_entries(path, entries)
             return _grouped(path, entries, table.get("group", []))
@@ -279,6 +312,31 @@ def check_templates(extra: list[Path] | None, entries: list[str], languages: tup
                 if attribute.startswith("_") or attribute in _UNSAFE_ATTRIBUTES:
                     raise BadInputError(f"template {name}, line {line}: attribute '{attribute}' is out of reach: "
                                         "templates are sandboxed and see only the report's data")
+            for problem, line in [*_message_problems(tree), *_literal_references(tree)]:
+                raise BadInputError(f"template {name}, line {line}: {problem}")
+
+
+def _message_problems(tree: jinja2.nodes.Template) -> list[tuple[str, int]]:
+    """Each message given literally to ``t()`` or ``tn()`` whose fields are not plain ``{name}`` fields."""
+    found = []
+    for call in tree.find_all(jinja2.nodes.Call):
+        if isinstance(call.node, jinja2.nodes.Name) and call.node.name in ("t", "tn"):
+            for arg in call.args[:2 if call.node.name == "tn" else 1]:
+                if isinstance(arg, jinja2.nodes.Const) and isinstance(arg.value, str):
+                    try:
+                        lang.fields(arg.value)
+                    except lang.MessageError as exc:
+                        found.append((f"message {arg.value!r}: {exc}", call.lineno))
+    return found
+
+
+def _literal_references(tree: jinja2.nodes.Template) -> list[tuple[str, int]]:
+    """Each reference to a resource outside the page in a template's literal text, with its template line."""
+    found = []
+    for data in tree.find_all(jinja2.nodes.TemplateData):
+        found += [(f"{problem}: the report holds everything it shows (images as data: URIs)",
+                   data.lineno + line - 1) for problem, line in external_references(data.data)]
+    return found
 
 
 def _reached_attributes(tree: jinja2.nodes.Template) -> list[tuple[str, int]]:
@@ -303,6 +361,11 @@ def render_html(context: dict[str, Any], extra: list[Path] | None = None, langua
         name, line = _template_frame(exc, [folder.resolve() for folder in search_path(extra, language)])
         where = f"template {name}, line {line}" if name else "template"
         raise BadInputError(f"{where}: {exc.__class__.__name__}: {exc} {_search_path(extra)}") from None
+    references = external_references(without_scripts(text))
+    if references:
+        problem, line = references[0]
+        raise BadInputError(f"report.html, line {line}: {problem}, from a value a template printed "
+                            "(the report holds everything it shows: images as data: URIs)")
     text = typeset_math(text)
     text = number_floats(text)
     return cite(text, context.get("bibliography", []))

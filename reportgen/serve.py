@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import ipaddress
 import multiprocessing
+import re
 import signal
 import socket
 import socketserver
@@ -35,8 +37,16 @@ from urllib.parse import urlsplit
 import click
 
 from . import executors
-from .build import (BuildOptions, check_course_templates, collect_provenance, compute_studies, course_warnings,
-                    execution_warnings, languages_of, load)
+from .build import (
+    BuildOptions,
+    check_course_templates,
+    collect_provenance,
+    compute_studies,
+    course_warnings,
+    execution_warnings,
+    languages_of,
+    load,
+)
 from .cache import ResultCache
 from .editions import Edition, Material, editions, render_editions
 from .errors import BadInputError, ReportgenError
@@ -260,13 +270,40 @@ class Session:
 # --------------------------------------------------------------------------- HTTP
 
 
+HOST = re.compile(r"(?:\[(?P<v6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9.-]+))(?::\d{1,5})?", re.IGNORECASE)
+"""A Host header: a name or an address (IPv6 in brackets), and maybe a port."""
+
+
+def host_allowed(header: str, given: str, bound: str) -> bool:
+    """Whether Host ``header`` names this server: loopback, the --host ``given`` or the address ``bound``."""
+    # A DNS rebinding page reaches serve under the attacker's own name, so only names this machine answers to
+    # pass. Any address passes when serve listens on all of them (--host 0.0.0.0): an address cannot be
+    # rebound, and a visitor types whichever of the machine's addresses reaches it.
+    if not (match := HOST.fullmatch(header)):
+        return False
+    name = (match["v6"] or match["name"]).lower()
+    if name in ("localhost", given.lower()):
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    listening = ipaddress.ip_address(bound)
+    return address.is_loopback or address == listening or listening.is_unspecified
+
+
 class _Handler(BaseHTTPRequestHandler):
     preview: Preview  # set on the subclass made per server
+    host: str  # what --host gave, set there too
     server_version = "reportgen-serve"
 
     def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
         path = urlsplit(self.path).path
-        if path == "/":
+        if wrong := self._wrong_host():
+            self._send(403, "text/plain; charset=utf-8",
+                       f"{wrong}: serve answers only to localhost, 127.0.0.1, [::1] and the --host it was given "
+                       "(a guard against DNS rebinding)\n".encode())
+        elif path == "/":
             self.send_response(302)
             self.send_header("Location", "/" + self.preview.first_page())
             self.end_headers()
@@ -278,6 +315,23 @@ class _Handler(BaseHTTPRequestHandler):
             self._pdf(path[1:])
         else:
             self._send(404, "text/plain; charset=utf-8", f"{path}: not served here\n".encode())
+
+    do_HEAD = do_GET  # the same answer; _send and _events leave out the body
+
+    def end_headers(self) -> None:
+        """The headers every answer carries, then the blank line that ends them."""
+        # Every answer, http.server's own errors too: no browser may take a served file for another type.
+        self.send_header("X-Content-Type-Options", "nosniff")
+        super().end_headers()
+
+    def _wrong_host(self) -> str | None:
+        """Why the request's Host header does not name this server; None when it does."""
+        hosts = self.headers.get_all("Host", [])
+        if len(hosts) != 1:
+            return "more than one Host header" if hosts else "no Host header"
+        if not host_allowed(hosts[0], self.host, self.server.server_address[0]):
+            return f"Host {hosts[0]!r} is not a name of this server"
+        return None
 
     def _pdf(self, name: str) -> None:
         try:
@@ -296,13 +350,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")  # a reload must fetch the new page
         self.end_headers()
-        self.wfile.write(body)
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _events(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
+        if self.command == "HEAD":
+            return
         seen = -1  # so the current state goes out at once: a page never misses a rebuild made while it loaded
         try:
             self.wfile.write(b"retry: 1000\n\n")
@@ -332,7 +389,7 @@ def bind(host: str, port: int | None, preview: Preview) -> _Server:
         family = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][0]
     except socket.gaierror as exc:
         raise BadInputError(f"--host {host}: not an address of this machine ({exc.strerror})") from None
-    handler = type("Handler", (_Handler,), {"preview": preview})
+    handler = type("Handler", (_Handler,), {"preview": preview, "host": host})
     server_class = type("Server", (_Server,), {"address_family": family})
     candidates = [port] if port is not None else range(DEFAULT_PORT, DEFAULT_PORT + PORT_TRIES)
     for candidate in candidates:
@@ -411,8 +468,6 @@ def _watch(session: Session, serving: ServeOptions, stop: threading.Event, serve
 
 
 def _is_loopback(server: _Server) -> bool:
-    import ipaddress
-
     return ipaddress.ip_address(server.server_address[0]).is_loopback
 
 

@@ -13,8 +13,6 @@ import dataclasses
 import datetime as _dt
 import itertools
 import os
-import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
@@ -22,7 +20,8 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from . import kinds
-from .errors import SpecError
+from .coursefiles import parse_toml, read_course_text
+from .errors import BadInputError, SpecError
 from .language import Text
 from .limits import Limits
 from .messages import article, did_you_mean, lower_first, one_of, show, show_number
@@ -290,14 +289,29 @@ def _load_course_file(path: Path, known_files: set[str], problems: list[str], li
 
 
 def _course_date(value: str | _dt.date | None) -> str:
+    epoch = source_date_epoch()  # checked even for a dated course: the PDF's timestamps read it too
     if isinstance(value, _dt.date):
         return value.isoformat()
     if value:
         return value
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.strip().isdigit():
-        return _dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc).date().isoformat()
+    if epoch is not None:
+        return _dt.datetime.fromtimestamp(epoch, _dt.timezone.utc).date().isoformat()
     return ""
+
+
+LAST_EPOCH = 253_402_300_799
+"""9999-12-31 23:59:59 UTC: the last second a date with a four-digit year can name."""
+
+
+def source_date_epoch() -> int | None:
+    """SOURCE_DATE_EPOCH in seconds, None when unset or empty; any other value that is not a whole number of
+    seconds since 1970 is bad input, as reproducible-builds.org asks, not a date silently taken from elsewhere."""
+    text = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or int(text) > LAST_EPOCH:
+        raise BadInputError(f"SOURCE_DATE_EPOCH: expected a whole number of seconds since 1970, got {text!r}")
+    return int(text)
 
 
 def display_path(path: Path) -> str:
@@ -309,41 +323,36 @@ def display_path(path: Path) -> str:
 
 
 def _read_toml(path: Path, problems: list[str], limits: Limits) -> dict | None:
+    """One definition file as a table (with its text under ``__source__``); None with the problem recorded."""
     where = display_path(path)
-    real = path.resolve()
-    if not real.is_relative_to(path.parent.resolve()):
+    try:
         # The provenance appendix prints every definition: a link out of the course would publish its target.
-        problems.append(f"{where}: links outside the definitions folder (to {real}); "
-                        "definitions are read only from inside it")
-        return None
-    try:
-        too_big = limits.file_problem(path.stat().st_size)
-        if too_big:
-            problems.append(f"{where}: {too_big}")
-            return None
-        # utf-8-sig: an editor's byte-order mark (Windows Notepad writes one) is not part of the TOML.
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        problems.append(f"{where}: file not found")
-        return None
-    except (OSError, UnicodeDecodeError) as exc:
-        problems.append(f"{where}: cannot read file ({exc.__class__.__name__}: {exc})")
-        return None
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        # tomllib (3.11) puts the position at the end of its message; it belongs where the key path goes.
-        match = re.fullmatch(r"(.*) \(at (line \d+, column \d+|end of document)\)", str(exc), re.DOTALL)
-        message, position = (match.group(1), match.group(2)) if match else (str(exc), "")
-        problems.append(f"{where}: {position + ': ' if position else ''}invalid TOML: {lower_first(message)}")
+        text = read_course_text(path, path.parent, limits, "definitions", name=where, folder="the definitions folder")
+        raw = parse_toml(text, where)
+    except BadInputError as exc:
+        problems.append(exc.message)
         return None
     return as_tuples(raw) | {"__source__": text}
+
+
+MAX_ID = 64
+"""Longest study id: it names files (the result store's index), anchors and figure references in the report."""
+
+
+def _usable_id(stem: str) -> bool:
+    # Others fail only after the training: a quote or '<' breaks the report's figure references, a long name the
+    # store's file names; a dot makes --set STUDY.KEY ambiguous and a leading '-' reads as an option.
+    return 0 < len(stem) <= MAX_ID and not stem.startswith("-") and all(c.isalnum() or c in "_-" for c in stem)
 
 
 def _validate_study(path: Path, raw: dict, problems: list[str], limits: Limits) -> Study | None:
     """Validate one study file and expand its sweep; on any problem, record it and return None."""
     where = display_path(path)
     source = raw.pop("__source__")
+    if not _usable_id(path.stem):
+        problems.append(f"{where}: the file's name is the study's id, {show(path.stem)}: expected at most "
+                        f"{MAX_ID} letters, digits, '_' and '-', not starting with '-'")
+        return None
     name = raw.get("kind")
     installed = kinds.names()
     if name is None:

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,15 @@ from reportgen.train import RegressionJob
 
 ROOT = Path(__file__).resolve().parent.parent
 EXPERIMENTS = ROOT / "experiments"
+
+
+def pytest_configure(config) -> None:
+    """One store key for the whole session, outside the user's own config: set before xdist starts its workers,
+    so every worker and every CLI subprocess signs and verifies with the same key."""
+    if not hasattr(config, "workerinput") and "REPORTGEN_TEST_CONFIG" not in os.environ:
+        folder = tempfile.mkdtemp(prefix="reportgen-tests-config-")
+        os.environ["REPORTGEN_TEST_CONFIG"] = os.environ["XDG_CONFIG_HOME"] = folder
+        os.environ.pop("REPORTGEN_KEY_FILE", None)
 
 
 @pytest.fixture(scope="session")
@@ -180,3 +190,46 @@ def in_mount_namespace(prefix: list[str], script: str, *args, **run) -> "subproc
     subprocess.run (cwd, env, timeout)."""
     return subprocess.run([*prefix, "sh", "-c", script, "sh", *map(str, args)], capture_output=True, text=True,
                           **{"timeout": 600, **run})
+
+
+# --------------------------------------------------------------------------- a stranger's course, refused
+
+COURSE = '''
+title = "Safety course"
+date = 2026-01-02
+studies = ["overfitting"]
+'''
+
+# A million steps: if any refusal below came after training, the test would run into its timeout instead.
+SLOW_STUDY = '''
+kind = "overfitting"
+title = "Overfitting"
+[model]
+kind = "polynomial"
+degree = 3
+[train]
+steps = 1000000
+[sweep]
+"model.degree" = [1, 3]
+'''
+
+QUICK_STUDY = SLOW_STUDY.replace("steps = 1000000", "steps = 30")
+
+REFUSAL_TIMEOUT = 60
+"""Seconds a refusal may take; the slow study trains for far longer than this."""
+
+
+@pytest.fixture
+def slow_course(tmp_path) -> Path:
+    """A one-study course whose training would take minutes."""
+    return write_files(tmp_path / "course", {"course.toml": COURSE, "overfitting.toml": SLOW_STUDY})
+
+
+def refuse(*args, cwd: Path | None = None) -> str:
+    """Run reportgen, insist on exit 2 with one line and no traceback; return that line."""
+    result = run_reportgen(*args, cwd=cwd, timeout=REFUSAL_TIMEOUT)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]

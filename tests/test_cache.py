@@ -420,7 +420,7 @@ def test_run_entry_with_valid_npz_but_wrong_digest_is_reported_and_recomputed(da
     from reportgen.cache import ResultCache
 
     (warning,) = _warnings_naming(damaged.summary, damaged.entries[5])
-    assert "does not match its sha256" in warning
+    assert "not written under this user's key" in warning
     store = ResultCache(damaged.cache)
     assert store.get(damaged.runs[5].key) is not None and store.warnings == []
 
@@ -429,7 +429,7 @@ def test_old_format_run_entry_is_a_silent_miss_recomputed_and_sealed(damaged):
     from reportgen.cache import ResultCache
 
     assert _warnings_naming(damaged.summary, damaged.entries[8]) == []
-    assert damaged.entries[8].read_bytes().startswith(b"reportgen-entry 1 sha256=")
+    assert damaged.entries[8].read_bytes().startswith(b"reportgen-entry 2 hmac-sha256=")
     store = ResultCache(damaged.cache)
     assert store.get(damaged.runs[8].key) is not None and store.warnings == []
 
@@ -443,13 +443,14 @@ def test_exactly_the_unusable_run_entries_are_recomputed(damaged):
 
 def test_analysis_entry_with_one_digit_changed_is_reported_and_redone_without_training(damaged):
     (warning,) = _warnings_naming(damaged.summary, damaged.analyses["capacity"])
-    assert "analysis entry" in warning and "does not match its sha256" in warning and warning.endswith("redoing it")
+    assert "analysis entry" in warning and "not written under this user's key" in warning
+    assert warning.endswith("redoing it")
     assert damaged.analyses["capacity"].read_bytes() == damaged.original["capacity"]  # rewritten as it was
 
 
 def test_truncated_analysis_entry_is_reported_and_redone(damaged):
     (warning,) = _warnings_naming(damaged.summary, damaged.analyses["regularization"])
-    assert "does not match its sha256" in warning
+    assert "not written under this user's key" in warning
     assert damaged.analyses["regularization"].read_bytes() == damaged.original["regularization"]
 
 
@@ -476,7 +477,7 @@ def test_analysis_entry_with_one_digit_changed_fails_a_strict_build_and_nothing_
     assert "Traceback" not in result.stderr
     (error,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert "--strict: 1 warning" in error and f"analysis entry {path.name} fails verification" in error
-    assert "does not match its sha256" in error
+    assert "not written under this user's key" in error
     assert not c.out.exists()
 
 
@@ -493,8 +494,8 @@ def test_index_record_is_sealed_and_a_tampered_or_old_one_is_ignored(tmp_path):
     record.write_bytes(record.read_bytes().replace(b'"seed": 0', b'"seed": 1'))
     store = ResultCache(tmp_path / "store")
     assert store.previous_keys("study") == {}
-    assert store.warnings == ["index entry study.json fails verification (its content does not match its sha256); "
-                              "ignoring it"]
+    assert store.warnings == ["index entry study.json fails verification (not written under this user's key: "
+                              "another user or machine wrote it, or it was changed since); ignoring it"]
 
     record.write_text(json.dumps(parts))  # written before entries were sealed
     store = ResultCache(tmp_path / "store")
@@ -502,9 +503,10 @@ def test_index_record_is_sealed_and_a_tampered_or_old_one_is_ignored(tmp_path):
 
 
 @pytest.mark.parametrize("header, problem", [
-    (b"reportgen-entry 2 sha256=" + b"0" * 64 + b"\n", "entry format 2, this reportgen reads format 1"),
-    (b"reportgen-entry 1 sha256=ABC\n", "malformed reportgen-entry header"),
-    (b"reportgen-entry 1 sha256=" + b"0" * 64, "malformed reportgen-entry header"),  # no newline: no body
+    (b"reportgen-entry 3 hmac-sha256=" + b"0" * 64 + b"\n", "entry format 3, this reportgen reads format 2"),
+    (b"reportgen-entry 2 sha256=" + b"0" * 64 + b"\n", "malformed reportgen-entry header"),
+    (b"reportgen-entry 2 hmac-sha256=ABC\n", "malformed reportgen-entry header"),
+    (b"reportgen-entry 2 hmac-sha256=" + b"0" * 64, "malformed reportgen-entry header"),  # no newline: no body
 ])
 def test_entry_with_unknown_or_malformed_header_is_a_miss_with_a_warning(tmp_path, header, problem):
     from reportgen.cache import ResultCache
@@ -527,14 +529,14 @@ def test_build_marks_its_new_store(course):
     assert text.count("\n") == 1 and "reportgen result store" in text and "clean --cache" in text
 
 
-def test_check_writable_marks_a_new_or_an_empty_folder(tmp_path):
-    from reportgen.cache import STORE_MARKER, ResultCache
+def test_check_writable_creates_nothing_for_a_new_or_an_empty_folder(tmp_path):
+    from reportgen.cache import ResultCache
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    for root in (tmp_path / "new" / "store", empty):
-        ResultCache(root).check_writable()
-        assert sorted(p.name for p in root.iterdir()) == [STORE_MARKER]  # and the probe is gone
+    ResultCache(tmp_path / "new" / "store").check_writable()
+    ResultCache(empty).check_writable()
+    assert not (tmp_path / "new").exists() and list(empty.iterdir()) == []  # a refused build leaves no store
 
 
 def test_first_write_marks_the_store_without_check_writable(tmp_path):
@@ -699,7 +701,7 @@ def test_os_error_while_writing_an_entry_is_a_build_error_naming_it(tmp_path, mo
     from reportgen.outcomes import RegressionOutcome
 
     store = ResultCache(tmp_path)
-    store.check_writable()
+    store.record_keys("earlier", {})  # the store exists and is marked before the failing write
     number = getattr(errno, code)
 
     def fail(*args, **kwargs):
@@ -719,7 +721,8 @@ def test_os_error_while_writing_an_entry_is_a_build_error_naming_it(tmp_path, mo
     message = raised.value.format_message()
     assert "\n" not in message and raised.value.exit_code == 1
     assert message.startswith(f"{path}: could not write this cache entry ({os.strerror(number)})"), message
-    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [STORE_MARKER]
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()) == [
+        STORE_MARKER, "index/earlier.json"]
 
 
 # --------------------------------------------------------------------------- killed and concurrent builds

@@ -142,9 +142,7 @@ def test_clean_cache_refuses_a_folder_that_is_not_a_result_store_and_deletes_not
 
 
 def test_clean_removes_the_stage_and_temporary_files_of_a_killed_build(tmp_path):
-    import json
-
-    from reportgen.publish import MARKER
+    from reportgen.publish import MARKER, marker_bytes
 
     out = tmp_path / "build"
     built_outputs(out)
@@ -152,7 +150,7 @@ def test_clean_removes_the_stage_and_temporary_files_of_a_killed_build(tmp_path)
     (out / ".report.pdf.k1ll3d_x.tmp").write_bytes(b"half a pdf")
     stage = tmp_path / ".build.reportgen-stage-0badf00d"
     stage.mkdir()
-    (stage / MARKER).write_text(json.dumps({"stage": stage.name, "writes": ["report.pdf"]}))
+    (stage / MARKER).write_bytes(marker_bytes(stage.name, ["report.pdf"]))  # as a killed publish of ours left it
     (stage / "report.pdf").write_bytes(b"a whole new pdf")
     (stage / "figures").mkdir()  # the user's subfolder, taken into the stage just before the kill
     (stage / "figures" / "a.svg").write_text("<svg/>")

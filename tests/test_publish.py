@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from reportgen.build import MANIFEST, staleness
+from reportgen.build import staleness
 from reportgen.errors import BuildError
-from reportgen.publish import MARKER, STAGE_INFIX, publish
+from reportgen.publish import MANIFEST, MARKER, STAGE_INFIX, publish
 
 from .conftest import in_mount_namespace
 from .test_build import reportgen

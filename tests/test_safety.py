@@ -12,47 +12,16 @@ import pytest
 from reportgen.errors import BadInputError
 from reportgen.render import render_html
 
-from .conftest import in_mount_namespace, run_reportgen, write_files
-
-COURSE = '''
-title = "Safety course"
-date = 2026-01-02
-studies = ["overfitting"]
-'''
-
-# A million steps: if any refusal below came after training, the test would run into its timeout instead.
-SLOW_STUDY = '''
-kind = "overfitting"
-title = "Overfitting"
-[model]
-kind = "polynomial"
-degree = 3
-[train]
-steps = 1000000
-[sweep]
-"model.degree" = [1, 3]
-'''
-
-QUICK_STUDY = SLOW_STUDY.replace("steps = 1000000", "steps = 30")
-
-REFUSAL_TIMEOUT = 60
-"""Seconds a refusal may take; the slow study trains for far longer than this."""
-
-
-@pytest.fixture
-def slow_course(tmp_path) -> Path:
-    """A one-study course whose training would take minutes."""
-    return write_files(tmp_path / "course", {"course.toml": COURSE, "overfitting.toml": SLOW_STUDY})
-
-
-def refuse(*args, cwd: Path | None = None) -> str:
-    """Run reportgen, insist on exit 2 with one line and no traceback; return that line."""
-    result = run_reportgen(*args, cwd=cwd, timeout=REFUSAL_TIMEOUT)
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
+from .conftest import (
+    COURSE,
+    QUICK_STUDY,
+    REFUSAL_TIMEOUT,
+    SLOW_STUDY,
+    in_mount_namespace,
+    refuse,
+    run_reportgen,
+    write_files,
+)
 
 
 def assert_nothing_written(root: Path, out: Path, cache: Path) -> None:

@@ -45,6 +45,8 @@ class Served:
         threading.Thread(target=self._read, daemon=True).start()
         self.url = re.search(r"serving (http://\S+) ", self.wait_for("serving ")).group(1)
         self.host, self.port = urlsplit(self.url).hostname, urlsplit(self.url).port
+        self.netloc = urlsplit(self.url).netloc
+        """The Host header a browser sends for the address serve printed."""
 
     def _read(self) -> None:
         for line in self.process.stderr:
@@ -64,9 +66,16 @@ class Served:
 
     def get(self, path: str) -> tuple[int, dict, bytes]:
         """Status, headers and body of a GET."""
+        return self.request("GET", path, self.netloc)
+
+    def request(self, method: str, path: str, *hosts: str) -> tuple[int, dict, bytes]:
+        """Status, headers and body of a request with these Host headers (none: no Host header)."""
         connection = http.client.HTTPConnection(self.host, self.port, timeout=120)
         try:
-            connection.request("GET", path)
+            connection.putrequest(method, path, skip_host=True)
+            for host in hosts:
+                connection.putheader("Host", host)
+            connection.endheaders()
             response = connection.getresponse()
             return response.status, dict(response.getheaders()), response.read()
         finally:
@@ -89,6 +98,7 @@ class Events:
         self._connection.request("GET", EVENTS)
         self._response = self._connection.getresponse()
         assert self._response.getheader("Content-Type") == "text/event-stream"
+        self.headers = dict(self._response.getheaders())
         self._messages: queue.Queue = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
         self.current = self.next()  # the state, sent as soon as a client connects
@@ -165,6 +175,16 @@ def without_script(page: bytes) -> bytes:
     return SCRIPT.sub(b"", page)
 
 
+def exchange(served: Served, request: str) -> tuple[int, dict, bytes]:
+    """Status, headers and body of a raw ``request`` as sent on the wire (a client would drop a HEAD's body)."""
+    with socket.create_connection((served.host, served.port), timeout=30) as connection:
+        connection.sendall(request.encode())
+        reply = b"".join(iter(lambda: connection.recv(65536), b""))  # a stream that does not end times out here
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    return int(status.split()[1]), dict(line.split(": ", 1) for line in lines), body
+
+
 def listening_addresses(pid: int) -> list[str]:
     """The local addresses of the TCP sockets process ``pid`` listens on, from /proc."""
     inodes = set()
@@ -234,6 +254,68 @@ def test_definition_edit_recomputes_only_what_it_changed(served, events, edit):
     assert events.after_save()["state"] == "ready"
     assert re.match(r"rebuilt in [\d.]+ s \(8 runs computed\)", served.wait_for("rebuilt", start)), served.lines
     assert b"Capacity, fewer steps" in served.get("/report.html")[2]
+
+
+ANSWERED = ("/", "/report.html", "/report.pdf", "/results.json", EVENTS)  # the stream last: old code streamed it
+
+
+def test_serve_refuses_a_foreign_host_header(served):
+    for hosts in (("evil.example",), (f"evil.example:{served.port}",), (), (served.netloc, served.netloc)):
+        for path in ANSWERED:
+            status, headers, body = served.request("GET", path, *hosts)
+            assert (status, headers.get("Content-Type")) == (403, "text/plain; charset=utf-8"), (hosts, path)
+            assert body.endswith(b": serve answers only to localhost, 127.0.0.1, [::1] and the --host it was given "
+                                 b"(a guard against DNS rebinding)\n"), body
+    assert served.request("GET", "/", "evil.example")[2].startswith(b"Host 'evil.example' is not a name of this")
+    assert served.request("GET", "/")[2].startswith(b"no Host header: ")
+    assert served.request("HEAD", "/report.html", "evil.example")[0] == 403
+
+
+def test_serve_accepts_loopback_host_headers_and_not_their_lookalikes(served):
+    port = served.port
+    for host in ("localhost", f"localhost:{port}", f"LocalHost:{port}", "127.0.0.1", f"127.0.0.1:{port}",
+                 f"127.8.9.10:{port}", "[::1]", f"[::1]:{port}"):
+        status, headers, _ = served.request("GET", "/", host)
+        assert (status, headers.get("Location")) == (302, "/report.html"), host
+    for host in ("localhost.evil.example", f"127.0.0.1.nip.io:{port}", "app.localhost", "[::2]", "evil.example:127",
+                 f"127.0.0.1:{port}@evil.example", "127.0.0.1 evil.example"):
+        assert served.request("GET", "/", host)[0] == 403, host
+
+
+def test_serve_answers_head_like_get_without_a_body(served, events):
+    def same(headers: dict) -> dict:
+        return {name: value for name, value in headers.items() if name != "Date"}
+
+    for path in ANSWERED[:-1]:
+        status, headers, body = exchange(served, f"HEAD {path} HTTP/1.1\r\nHost: {served.netloc}\r\n\r\n")
+        got = served.get(path)
+        assert (status, same(headers), body) == (got[0], same(got[1]), b""), path
+        assert headers.get("Content-Length") == got[1].get("Content-Length")  # that of the body not sent
+    # The event stream answers its headers and ends: no stream (exchange would time out), no body.
+    status, headers, body = exchange(served, f"HEAD {EVENTS} HTTP/1.1\r\nHost: {served.netloc}\r\n\r\n")
+    assert (status, same(headers), body) == (200, same(events.headers), b"")
+
+
+def test_every_answer_says_nosniff(served, events):
+    answers = {path: served.get(path)[1] for path in ANSWERED[:-1]}  # redirect, html, pdf, text
+    answers |= {EVENTS: events.headers, "refused": served.request("GET", "/", "evil.example")[1],
+                "HEAD": served.request("HEAD", "/report.html", served.netloc)[1],
+                "POST": served.request("POST", "/", served.netloc)[1]}  # http.server's own 501
+    assert {name: headers.get("X-Content-Type-Options") for name, headers in answers.items()} == dict.fromkeys(
+        answers, "nosniff")
+
+
+def test_serve_on_all_addresses_accepts_each_address_and_still_no_other_name(course, served):
+    everywhere = Served(course, "--host", "0.0.0.0", cache=course / "cache")  # the store is full: a quick build
+    try:
+        everywhere.wait_for("rebuilt")
+        port = everywhere.port
+        for host in (f"0.0.0.0:{port}", f"192.0.2.7:{port}", f"[2001:db8::7]:{port}", "localhost", "127.0.0.1"):
+            assert everywhere.request("GET", "/", host)[0] == 302, host  # an address cannot be rebound
+        for host in ("evil.example", f"{socket.gethostname()}.evil.example:{port}"):
+            assert everywhere.request("GET", "/", host)[0] == 403, host
+    finally:
+        everywhere.stop()
 
 
 BAD_SAVES = {  # what breaks, and how the error line starts

@@ -14,8 +14,8 @@ import torch
 from reportgen.reference import build_module, train_alone
 from reportgen.spec import MLPSpec, PolynomialSpec
 from reportgen.train import RegressionJob, initial_parameters, train_runs
-from reportgen.training.job import SNAPSHOTS, checkpoint_steps
 from reportgen.training.adam import BatchedAdam as _BatchedAdam
+from reportgen.training.job import SNAPSHOTS, checkpoint_steps
 
 from .conftest import ROOT, mlp_job, polynomial_job, relative_error
 

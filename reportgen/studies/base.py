@@ -57,7 +57,9 @@ class Table:
     """Document-unique label, e.g. ``tab-overfitting-errors``."""
     caption: str
     columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
+    rows: tuple[tuple[str | tuple[str, str], ...], ...]
+    """Plain text cells (a number as :func:`fmt` writes it), or (value, prediction) pairs shown one above the
+    other; the report escapes every cell, so a stored table is data, never markup."""
     numeric: tuple[bool, ...] = ()
     """Which columns hold numbers (right-aligned)."""
 
@@ -114,8 +116,8 @@ class StudyResult:
         """Rebuild a result stored by :meth:`to_payload`."""
         tables = {}
         for name, tab in payload["tables"].items():
-            # Cells were produced by fmt() as trusted HTML; JSON only kept their text.
-            rows = tuple(tuple(Markup(cell) for cell in row) for row in tab["rows"])
+            # A store can arrive with a course: cells stay text, which the report escapes (JSON made pairs lists).
+            rows = tuple(tuple(tuple(cell) if isinstance(cell, list) else cell for cell in row) for row in tab["rows"])
             tables[name] = Table(id=tab["id"], caption=tab["caption"], columns=tuple(tab["columns"]), rows=rows,
                                  numeric=tuple(tab["numeric"]))
         return cls(study=study, runs=tuple(runs), statuses=tuple(payload["statuses"]),
