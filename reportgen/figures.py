@@ -22,9 +22,8 @@ from matplotlib.figure import Figure as MplFigure  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator, ScalarFormatter  # noqa: E402
 
 from .language import _, fixed, number, power_of_ten  # noqa: E402
-from .svgslim import slim  # noqa: E402
-
 from .studies.base import Figure  # noqa: E402,F401  (re-exported: the record figures produce)
+from .svgslim import slim  # noqa: E402
 
 TEXT_WIDTH_IN = 6.6
 """Width of the printed text block (A4 with 2 cm margins), so figures print at 100 %."""
@@ -232,6 +231,14 @@ def shade_gap(ax, gap: tuple[float, float] | None) -> None:
     """Shade the interval where training points were removed."""
     if gap is not None:
         ax.axvspan(gap[0], gap[1], color=GAP_COLOR, alpha=0.35, lw=0, label=_("gap in the data"))
+
+
+def shade_beyond(ax, x_test: np.ndarray, x_train: np.ndarray) -> None:
+    """Hatch the ends of the evaluation grid that lie beyond the training inputs: extrapolation."""
+    spans = [(x_test.min(), x_train.min()), (x_train.max(), x_test.max())]
+    for i, (low, high) in enumerate(span for span in spans if span[1] > span[0]):
+        ax.axvspan(low, high, facecolor="none", edgecolor=GAP_COLOR, hatch="////", lw=0,
+                   label=_("beyond the data") if i == 0 else None)
 
 
 def data_limits(values: np.ndarray, margin: float = 0.35) -> tuple[float, float]:

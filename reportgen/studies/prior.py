@@ -11,7 +11,8 @@ from .prior_sampling import SamplingKind
 
 
 def analyze(study, runs, outcomes):
-    """The study's spread per configuration, figures of draws and the spread table (see :mod:`.prior_analysis`)."""
+    """The study's spread per configuration with its interval, figures of draws, the spread and slope tables, and
+    the facts its prose states (see :mod:`.prior_analysis`)."""
     from .prior_analysis import analyze as analysis
 
     return analysis(study, runs, outcomes)

@@ -4,7 +4,8 @@ Every weight is N(0, weight_std**2) and every bias N(0, bias_std**2), as in
 the lecture (no 1/sqrt(width) scaling, so the output variance grows with
 width). Draws use a ``torch.Generator`` seeded from the run's seed:
 ``torch.randn`` is several times faster than NumPy's legacy generator for
-wide networks.
+wide networks. The theory they are compared with, :func:`prior_variance`,
+lives with the schema (no torch), so an analysis of stored draws can use it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .prior_sampling import PriorMLPSpec, PriorOutcome, SamplingSpec
+from .prior_sampling import PriorMLPSpec, PriorOutcome, SamplingSpec, exact_recursion, prior_variance
+
+__all__ = ["draw_prior", "prior_variance", "sample_at_points", "sample_functions"]
 
 _ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda z: z}
-_NP_ACTIVATIONS = {"tanh": np.tanh, "sigmoid": lambda z: 0.5 * (1 + np.tanh(z / 2)),
-                   "relu": lambda z: np.maximum(z, 0), "identity": lambda z: z}
 
 
 def sample_functions(model: PriorMLPSpec, x: np.ndarray, draws: int, generator: torch.Generator) -> np.ndarray:
@@ -38,21 +39,28 @@ def sample_at_points(model: PriorMLPSpec, x: np.ndarray, draws: int, generator: 
     Given the previous layer's outputs ``h`` at the P points, a layer with
     independent N(0, sw**2) weights and N(0, sb**2) biases gives each unit a
     pre-activation vector over the points that is exactly Gaussian with
-    covariance ``sw**2 h h^T + sb**2``. Sampling it through that covariance's
-    square root draws P numbers per unit instead of fan_in: the same
-    distribution as :func:`sample_functions`, at a fraction of the cost for
-    wide layers evaluated at a few points.
+    covariance ``sw**2 h h^T + sb**2``. Where the layer has P or more inputs,
+    sampling it through that covariance's square root draws P numbers per unit
+    instead of fan_in; where it has fewer (the first layer, narrow networks),
+    drawing the weights themselves is cheaper. Either way the distribution is
+    that of :func:`sample_functions`, at a fraction of the cost for wide layers
+    evaluated at a few points.
     """
     activation = _ACTIVATIONS[model.activation]
     points = len(x)
     h = torch.from_numpy(np.asarray(x, dtype=np.float64)).view(1, -1, 1).expand(draws, -1, -1)
     sizes = [1] + [model.width] * model.depth + [1]
     for layer, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        covariance = model.weight_std ** 2 * h @ h.transpose(1, 2) + model.bias_std ** 2
-        eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
-        root = eigenvectors * eigenvalues.clamp(min=0).sqrt().unsqueeze(1)
-        noise = torch.randn(draws, points, fan_out, generator=generator, dtype=torch.float64)
-        z = root @ noise
+        if fan_in < points:
+            weight = torch.randn(draws, fan_in, fan_out, generator=generator, dtype=torch.float64) * model.weight_std
+            bias = torch.randn(draws, 1, fan_out, generator=generator, dtype=torch.float64) * model.bias_std
+            z = bias + h * weight if fan_in == 1 else torch.baddbmm(bias, h, weight)
+        else:
+            covariance = model.weight_std ** 2 * h @ h.transpose(1, 2) + model.bias_std ** 2
+            eigenvalues, eigenvectors = torch.linalg.eigh(covariance)
+            root = eigenvectors * eigenvalues.clamp(min=0).sqrt().unsqueeze(1)
+            noise = torch.randn(draws, points, fan_out, generator=generator, dtype=torch.float64)
+            z = root @ noise
         h = z if layer == len(sizes) - 2 else activation(z)
     return h[:, :, 0].numpy()
 
@@ -64,36 +72,8 @@ def draw_prior(model: PriorMLPSpec, sampling: SamplingSpec, seed: int) -> PriorO
         x = np.linspace(sampling.domain[0], sampling.domain[1], sampling.points)
         curves = sample_functions(model, x, sampling.draws, generator)
         spread_x = np.linspace(sampling.domain[0], sampling.domain[1], sampling.spread_points)
-        values = sample_at_points(model, spread_x, sampling.spread_draws, generator)
+        values = sample_at_points(model, spread_x, sampling.spread_draws_at(model.width), generator)
+    terms = np.mean((values - values.mean(axis=0)) ** 2, axis=1)
     return PriorOutcome(status="ok", x=x, curves=curves, spread_x=spread_x, measured_std=values.std(axis=0, ddof=1),
-                        theory_std=np.sqrt(prior_variance(model, spread_x)), exact=model.depth == 1)
-
-
-def prior_variance(model: PriorMLPSpec, x: np.ndarray) -> np.ndarray:
-    """Variance of f(x) under the prior.
-
-    The pre-activation of the first hidden layer is exactly Gaussian with
-    variance ``q1 = sb**2 + sw**2 x**2``; each further layer, and the
-    output, has variance ``sb**2 + width * sw**2 * E[g(z)**2]`` with z the
-    previous pre-activation. That is exact for one hidden layer at any
-    width, and the infinite-width (NNGP) limit for deeper networks, where z
-    is only approximately Gaussian.
-    """
-    sw2, sb2 = model.weight_std ** 2, model.bias_std ** 2
-    q = sb2 + sw2 * np.asarray(x, dtype=np.float64) ** 2
-    for _ in range(model.depth):
-        q = sb2 + model.width * sw2 * _second_moment(model.activation, q)
-    return q
-
-
-def _second_moment(activation: str, variance: np.ndarray) -> np.ndarray:
-    """E[g(z)**2] for z ~ N(0, variance), by Gauss-Hermite quadrature where no closed form is used."""
-    if activation == "identity":
-        return variance
-    if activation == "relu":
-        return variance / 2
-    nodes, weights = np.polynomial.hermite_e.hermegauss(200)
-    weights = weights / weights.sum()
-    g = _NP_ACTIVATIONS[activation]
-    z = np.sqrt(variance)[..., None] * nodes
-    return (g(z) ** 2 * weights).sum(axis=-1)
+                        spread_terms=terms, theory_std=np.sqrt(prior_variance(model, spread_x)),
+                        exact=exact_recursion(model.activation, model.depth))

@@ -7,11 +7,24 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from ..data import Dataset, make_dataset
-from ..figures import DATA_COLOR, TRUTH_COLOR, Figure, data_limits, figure, log_scale, ordered_colors, shade_gap, to_svg
+from ..data import Dataset, make_dataset, region_errors
+from ..figures import (
+    DATA_COLOR,
+    TRUTH_COLOR,
+    Figure,
+    data_limits,
+    figure,
+    log_scale,
+    ordered_colors,
+    shade_beyond,
+    shade_gap,
+    to_svg,
+)
 from ..language import _, current, fixed, number
 from ..outcomes import RegressionOutcome
 from ..plan import Run
+from ..stats import Interval, interval
+from .base import fmt, fmt_pm
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,10 @@ class Cell:
         """Sample standard deviation over the healthy seeds (0 for a single seed)."""
         values = [m[metric] for m, o in zip(self.metrics, self.outcomes) if o.status == "ok"]
         return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+    def interval(self, metric: str) -> Interval:
+        """The mean over the healthy seeds with its 95 % interval (Student's t)."""
+        return interval(m[metric] for m, o in zip(self.metrics, self.outcomes) if o.status == "ok")
 
     def span(self, metric: str) -> tuple[float, float]:
         """Smallest and largest value over the healthy seeds."""
@@ -55,6 +72,7 @@ def regression_metrics(run: Run, outcome: RegressionOutcome, data: Dataset) -> d
     metrics = {
         "train_sse": float(outcome.train_sse),
         "test_mse": test_mse,
+        **region_errors(outcome.test_pred, data),
         "final_loss": float(outcome.losses[-1]),
         "weight_norm": float(np.sqrt(np.sum(outcome.parameters.astype(np.float64) ** 2))),
         "n_parameters": int(outcome.parameters.size),
@@ -62,6 +80,33 @@ def regression_metrics(run: Run, outcome: RegressionOutcome, data: Dataset) -> d
     if outcome.diverged_at is not None:
         metrics["diverged_at_step"] = int(outcome.diverged_at) + 1  # steps counted from 1, as a reader would
     return metrics
+
+
+def noise_floor(data: Dataset) -> float:
+    """The training SSE of the noiseless target itself: the noise drawn into these very points (Σ ε²)."""
+    return float(((data.y_train - data.f_train) ** 2).sum())
+
+
+def ranked(members: Sequence[Cell], metric: str, name: Callable[[Cell], Any], key: str = "degree") -> dict[str, Any]:
+    """The cell with the lowest mean ``metric`` (named under ``key`` by ``name``), the runner-up, and whether the
+    best is clearly lower: its 95 % interval over seeds lies entirely below the runner-up's (else the difference
+    is within the spread)."""
+    order = sorted((c for c in members if np.isfinite(c.mean(metric))), key=lambda c: (c.mean(metric), name(c)))
+    if not order:
+        return {key: None, "mse": float("nan"), "decisive": False, "seeds": 0, "runner_up": None, "runner_up_mse": None}
+    best = order[0]
+    runner = order[1] if len(order) > 1 else None
+    return {key: name(best), "mse": best.mean(metric),
+            "decisive": bool(runner is not None and best.interval(metric).below(runner.interval(metric))),
+            "seeds": best.interval(metric).n,
+            "runner_up": name(runner) if runner else None,
+            "runner_up_mse": runner.mean(metric) if runner else None}
+
+
+def interval_cell(cell: Cell, metric: str) -> str:
+    """A table cell: the mean over seeds ± the half-width of its 95 % interval (the mean alone for one seed)."""
+    found = cell.interval(metric)
+    return fmt(found.mean) if not np.isfinite(found.half_width) else fmt_pm(found.mean, found.half_width)
 
 
 def cells(runs: Sequence[Run], outcomes: Sequence[RegressionOutcome], metrics: Sequence[dict]) -> list[Cell]:
@@ -91,6 +136,7 @@ def series_label(rest: tuple[tuple[str, Any], ...]) -> str:
 def draw_data(ax, data: Dataset) -> None:
     """Training points, the noiseless target and the gap, in the house style."""
     shade_gap(ax, data.gap)
+    shade_beyond(ax, data.x_test, data.x_train)
     ax.plot(data.x_test, data.f_test, color=TRUTH_COLOR, lw=1.2, ls="--", label=_("target f(x)"), zorder=3)
     # A marker-only line draws the points as a scatter of area 14 pt² would, at a fraction of the cost.
     ax.plot(data.x_train, data.y_train, "o", ms=14 ** 0.5, color=DATA_COLOR, zorder=4, label=_("training data"))

@@ -1,30 +1,61 @@
-"""Regularization: a high-degree polynomial under growing weight decay (a Gaussian prior)."""
+"""Regularization: a high-degree polynomial under growing weight decay, beside the MAP solution in closed form.
+
+``torch.optim.Adam`` with ``weight_decay`` adds ``weight_decay · θ`` to the gradient (coupled L2), so a run that
+converges minimizes SSE + λ‖θ‖² with λ = weight_decay / 2 (:func:`reportgen.data.penalty_weight`): the MAP
+estimate under a Gaussian prior. Each run is compared with that solution, so the report can say which runs
+reached it and which were still on their way (early stopping), and judge the prior by what it does at its optimum.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..data import penalty_weight, polynomial_map, region_errors
 from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
 from ..language import _, listing, number
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
-from .base import StudyResult, Table, assemble, fmt, fmt_pm
-from .regression import Cell, cells, data_figure, dataset_of, fit_panels, regression_metrics, series_label, split_by
+from .base import StudyResult, Table, assemble, fmt
+from .regression import (
+    Cell,
+    cells,
+    data_figure,
+    dataset_of,
+    fit_panels,
+    interval_cell,
+    ranked,
+    regression_metrics,
+    series_label,
+    split_by,
+)
 from .regression_explorer import training_explorers
 
 AXIS = "train.weight_decay"
+REACHED = 0.05
+"""A run whose parameters lie within this relative distance of the MAP solution has reached it."""
 
 
 def analyze(study: Study, runs: list[Run], outcomes: list[RegressionOutcome]) -> StudyResult:
-    """Metrics per run, fits per weight decay, and test error and weight norm against weight decay."""
-    metrics = [regression_metrics(run, outcome, dataset_of(run)) for run, outcome in zip(runs, outcomes)]
+    """Metrics per run (by region, beside MAP), fits, errors and norms against weight decay, tables, facts."""
+    metrics = []
+    for run, outcome in zip(runs, outcomes):
+        data = dataset_of(run)
+        m = regression_metrics(run, outcome, data)
+        optimum = polynomial_map(data.x_train, data.y_train, run.config.model.degree, run.config.train.weight_decay)
+        trained = outcome.parameters.astype(np.float64)
+        m["map_train_sse"] = optimum.train_sse
+        m["map_norm"] = float(np.linalg.norm(optimum.parameters))
+        m["map_distance"] = float(np.linalg.norm(trained - optimum.parameters) / np.linalg.norm(optimum.parameters))
+        m.update(region_errors(optimum.predict(data.x_test), data, prefix="map_"))
+        metrics.append(m)
     grid = cells(runs, outcomes, metrics)
     series = split_by(grid, AXIS)
     facts = _facts(series)
     figures = {"data": data_figure(study, grid), "fits": _fits_figure(study, series),
                "tradeoff": _tradeoff_figure(study, series, facts)}
-    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts,
+    tables = {"errors": _table(study, series), "map": _map_table(study, series)}
+    return assemble(study, runs, outcomes, metrics, figures, tables, facts,
                     explorers=training_explorers(study, runs, outcomes))
 
 
@@ -36,31 +67,72 @@ def _label(decay: float) -> str:
     return "0" if decay == 0 else number(float(f"{decay:g}"))
 
 
+def _direction(values: list[float]) -> str:
+    """``rises``, ``falls`` or ``mixed``: how a sequence moves from one step to the next."""
+    steps = np.diff(np.asarray(values, float))
+    if (steps > 0).all():
+        return "rises"
+    if (steps < 0).all():
+        return "falls"
+    return "mixed"
+
+
 def _facts(series: dict) -> dict:
-    out = []
-    for rest, members in series.items():
-        best = min(members, key=lambda c: np.nan_to_num(c.mean("test_mse"), nan=np.inf))
-        none = next((c for c in members if _decay(c) == 0), None)
-        strongest = max(members, key=_decay)
-        out.append({
-            "label": series_label(rest),
-            "degree": members[0].runs[0].config.model.degree,
-            # How much the highest power grows at the far end of the test grid (1.05**100 is about 131).
-            "edge_growth": abs(members[0].runs[0].config.data.test_domain[1]) ** members[0].runs[0].config.model.degree,
-            "test_edge": members[0].runs[0].config.data.test_domain[1],
-            "best_decay": _decay(best),
-            "best_test_mse": best.mean("test_mse"),
-            "best_norm": best.mean("weight_norm"),
-            "none_test_mse": none.mean("test_mse") if none else None,
-            "none_norm": none.mean("weight_norm") if none else None,
-            "none_train_sse": none.mean("train_sse") if none else None,
-            "best_train_sse": best.mean("train_sse"),
-            "strongest_decay": _decay(strongest),
-            "strongest_test_mse": strongest.mean("test_mse"),
-            "strongest_train_sse": strongest.mean("train_sse"),
-            "strongest_norm": strongest.mean("weight_norm"),
-        })
-    return {"series": out}
+    return {"series": [_series_facts(rest, members) for rest, members in series.items()]}
+
+
+def _series_facts(rest: tuple, members: list[Cell]) -> dict:
+    ordered = sorted(members, key=_decay)
+    penalized = [c for c in ordered if _decay(c) > 0]
+    none = next((c for c in ordered if _decay(c) == 0), None)
+    strongest = ordered[-1]
+    data = dataset_of(strongest.runs[0])
+    counts = {name: int(mask.sum()) for name, mask in data.regions().items()}
+    reached = [_decay(c) for c in penalized if c.mean("map_distance") <= REACHED]
+    on_the_way = [_decay(c) for c in penalized if c.mean("map_distance") > REACHED]
+    share = (counts["outside"] * none.mean("mse_outside") / (sum(counts.values()) * none.mean("test_mse"))
+             if none is not None and counts["outside"] and none.mean("test_mse") > 0 else 0.0)
+    weakest_on_the_way = next((c for c in penalized if _decay(c) in on_the_way), None)
+    noise = strongest.runs[0].config.data.noise
+    return {
+        "label": series_label(rest),
+        "degree": strongest.runs[0].config.model.degree,
+        "noise": noise,
+        "decays": [_decay(c) for c in ordered],
+        "best_inside": ranked(ordered, "mse_inside", _decay, key="decay"),
+        "best_gap": ranked(ordered, "mse_gap", _decay, key="decay"),
+        "trained_gap_direction": _direction([c.mean("mse_gap") for c in penalized]),
+        "trained_test_direction": _direction([c.mean("test_mse") for c in ordered]),
+        "map_gap_direction": _direction([c.metrics[0]["map_mse_gap"] for c in penalized]),
+        "map_inside_direction": _direction([c.metrics[0]["map_mse_inside"] for c in penalized]),
+        "map_best_inside": _map_best(penalized, "map_mse_inside"),
+        "map_best_gap": _map_best(penalized, "map_mse_gap"),
+        "weakest": {"decay": _decay(penalized[0]), "map_mse_inside": penalized[0].metrics[0]["map_mse_inside"],
+                    "map_mse_gap": penalized[0].metrics[0]["map_mse_gap"]} if penalized else None,
+        "strongest": {"decay": _decay(strongest), "map_mse_inside": strongest.metrics[0]["map_mse_inside"],
+                      "map_mse_gap": strongest.metrics[0]["map_mse_gap"], "norm": strongest.mean("weight_norm"),
+                      "train_sse": strongest.mean("train_sse"), "test_mse": strongest.mean("test_mse")},
+        "reached_map": reached,
+        "on_the_way": on_the_way,
+        "reached_worst": max((c.mean("map_distance") for c in penalized if _decay(c) in reached), default=None),
+        "on_the_way_example": None if weakest_on_the_way is None else {
+            "decay": _decay(weakest_on_the_way), "train_sse": weakest_on_the_way.mean("train_sse"),
+            "map_train_sse": weakest_on_the_way.metrics[0]["map_train_sse"],
+            "distance": weakest_on_the_way.mean("map_distance")},
+        "none": None if none is None else {
+            "test_mse": none.mean("test_mse"), "norm": none.mean("weight_norm"),
+            "train_sse": none.mean("train_sse"), "lstsq_norm": none.metrics[0]["map_norm"],
+            "lstsq_train_sse": none.metrics[0]["map_train_sse"]},
+        "outside_points": counts["outside"],
+        "outside_share_without_decay": share,
+        "prior_variances": [{"decay": _decay(c), "lambda": penalty_weight(_decay(c)),
+                             "variance": noise ** 2 / penalty_weight(_decay(c))} for c in penalized],
+    }
+
+
+def _map_best(members: list[Cell], metric: str) -> dict:
+    best = min(members, key=lambda c: c.metrics[0][metric])
+    return {"decay": _decay(best), "mse": best.metrics[0][metric]}
 
 
 def _fits_figure(study: Study, series: dict) -> Figure:
@@ -75,40 +147,87 @@ def _fits_figure(study: Study, series: dict) -> Figure:
                         "with the target function dashed and the gap shaded.", degree=degree, decays=decays))
 
 
+def _positions(ordered: list[Cell]) -> np.ndarray:
+    """Equal steps for the non-zero decays, and 0 set apart to their left: no log axis can place it."""
+    return np.array([0.0 if _decay(c) == 0 else 1.0 + i for i, c in enumerate(ordered)])
+
+
 def _tradeoff_figure(study: Study, series: dict, facts: dict) -> Figure:
-    with figure(1, 2, height=2.4) as (fig, axes):
+    with figure(1, 2, height=2.5) as (fig, axes):
+        error_ax, norm_ax = axes[0]
         for (rest, members), color in zip(series.items(), ordered_colors(len(series) + 1)):
-            positions = np.arange(len(members))
-            for ax, metric in zip(axes[0], ("test_mse", "weight_norm")):
-                mean = [c.mean(metric) for c in members]
-                lo, hi = zip(*(c.span(metric) for c in members))
-                ax.plot(positions, mean, "o-", color=color, ms=3.5, label=series_label(rest))
-                ax.fill_between(positions, lo, hi, color=color, alpha=0.2, lw=0)
-                ax.set_xticks(positions, [_label(_decay(c)) for c in members])
-        for ax, title in zip(axes[0], (_("test MSE against the noiseless target"),
-                                       _("norm of the parameters ‖θ‖"))):
+            ordered = sorted(members, key=_decay)
+            positions = _positions(ordered)
+            for metric, style in (("mse_inside", "o-"), ("mse_gap", "s--")):
+                error_ax.plot(positions, [c.mean(metric) for c in ordered], style, color=color, ms=3.5)
+            norm_ax.plot(positions, [c.mean("weight_norm") for c in ordered], "o-", color=color, ms=3.5)
+            _map_markers(error_ax, positions, [[c.metrics[0][f"map_{m}"] for c in ordered]
+                                               for m in ("mse_inside", "mse_gap")], ordered)
+            _map_markers(norm_ax, positions, [[c.metrics[0]["map_norm"] for c in ordered]], ordered)
+            for ax in (error_ax, norm_ax):
+                ax.set_xticks(positions, [_label(_decay(c)) for c in ordered])
+                if any(_decay(c) == 0 for c in ordered):
+                    ax.axvline(0.5, color="#888888", lw=0.8, ls=":")
+        for ax, title in ((error_ax, _("MSE inside the data (●) and in the gap (■); MAP ×, ▲ above the axis")),
+                          (norm_ax, _("norm of the parameters ‖θ‖; MAP ×, ▲ above the axis"))):
             log_scale(ax, x=False)
-            ax.set_xlabel(_("weight decay λ"))
+            ax.set_xlabel(_("weight decay"))
             ax.set_title(title)
         svg = to_svg(fig)
     first = facts["series"][0]
-    alt = _("Test error and parameter norm against weight decay. The test error is lowest at weight decay "
-            "{best} ({best_mse}); the norm falls from {none_norm} without decay to {strongest_norm} at "
-            "{strongest}.", best=_label(first["best_decay"]), best_mse=fmt(first["best_test_mse"], html=False),
-            none_norm=fmt(first["none_norm"] or float("nan"), html=False),
-            strongest_norm=fmt(first["strongest_norm"], html=False), strongest=_label(first["strongest_decay"]))
+    alt = _("Test error by region and parameter norm against weight decay, trained runs beside the MAP solution. "
+            "Inside the data the trained error is lowest at weight decay {inside} ({inside_mse}); in the gap at "
+            "{gap} ({gap_mse}).", inside=_label(first["best_inside"]["decay"]),
+            inside_mse=fmt(first["best_inside"]["mse"], html=False), gap=_label(first["best_gap"]["decay"]),
+            gap_mse=fmt(first["best_gap"]["mse"], html=False))
+    if first["reached_map"]:
+        alt += " " + _("The trained runs sit on the MAP solution for weight decay {decays}.",
+                       decays=listing(_label(d) for d in first["reached_map"]))
     return Figure(id=f"fig-{study.id}-tradeoff", svg=svg, alt=alt,
-                  caption=_("Test error and size of the parameter vector against the weight decay λ: mean over "
-                            "seeds, band from the smallest to the largest seed."))
+                  caption=_("Test error inside the data and in the gap (left) and size of the parameter vector "
+                            "(right) against the weight decay, mean over seeds, beside the MAP solution in closed form "
+                            "(×). The non-zero decays are placed at equal steps; 0 is set apart on the left."))
+
+
+def _map_markers(ax, positions: np.ndarray, rows: list[list[float]], ordered: list[Cell]) -> None:
+    """The MAP values as crosses; the interpolant of decay 0, orders of magnitude above the rest, as a ▲ on the
+    axis's top edge rather than a scale that flattens everything else."""
+    penalized = [v for row in rows for v, c in zip(row, ordered) if _decay(c) > 0]
+    drawn = [line.get_ydata() for line in ax.get_lines()]
+    top = max([*penalized, *(float(np.nanmax(y)) for y in drawn if len(y))]) * 3
+    for row in rows:
+        values = np.asarray(row, float)
+        above = values > top
+        ax.plot(positions[~above], values[~above], "x", color="#444444", ms=5)
+        ax.plot(positions[above], np.full(above.sum(), top), "^", color="#444444", ms=5, mfc="none", clip_on=False)
 
 
 def _table(study: Study, series: dict) -> Table:
     rows = []
-    for rest, members in series.items():
-        for cell in members:
-            rows.append((_label(_decay(cell)), fmt_pm(cell.mean("train_sse"), cell.spread("train_sse")),
-                         fmt_pm(cell.mean("test_mse"), cell.spread("test_mse")),
-                         fmt_pm(cell.mean("weight_norm"), cell.spread("weight_norm"))))
-    return Table(id=f"tab-{study.id}-errors", columns=(_("weight decay λ"), _("train SSE"), _("test MSE"), "‖θ‖"),
-                 rows=tuple(rows), numeric=(True, True, True, True),
-                 caption=_("Errors and parameter norm per weight decay, mean ± standard deviation over seeds."))
+    for members in series.values():
+        for cell in sorted(members, key=_decay):
+            rows.append((_label(_decay(cell)), *(interval_cell(cell, metric) for metric in
+                                                 ("train_sse", "mse_inside", "mse_gap", "mse_outside"))))
+    return Table(id=f"tab-{study.id}-errors",
+                 columns=(_("weight decay"), _("train SSE"), _("MSE inside"), _("MSE in the gap"),
+                          _("MSE beyond the data")),
+                 rows=tuple(rows), numeric=(True,) * 5,
+                 caption=_("Trained runs per weight decay: training SSE and test error by region, as mean ± "
+                           "half-width of the 95 % interval over seeds (Student's t)."))
+
+
+def _map_table(study: Study, series: dict) -> Table:
+    rows = []
+    for members in series.values():
+        for cell in sorted(members, key=_decay):
+            m = cell.metrics[0]
+            rows.append((_label(_decay(cell)), interval_cell(cell, "train_sse"), fmt(m["map_train_sse"]),
+                         interval_cell(cell, "weight_norm"), fmt(m["map_norm"]), interval_cell(cell, "map_distance"),
+                         fmt(m["map_mse_inside"]), fmt(m["map_mse_gap"])))
+    return Table(id=f"tab-{study.id}-map",
+                 columns=(_("weight decay"), _("train SSE"), _("MAP SSE"), "‖θ‖", _("MAP ‖θ‖"),
+                          _("distance to MAP"), _("MAP MSE inside"), _("MAP MSE in the gap")),
+                 rows=tuple(rows), numeric=(True,) * 8,
+                 caption=_("Trained runs beside the MAP solution in closed form (minimum-norm least squares for "
+                           "weight decay 0): training SSE, parameter norm, relative distance between the trained "
+                           "and the MAP parameters, and the MAP solution's test error by region."))
