@@ -148,10 +148,25 @@ def user_texts(course: Course) -> list[tuple[str, Text]]:
     return texts
 
 
-def course_warnings(course: Course, languages: tuple[str, ...]) -> list[str]:
-    """What the definitions alone reveal: unlisted study files, untranslated text, text the fonts cannot show."""
+def course_warnings(course: Course, languages: tuple[str, ...], folders: list[Path] = ()) -> list[str]:
+    """What the definitions and catalogues alone reveal: unlisted study files, untranslated text, fuzzy or empty
+    translations, text the fonts cannot show."""
     texts = [(where, version) for where, text in user_texts(course) for _, version in text.versions]
-    return [*course.warnings, *untranslated(course, languages), *unshowable(texts)]
+    return [*course.warnings, *untranslated(course, languages), *untranslated_messages(languages, folders),
+            *unshowable(texts)]
+
+
+def untranslated_messages(languages: tuple[str, ...], folders: list[Path] = ()) -> list[str]:
+    """A warning per language whose catalogues hold fuzzy or empty translations: those messages show in English."""
+    from .language import catalogue
+
+    found = []
+    for code in languages:
+        waiting = catalogue(code, folders).untranslated if code != "en" else ()
+        if waiting:
+            found.append(f"{code}: {len(waiting)} message{'s' if len(waiting) > 1 else ''} fuzzy or untranslated, "
+                         f"shown in English (first: {waiting[0]!r}); see `reportgen translations status`")
+    return found
 
 
 def execution_warnings(executions: list[StudyExecution]) -> list[str]:
@@ -199,7 +214,7 @@ def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
     with _timed(summary, "definitions"):
         # After the up-to-date check: outputs recorded for these very inputs were rendered from valid templates.
         check_course_templates(course, folders, languages)
-    summary.warnings += course_warnings(course, languages)
+    summary.warnings += course_warnings(course, languages, folders)
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
     kinds = trained_kinds(course)
     if kinds:

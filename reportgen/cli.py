@@ -376,5 +376,67 @@ def clean(definitions: Path | None, out: Path, remove_cache: bool, cache_dir: Pa
         remove_store(store)
 
 
+@main.group()
+def translations() -> None:
+    """The report's words in other languages: gettext catalogues (locale/<lang>/LC_MESSAGES/messages.po)."""
+
+
+TRANSLATED = [code for code in LANGUAGES if code != "en"]
+
+_CATALOGUE_FOLDER = click.option(
+    "--templates", "folder", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+    help="A templates folder of yours (its locale/ is read and written); default: the built-in templates.")
+_CATALOGUE_CODE = click.option(
+    "--code", type=click.Path(path_type=Path, file_okay=False, exists=True), default=None,
+    help="With --templates: Python code whose _() and ngettext() messages belong to that folder's catalogue "
+         "(a plug-in kind's package).")
+_CATALOGUE_LANGS = click.option("--lang", "languages", multiple=True, type=click.Choice(TRANSLATED),
+                                help="Language (repeatable; default: every one reportgen writes but English).")
+
+
+def _catalogue_sources(folder: Path | None, code: Path | None) -> tuple[Path, Path | None, Path, bool]:
+    """The templates and code whose messages are extracted, the locale folder, and whether it is the built-in
+    catalogue, for ``folder`` (and ``code``) or the built-ins."""
+    from .catalogues import builtin_locale, locale_folder
+    from .discover import builtin_templates
+
+    if folder is None:
+        if code is not None:
+            raise BadInputError("--code: goes with --templates (the built-in catalogue extracts reportgen's own code)")
+        return builtin_templates(), Path(__file__).resolve().parent, builtin_locale(), True
+    return folder, code, locale_folder(folder), False
+
+
+@translations.command(name="status")
+@_CATALOGUE_FOLDER
+@_CATALOGUE_CODE
+@_CATALOGUE_LANGS
+def translations_status(folder: Path | None, code: Path | None, languages: tuple[str, ...]) -> None:
+    """Count the messages each language translates, marks fuzzy, or lacks; exit 1 unless all are translated."""
+    from .catalogues import extract, own_messages, po_path, status
+
+    templates, code, locale, builtin = _catalogue_sources(folder, code)
+    found = [status(extract(templates, code) if builtin else own_messages(extract(templates, code), lang),
+                    po_path(locale, lang), lang) for lang in languages or TRANSLATED]
+    for entry in found:
+        echo(entry.line())
+    if not all(entry.complete for entry in found):
+        raise click.exceptions.Exit(1)
+
+
+@translations.command(name="update")
+@_CATALOGUE_FOLDER
+@_CATALOGUE_CODE
+@_CATALOGUE_LANGS
+def translations_update(folder: Path | None, code: Path | None, languages: tuple[str, ...]) -> None:
+    """Extract the messages anew into locale/messages.pot and bring each language's .po up to date: a message
+    whose English changed is marked fuzzy (and shows in English until a translator checks it)."""
+    from .catalogues import update
+
+    templates, code, locale, builtin = _catalogue_sources(folder, code)
+    for entry in update(templates, code, locale, languages or tuple(TRANSLATED), builtin):
+        echo(entry.line())
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

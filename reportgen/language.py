@@ -7,16 +7,19 @@ and :func:`fixed` write numbers as that language's readers expect (Babel's
 locale data: a decimal comma for Spanish), and :class:`Text` shows the
 definitions' own text in that language.
 
-Messages are English text (the message id, as in gettext) looked up in
-``<templates folder>/<code>/messages.toml`` along the template search path:
-the first folder that translates a message wins, so a course or a plug-in
-kind can add or reword messages without copying the built-in catalogue.
+Messages are English text (the message id, as in gettext) looked up in the
+gettext catalogues ``<templates folder>/locale/<code>/LC_MESSAGES/messages.po``
+along the template search path, then the built-in one (see
+:mod:`reportgen.catalogues`): the first folder that translates a message
+wins, so a course or a plug-in kind can add or reword messages without
+copying the built-in catalogue.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 import string
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -27,9 +30,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from babel import Locale
 from babel.numbers import format_decimal
-from markupsafe import escape
+from markupsafe import Markup, escape
 
-from .coursefiles import FIXED_LIMIT, parse_toml, read_course_text
+from .coursefiles import FIXED_LIMIT, read_course_file
 from .errors import BadInputError
 from .messages import one_of, show
 
@@ -55,7 +58,6 @@ LANGUAGES = {
 """Every language reportgen writes, the default first."""
 
 DEFAULT = "en"
-MESSAGES = "messages.toml"
 
 
 def language(code: str) -> Language:
@@ -73,6 +75,8 @@ class Catalogue:
     messages: Mapping[str, str | tuple[str, str]] = field(default_factory=dict)
     files: tuple[Path, ...] = ()
     """The message files read, first first (what a cache key that depends on the words must cover)."""
+    untranslated: tuple[str, ...] = ()
+    """Messages a catalogue lists fuzzy or without a translation: they show in English, with a warning."""
 
     def get(self, message: str) -> str | tuple[str, str] | None:
         """The translation of ``message``, or None (English needs none: its messages are their own ids)."""
@@ -80,24 +84,50 @@ class Catalogue:
 
 
 def catalogue(code: str, folders: Iterable[Path] = ()) -> Catalogue:
-    """The catalogue of ``code`` from ``folders`` and then the built-in templates."""
-    from .discover import builtin_templates
+    """The catalogue of ``code`` from the ``locale/`` of ``folders`` (template folders), then the built-in one."""
+    from .catalogues import builtin_locale, locale_folder, po_path
 
     messages: dict[str, str | tuple[str, str]] = {}
-    files = []
-    for folder in [*folders, builtin_templates()]:
-        path = Path(folder) / code / MESSAGES
-        # lexists, not is_file: a FIFO or a dangling link named messages.toml is refused, not passed over.
+    files: list[Path] = []
+    untranslated: list[str] = []
+    for locale, inside in [*((locale_folder(Path(f)), Path(f)) for f in folders), (builtin_locale(), builtin_locale())]:
+        path = po_path(locale, code)
+        # lexists, not is_file: a FIFO or a dangling link named messages.po is refused, not passed over.
         if not os.path.lexists(path):
             continue
         files.append(path)
-        for message, translation in _read_messages(path, Path(folder)).items():
-            _check_fields(path, message, translation)
+        for message, translation, line in _read_po(path, inside, code):
+            if translation is None:
+                if message not in messages:
+                    untranslated.append(message)
+                continue
+            _check_fields(path, message, translation, line)
             messages.setdefault(message, translation)
-    return Catalogue(language(code), messages, tuple(files))
+    return Catalogue(language(code), messages, tuple(files),
+                     tuple(dict.fromkeys(m for m in untranslated if m not in messages)))
 
 
-def _check_fields(path: Path, message: str, translation: str | tuple[str, str]) -> None:
+def _read_po(path: Path, folder: Path, code: str) -> Iterator[tuple[str, str | tuple[str, str] | None, int]]:
+    """Each message of a ``.po`` file: its English (the singular, for a counted one), its translation (None when
+    fuzzy or empty: it shows in English) and its line."""
+    from .catalogues import read_bytes
+
+    catalog = read_bytes(read_course_file(path, folder, FIXED_LIMIT, "message catalogues", name=str(path),
+                                          folder="its templates folder"), path, code)
+    for entry in catalog:
+        if not entry.id:
+            continue  # the header
+        english = entry.id[0] if isinstance(entry.id, tuple) else entry.id
+        forms = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        if entry.fuzzy or not all(forms):
+            yield english, None, entry.lineno
+        elif isinstance(entry.id, tuple):
+            yield english, (forms[0], forms[-1]), entry.lineno
+        else:
+            yield english, forms[0], entry.lineno
+
+
+def _check_fields(path: Path, message: str, translation: str | tuple[str, str], line: int) -> None:
     """Refuse a message or translation with a field that is not a plain name, or a name the message lacks."""
     try:
         allowed = set(fields(message)) | {"n"}  # a counted message always has its count
@@ -106,34 +136,7 @@ def _check_fields(path: Path, message: str, translation: str | tuple[str, str]) 
             if unknown:
                 raise MessageError(f"field {{{unknown[0]}}} is not a field of the English message")
     except MessageError as exc:
-        raise BadInputError(f"{path}, line {_line_of(path, message)}: {show(message)}: {exc}") from None
-
-
-def _line_of(path: Path, message: str) -> int | str:
-    """The line of ``path`` where ``message`` is a key (for a refusal), or ``?``."""
-    for number_, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
-        if line.lstrip().startswith((show(message), repr(message))):
-            return number_
-    return "?"
-
-
-def _read_messages(path: Path, folder: Path) -> dict[str, str | tuple[str, str]]:
-    """One message file of the templates folder ``folder``: ``"English" = "traducción"``, or a [singular, plural]
-    pair for a counted message."""
-    text = read_course_text(path, folder, FIXED_LIMIT, "message files", name=str(path), folder="its templates folder")
-    # names=False: the keys are English messages, text rather than names.
-    table = parse_toml(text, str(path), names=False)
-    out: dict[str, str | tuple[str, str]] = {}
-    for message, translation in table.items():
-        if isinstance(translation, str) and translation:
-            out[message] = translation
-        elif (isinstance(translation, list) and len(translation) == 2
-              and all(isinstance(t, str) and t for t in translation)):
-            out[message] = (translation[0], translation[1])
-        else:
-            raise BadInputError(f"{path}: {show(message)}: expected a non-empty string, or [singular, plural], "
-                                f"got {show(translation)}")
-    return out
+        raise BadInputError(f"{path}, line {line}: {show(message)}: {exc}") from None
 
 
 _SPEAKING: ContextVar[Catalogue] = ContextVar("speaking", default=Catalogue(LANGUAGES[DEFAULT]))
@@ -256,9 +259,59 @@ def fixed(value: float, decimals: int) -> str:
                           group_separator=False)
 
 
+def _written(values: Iterable[Any]) -> list[str]:
+    return [number(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else str(v) for v in values]
+
+
+def _keeping_markup(join: Callable[[Iterable[Any]], str]) -> Callable[[Iterable[Any]], str]:
+    """``join`` made markup-aware: when an item is markup (a formatted number with its power of ten, a macro's
+    output), the other items are escaped and the result is markup, so a template never double-escapes one."""
+    def joined(values: Iterable[Any]) -> str:
+        values = list(values)
+        if not any(isinstance(v, Markup) for v in values):
+            return join(values)
+        return Markup(join([v if isinstance(v, Markup) else escape(v) if isinstance(v, str) else v
+                            for v in values]))
+    joined.__doc__ = join.__doc__
+    return joined
+
+
+def _parting(items: list[str]) -> str:
+    """What parts ``items``: a comma, unless an item holds a comma itself (0,1 in Spanish), then a semicolon."""
+    return "; " if any("," in item for item in items) else ", "
+
+
+@_keeping_markup
 def listing(values: Iterable[Any]) -> str:
-    """Numbers (or words) one after the other, parted as the current language parts them."""
-    return current().separator.join(number(v) if isinstance(v, (int, float)) else str(v) for v in values)
+    """Numbers (or words) one after the other (the values of a set or a sweep): ``1, 3, 5`` in every language,
+    ``0,1; 0,3`` where the decimal mark is a comma."""
+    items = _written(values)
+    return _parting(items).join(items)
+
+
+@_keeping_markup
+def conjoined(values: Iterable[Any]) -> str:
+    """Numbers or words as a sentence lists them: ``1, 3 and 5`` (Babel's CLDR list patterns), ``1, 3 y 5``;
+    ``0,1; 0,3 y 1,0`` where the decimal mark is a comma."""
+    from babel.lists import format_list
+
+    items = _written(values)
+    if current().code == "es" and len(items) > 1 and re.match(r"(?i)h?i(?!e)", items[-1]):
+        # Spanish writes "e", not "y", before a word that starts with the sound i: "ReLU e identidad".
+        return _parting(items).join(items[:-1]) + " e " + items[-1]
+    if len(items) < 2 or _parting(items) == ", ":
+        return format_list(items, locale=current().locale) if items else ""
+    last = format_list(["", ""], locale=current().locale)  # the words between the last two items: " y ", " and "
+    return "; ".join(items[:-1]) + last.strip(",") + items[-1] if last.startswith(" ") else "; ".join(items)
+
+
+def long_date(iso: str) -> str:
+    """An ISO date as the current language writes it in prose: ``November 29, 2026``, ``29 de noviembre de 2026``."""
+    import datetime as _dt
+
+    from babel.dates import format_date
+
+    return format_date(_dt.date.fromisoformat(iso), format="long", locale=current().locale)
 
 
 @dataclass(frozen=True)

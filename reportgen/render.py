@@ -7,7 +7,7 @@ import posixpath
 import re
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import jinja2
 import jinja2.bccache
@@ -104,6 +104,14 @@ class ConfinedLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
+def names(authors: str | list[str]) -> str:
+    """``{{ entry.authors | names }}``: a list of names joined as the edition's language joins them (the last
+    with its "and"); a string as it is."""
+    if isinstance(authors, str) or len(authors) == 1:
+        return authors if isinstance(authors, str) else authors[0]
+    return f"{', '.join(authors[:-1])} {lang._('and')} {authors[-1]}"
+
+
 def as_text(value: Any) -> Any:
     """Escape a value for the page, backslashes included, so user text is never read as report markup.
 
@@ -152,10 +160,24 @@ def translate_count(singular: str, plural: str, n: int, **values: Any) -> Markup
     return _filled(lang.plural(singular, plural, n), {"n": lang.number(n), **values})
 
 
+_EMPHASIS = re.compile(r"(?<![\w*])\*(?=\w)([^*<>]+?)(?<=[\w.])\*(?![\w*])")
+
+
 def _filled(message: str, values: dict[str, Any]) -> Markup:
-    """A message as markup: its text escaped, its plain ``{name}`` fields filled with values escaped as text."""
+    """A message as markup: its text escaped, ``*words*`` in it set in italics (a Latin or foreign term, as a
+    translator marks it), its plain ``{name}`` fields filled with values escaped as text."""
     return Markup(lang.fill(message, values, quote=lambda value: str(escape(as_text(value))),
-                            literal=lambda text: str(escape(text))))
+                            literal=lambda text: _EMPHASIS.sub(r"<i>\1</i>", str(escape(text)))))
+
+
+def _per_language(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter whose result depends on the language being written: passed the context, so that Jinja never
+    folds it into a constant when it compiles a template (compiled templates are shared by every language)."""
+    @jinja2.pass_context
+    def filtered(context: jinja2.runtime.Context, value: Any, *args: Any, **kwargs: Any) -> Any:
+        return function(value, *args, **kwargs)
+    filtered.__doc__ = function.__doc__
+    return filtered
 
 
 _HTML_POWER = re.compile(r"<sup>([^<]*)</sup>")
@@ -168,7 +190,11 @@ def table_cell(cell: str | tuple[str, str]) -> Markup:
     if isinstance(cell, (tuple, list)):
         value, prediction = cell
         return Markup(f'{table_cell(value)}<br><span class="predicted">{table_cell(prediction)}</span>')
-    return Markup(_ESCAPED_POWER.sub(r"<sup>\1</sup>", str(escape(str(cell)))))
+    parts = [_ESCAPED_POWER.sub(r"<sup>\1</sup>", str(escape(part))) for part in str(cell).split(" ± ")]
+    if len(parts) == 1:
+        return Markup(parts[0])
+    # A mean and its interval may part between them on a narrow page, never inside either.
+    return Markup(" ".join(f'<span class="part">{"± " if i else ""}{part}</span>' for i, part in enumerate(parts)))
 
 
 def in_math(value: Any) -> str:
@@ -203,12 +229,10 @@ def environment(extra: list[Path] | None = None, language: str = lang.DEFAULT) -
         bytecode_cache=_COMPILED,
     )
     env.globals = {name: env.globals[name] for name in GLOBALS}
-    env.filters["num"] = lambda value, digits=3: Markup(fmt(value, digits))
-    env.filters["number"] = lang.number
-    env.filters["fixed"] = lang.fixed
-    env.filters["listing"] = lang.listing
-    env.filters["math"] = in_math
-    env.filters["cell"] = table_cell
+    filters = {"num": lambda value, digits=3: Markup(fmt(value, digits)), "number": lang.number, "fixed": lang.fixed,
+               "listing": lang.listing, "conjoined": lang.conjoined, "long_date": lang.long_date, "names": names,
+               "math": in_math, "cell": table_cell}
+    env.filters.update({name: _per_language(function) for name, function in filters.items()})
     env.globals["t"] = translate
     env.globals["separator"] = lambda: lang.current().separator  # between the items of a list
     env.globals["tn"] = translate_count
@@ -262,7 +286,7 @@ def _grouped(path: Path, entries: list[dict[str, Any]], groups: Any) -> list[dic
     return ordered + [{**entry, "group": None} for entry in entries if entry["key"] not in placed]
 
 
-BIBLIOGRAPHY_FIELDS = {"key": str, "authors": str, "year": int, "title": str, "venue": str, "url": str}
+BIBLIOGRAPHY_FIELDS = {"key": str, "year": int, "title": str, "venue": str, "url": str}
 
 
 def _check_entries(path: Path, entries: Any) -> None:
@@ -270,6 +294,11 @@ def _check_entries(path: Path, entries: Any) -> None:
     if not isinstance(entries, list) or not entries:
         raise BadInputError(f"{path}: entry: expected one or more [[entry]] tables, got {entries!r}")
     for i, entry in enumerate(entries):
+        authors = entry.get("authors") if isinstance(entry, dict) else None
+        if not (isinstance(authors, str) and authors) and not (
+                isinstance(authors, list) and authors and all(isinstance(a, str) and a for a in authors)):
+            raise BadInputError(f"{path}: entry[{i}].authors: expected a list of names (or one string), "
+                                f"got {authors!r}")
         for name, kind in BIBLIOGRAPHY_FIELDS.items():
             if not isinstance(entry.get(name), kind) or isinstance(entry.get(name), bool) or entry.get(name) == "":
                 expected = "an integer" if kind is int else "a non-empty string"
@@ -408,7 +437,8 @@ def number_floats(text: str) -> str:
         kind = ident[:3]
         if ident not in numbers:
             counts[kind] += 1
-            numbers[ident] = f"{lang._('Figure') if kind == 'fig' else lang._('Table')} {counts[kind]}"
+            word = lang._("Figure") if kind == "fig" else lang._("Table")  # not in an f-string: extraction reads it
+            numbers[ident] = f"{word} {counts[kind]}"
     text = _NUMBER_SLOT.sub(lambda m: numbers.get(m.group(1), ""), text)
 
     def reference(match: re.Match) -> str:
@@ -430,6 +460,6 @@ def cite(text: str, bibliography: list[dict[str, Any]]) -> str:
             if key not in order:
                 raise BadInputError(f"\\cite{{{key}}} names no entry of bibliography.toml")
             links.append(f'<a class="cite" href="#ref-{key}">{order[key]}</a>')
-        return "[" + lang.current().separator.join(links) + "]"
+        return "[" + ", ".join(links) + "]"  # citation numbers are whole: a comma parts them in every language
 
     return _CITE.sub(replace, text)

@@ -222,7 +222,7 @@ class Session:
             self.preview.fail(f"internal error: {exc.__class__.__name__}: {exc}")
             say(f"internal error while rebuilding (the last good page stays):\n{traceback.format_exc()}")
             return False
-        self._warn([*course_warnings(course, languages), *execution_warnings(executions)])
+        self._warn([*course_warnings(course, languages, folders), *execution_warnings(executions)])
         what = ", ".join(display_path(path) for path in changed[:3]) + (" ..." if len(changed) > 3 else "")
         different = self.preview.differs(pages)
         say(f"{'rebuilt' if different else 'rebuilt, no page changed,'} in {time.perf_counter() - start:.2f} s "

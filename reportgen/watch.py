@@ -50,10 +50,12 @@ class WatchSet:
 
 def watch_set(definitions: Path, template_folders: list[Path]) -> WatchSet:
     """What a build of the definitions in ``definitions``, with these template search folders, reads."""
+    from .catalogues import builtin_locale
     from .render import template_dirs
 
-    return WatchSet(definitions=definitions.resolve(),
-                    templates=tuple(dict.fromkeys(folder.resolve() for folder in template_dirs(template_folders))))
+    # The built-in catalogues too: a translator editing messages.po sees the page in their words on each save.
+    folders = [*template_dirs(template_folders), builtin_locale()]
+    return WatchSet(definitions=definitions.resolve(), templates=tuple(dict.fromkeys(f.resolve() for f in folders)))
 
 
 def changes(watched: WatchSet, stop: threading.Event) -> Iterator[list[Path]]:

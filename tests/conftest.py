@@ -233,3 +233,22 @@ def refuse(*args, cwd: Path | None = None) -> str:
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     return lines[0]
+
+
+CATALOGUE = "locale/es/LC_MESSAGES/messages.po"
+"""Where a templates folder keeps its Spanish catalogue."""
+
+
+def po_text(entries: dict[str, str | tuple[str, str]]) -> str:
+    """A Spanish gettext catalogue translating ``entries`` (English -> Spanish, or a counted pair keyed by the
+    singular, whose English plural is the singular with an s)."""
+    lines = ['msgid ""', 'msgstr ""', '"Language: es\\n"', '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"',
+             '"Content-Type: text/plain; charset=utf-8\\n"', ""]
+    for english, spanish in entries.items():
+        quote = lambda text: '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'  # noqa: E731
+        if isinstance(spanish, tuple):
+            lines += [f"msgid {quote(english)}", f"msgid_plural {quote(english + 's')}",
+                      f"msgstr[0] {quote(spanish[0])}", f"msgstr[1] {quote(spanish[1])}", ""]
+        else:
+            lines += [f"msgid {quote(english)}", f"msgstr {quote(spanish)}", ""]
+    return "\n".join(lines)

@@ -42,7 +42,7 @@ def test_introduction_states_the_recipe_the_definitions_give(built):
 
     intro = _text(_section((built / "build" / "report.html").read_text(), "introduction"))
     assert "All regression studies share one synthetic data set. 20 equally spaced inputs" in intro
-    assert "the 5 with indices 9, 10, 11, 12, 13 are deleted" in intro and "the 15 that remain" in intro
+    assert "the 5 with indices 9, 10, 11, 12, and 13 are deleted" in intro and "the 15 that remain" in intro
     assert "learning rate 0.01" in intro and "seeded with 0" in intro and "grid of 200 points" in intro
     # The tiny course trains its studies for different numbers of steps: the text says so per study.
     assert "60 steps (Overfitting; Regularization) and 40 steps (Capacity)" in intro

@@ -122,9 +122,9 @@ def test_a_bibliography_linking_out_of_the_course_is_refused(templates, slow_cou
 
 
 def test_a_catalogue_that_is_a_fifo_is_refused(templates, slow_course, tmp_path):
-    os.mkfifo(write_files(templates / "es", {}) / "messages.toml")
+    os.mkfifo(write_files(templates / "locale" / "es" / "LC_MESSAGES", {}) / "messages.po")
     for line in refused_everywhere(slow_course, tmp_path):
-        assert "es/messages.toml" in line and "not a regular file (a FIFO)" in line
+        assert "es/LC_MESSAGES/messages.po" in line and "not a regular file (a FIFO)" in line
 
 
 def test_deeply_nested_bibliography_is_one_line(templates, slow_course, tmp_path):

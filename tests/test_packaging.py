@@ -168,7 +168,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_the_wheel_ships_every_module_template_lecture_file_and_kernel(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     expected = {f"reportgen/{p.relative_to(ROOT / 'reportgen').as_posix()}" for p in (ROOT / "reportgen").rglob("*")
-                if p.is_file() and p.suffix in {".py", ".c", ".h"} and "__pycache__" not in p.parts}
+                if p.is_file() and p.suffix in {".py", ".c", ".h", ".po", ".pot"} and "__pycache__" not in p.parts}
     expected |= {f"reportgen/templates/{p.relative_to(TEMPLATES).as_posix()}" for p in TEMPLATES.rglob("*")
                  if p.is_file()}
     expected |= {f"reportgen/lecture/{name}" for name in shipped_definitions()}

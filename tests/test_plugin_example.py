@@ -6,8 +6,10 @@ subprocesses only, so importlib.metadata finds its entry point there and the res
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +28,8 @@ from .conftest import run_reportgen
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "examples" / "reportgen-basis"
 COURSE = ROOT / "examples" / "basis-course"
+TEMPLATES = PACKAGE / "reportgen_basis" / "templates"
+LOCALE = TEMPLATES / "locale"
 OUTPUTS = ("report.html", "report.pdf", "results.json")
 
 
@@ -182,3 +186,49 @@ def test_editing_the_plugin_code_puts_its_outputs_out_of_date(plugin_env, first_
     analysis.write_text(analysis.read_text() + "\n# an edit of the kind's analysis\n")
     result = run_reportgen(*check, cwd=tmp_path, env=env, timeout=120)
     assert result.returncode == 1 and "out of date" in result.stderr, result.stderr
+
+
+def _section(page: str) -> str:
+    """The basis study's section of a report, after its title and summary (text of the definition), as text."""
+    start = page.index('<section class="study" id="basis"')
+    section = page[start:page.index('<section id="references"', start)]
+    section = section[section.index("</p>", section.index('class="summary"')):]
+    return html.unescape(re.sub(r"<[^>]+>", " ", section))
+
+
+def test_course_of_the_plugin_kind_builds_in_spanish_from_its_catalogue(plugin_env, tmp_path):
+    site = Path(plugin_env["PYTHONPATH"].split(os.pathsep)[0])
+    assert (site / "reportgen_basis" / "templates" / "locale" / "es" / "LC_MESSAGES" / "messages.po").is_file()
+    out = tmp_path / "out"
+    # --strict: a message the catalogues leave fuzzy or untranslated fails the build.
+    done = run_reportgen("build", "--definitions", COURSE, "--out", out, "--cache", tmp_path / "cache", "--jobs", "1",
+                         "--lang", "es", "--strict", cwd=tmp_path, env=plugin_env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    section = _section((out / "report.es.html").read_text(encoding="utf-8"))
+    assert "Los coeficientes muestran cómo falla una base." in section
+    assert "Con campanas gaussianas, el error de prueba es mínimo con 6 funciones base" in section
+    assert "Ajustes en forma cerrada sobre una base fija" in section  # the figure's caption, from the analysis
+    assert "MSE de prueba en el hueco" in section  # a table header
+    # No English sentence of the section is left: no stretch of any of its messages between two fields.
+    from reportgen.catalogues import read
+
+    english = [text for message in read(LOCALE / "messages.pot") if message.id
+               for msgid in (message.id if isinstance(message.id, tuple) else (message.id,))
+               for text in re.split(r"\{\w+\}|\\\(.*?\\\)", msgid) if len(text.strip()) >= 20]
+    assert len(english) > 40
+    left = [text for text in english if text.strip() in section]
+    assert not left, left
+
+
+def test_the_example_catalogue_is_complete_and_current(tmp_path):
+    options = ("--templates", TEMPLATES, "--code", PACKAGE / "reportgen_basis")
+    status = run_reportgen("translations", "status", *options, cwd=tmp_path, timeout=120)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert "(100 %), 0 fuzzy, 0 missing" in status.stdout, status.stdout
+    # messages.pot is what `translations update` writes from the code and templates as they are now.
+    copy = shutil.copytree(PACKAGE / "reportgen_basis", tmp_path / "reportgen_basis",
+                           ignore=shutil.ignore_patterns("__pycache__"))
+    update = run_reportgen("translations", "update", "--templates", copy / "templates", "--code", copy,
+                           cwd=tmp_path, timeout=120)
+    assert update.returncode == 0, update.stdout + update.stderr
+    assert (copy / "templates" / "locale" / "messages.pot").read_bytes() == (LOCALE / "messages.pot").read_bytes()

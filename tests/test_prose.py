@@ -40,7 +40,7 @@ def changed(tmp_path_factory):
 def test_introduction_states_the_changed_data_recipe(changed):
     intro = _text(_section(changed, "introduction"))
     assert "30 equally spaced inputs" in intro
-    assert "the 2 with indices 3, 4 are deleted" in intro and "the 28 that remain" in intro
+    assert "the 2 with indices 3 and 4 are deleted" in intro and "the 28 that remain" in intro
     assert "seeded with 7" in intro and "grid of 150 points" in intro
     assert "x * sin(10 * x)" in intro
     for lecture_default in ("Twenty", "fifteen", "indices 9", "200 points", "seeded with 0"):
@@ -58,7 +58,7 @@ def test_introduction_states_training_per_study_where_studies_differ(changed):
 def test_study_sections_state_their_own_recipe(changed):
     capacity = _text(_section(changed, "capacity"))
     assert "learning rate 0.005" in capacity and "for 50 steps" in capacity
-    assert "sigmoid hidden units" in capacity and "Explore the solutions with 1, 3 units" in capacity
+    assert "sigmoid hidden units" in capacity and "Explore the solutions with 1 and 3 units" in capacity
     assert "5,000" not in capacity and "tanh hidden units" not in capacity
     for study in ("overfitting", "regularization", "capacity"):
         setup = _text(changed.split(f'id="{study}-setup"', 1)[1].split("</dl>", 1)[0])

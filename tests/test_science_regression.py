@@ -234,12 +234,12 @@ def _regularization(tmp_path, converged: bool):
 
 def test_runs_on_the_map_solution_are_said_to_reach_it_and_runs_away_from_it_are_not(tmp_path):
     reached, result = _regularization(tmp_path / "a", converged=True)
-    assert "The runs with weight decay 0.01, 1.0 reached it" in reached
+    assert "The runs with weight decay 0.01 and 1.0 reached it" in reached
     assert "still on their way" not in reached
     assert result.facts["series"][0]["reached_map"] == [0.01, 1.0]
     assert all(m["map_distance"] < 1e-6 for m in result.metrics if m["map_norm"] < 1e3)
     away, result = _regularization(tmp_path / "b", converged=False)
-    assert "The runs with weight decay 0.01, 1.0 were still on their way" in away and "reached it" not in away
+    assert "The runs with weight decay 0.01 and 1.0 were still on their way" in away and "reached it" not in away
     assert result.facts["series"][0]["on_the_way"] == [0.01, 1.0]
 
 

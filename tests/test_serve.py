@@ -238,7 +238,7 @@ def test_served_page_is_the_built_report_plus_one_script_and_its_pdf_link_serves
 def test_template_edit_rerenders_without_computing_and_signals_a_reload(served, events, edit):
     before = events.current["build"]
     start = len(served.lines)
-    edit("tpl/intro.html.j2", lambda text: text.replace("Introduction</h2>", "Introduction</h2>\n<p>Edited prose.</p>"))
+    edit("tpl/intro.html.j2", lambda text: text.replace(INTRO_HEADING, INTRO_HEADING + "\n<p>Edited prose.</p>"))
     news = events.after_save()
     assert news["state"] == "ready" and news["build"] != before, news  # what makes an open page reload
     assert re.fullmatch(r"rebuilt in [\d.]+ s \(0 runs computed\): tpl/intro\.html\.j2",
@@ -255,6 +255,9 @@ def test_definition_edit_recomputes_only_what_it_changed(served, events, edit):
     assert re.match(r"rebuilt in [\d.]+ s \(8 runs computed\)", served.wait_for("rebuilt", start)), served.lines
     assert b"Capacity, fewer steps" in served.get("/report.html")[2]
 
+
+INTRO_HEADING = '{{ t("Introduction") }}</h2>'
+"""Where the tests insert prose into a copy of the built-in introduction."""
 
 ANSWERED = ("/", "/report.html", "/report.pdf", "/results.json", EVENTS)  # the stream last: old code streamed it
 
@@ -376,7 +379,7 @@ def wait_in_page(browser, session, test, timeout: float = 60) -> dict:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's chromium package)")
 def test_open_page_reloads_in_chromium_on_a_save_and_shows_a_bad_one(served, events, edit, tmp_path):
-    edit("tpl/intro.html.j2", lambda text: text.replace("Introduction</h2>", "Introduction</h2>\n" + OWN_SCRIPT))
+    edit("tpl/intro.html.j2", lambda text: text.replace(INTRO_HEADING, INTRO_HEADING + "\n" + OWN_SCRIPT))
     assert events.after_save()["state"] == "ready"
     browser = Chromium(CHROMIUM, tmp_path / "profile", tmp_path / "chromium.log")
     try:
@@ -389,7 +392,7 @@ def test_open_page_reloads_in_chromium_on_a_save_and_shows_a_bad_one(served, eve
         assert state["pdf"] == "/report.pdf" and state["leaked"] == [] and state["error"] is None
         mark = len(browser.events)
 
-        edit("tpl/intro.html.j2", lambda text: text.replace("Introduction</h2>", "Introduction</h2>\n<p>Saved.</p>"))
+        edit("tpl/intro.html.j2", lambda text: text.replace(INTRO_HEADING, INTRO_HEADING + "\n<p>Saved.</p>"))
         state = wait_in_page(browser, session, lambda s: "Saved." in s["text"])  # no hand on the browser
         # A real reload: a new document's load event (it may follow the new text by a moment), no hand on the browser.
         browser.wait_for("Page.loadEventFired", session, start=mark, timeout=30)
@@ -456,6 +459,7 @@ def test_busy_port_foreign_host_and_missing_course_are_refused_before_anything_i
 
 def test_watches_the_definitions_and_every_template_folder_a_build_searches(tmp_path):
     from reportgen.build import BuildOptions, load
+    from reportgen.catalogues import builtin_locale
 
     definitions = write_files(tmp_path / "course", {**TINY_COURSE, "course.toml": TINY_COURSE["course.toml"]
                                                     + 'templates = "own"\n', "own/bibliography.toml": ""})
@@ -463,13 +467,14 @@ def test_watches_the_definitions_and_every_template_folder_a_build_searches(tmp_
     _, _, folders = load(BuildOptions(definitions=definitions, templates=(given,)))
     watched = watch_set(definitions, folders)
 
+    locale = builtin_locale().resolve()
     assert watched.folders() == [definitions.resolve(), given.resolve(), given.resolve() / "studies",
                                  (definitions / "own").resolve(), builtin_templates().resolve(),
-                                 builtin_templates().resolve() / "es", builtin_templates().resolve() / "es" / "studies",
-                                 builtin_templates().resolve() / "studies"]
+                                 builtin_templates().resolve() / "studies", locale, locale / "es",
+                                 locale / "es" / "LC_MESSAGES"]
     read = [definitions / "course.toml", definitions / "capacity.toml", given / "studies" / "capacity.html.j2",
             definitions / "own" / "bibliography.toml", builtin_templates() / "report.css",
-            builtin_templates() / "es" / "messages.toml", builtin_templates() / "es" / "studies" / "capacity.html.j2"]
+            builtin_templates() / "studies" / "capacity.html.j2", locale / "es" / "LC_MESSAGES" / "messages.po"]
     unread = [definitions / ".reportgen-cache" / "x.toml", definitions / "notes.txt", given / ".intro.html.j2.swp",
               given / "intro.html.j2~", given / "4913", definitions / ".course.toml.1a2b3c4d.tmp"]
     assert [path for path in read if not watched.reads(path.resolve())] == []

@@ -19,7 +19,7 @@ from reportgen.cache import ResultCache, seal, unseal
 from reportgen.pdf import render_pdf
 from reportgen.publish import MANIFEST
 
-from .conftest import COURSE, QUICK_STUDY, ROOT, refuse, run_reportgen, write_files
+from .conftest import CATALOGUE, COURSE, QUICK_STUDY, ROOT, po_text, refuse, run_reportgen, write_files
 
 SECRET = "the builder's private file"
 BUILTIN = ROOT / "templates"
@@ -156,17 +156,17 @@ def test_a_template_message_reaching_for_globals_is_refused_before_any_work(tmp_
 
 
 def test_a_catalogue_translation_reaching_for_globals_is_refused_with_its_line(tmp_path):
-    catalogue = '"Activities" = "Actividades"\n"Setup" = "{x.__class__} Configuración"\n'
-    course = quick_course(tmp_path, {"intro.html.j2": "<p>intro</p>\n", "es/messages.toml": catalogue})
+    catalogue = po_text({"Activities": "Actividades", "Setup": "{x.__class__} Configuración"})
+    course = quick_course(tmp_path, {"intro.html.j2": "<p>intro</p>\n", CATALOGUE: catalogue})
     line = refuse("validate", "--definitions", course)
-    assert "messages.toml, line 2" in line and '"Setup"' in line and "not a plain {name} field" in line
+    assert "messages.po, line 10" in line and '"Setup"' in line and "not a plain {name} field" in line
 
 
 def test_a_translation_naming_a_field_its_message_lacks_is_refused(tmp_path):
-    catalogue = '"{n} run" = ["{n} ejecución {secret}", "{n} ejecuciones"]\n'
-    course = quick_course(tmp_path, {"intro.html.j2": "<p>intro</p>\n", "es/messages.toml": catalogue})
+    catalogue = po_text({"{n} run": ("{n} ejecución {secret}", "{n} ejecuciones")})
+    course = quick_course(tmp_path, {"intro.html.j2": "<p>intro</p>\n", CATALOGUE: catalogue})
     line = refuse("validate", "--definitions", course)
-    assert "messages.toml, line 1" in line and "{secret} is not a field of the English message" in line
+    assert "messages.po, line 7" in line and "{secret} is not a field of the English message" in line
 
 
 # --------------------------------------------------------------------------- stored results are data
@@ -178,6 +178,8 @@ def test_stored_table_cells_are_escaped_but_powers_of_ten_stay(tmp_path):
     assert table_cell('<img src=x onerror="alert(1)">') == '&lt;img src=x onerror=&#34;alert(1)&#34;&gt;'
     assert table_cell('<a rel="attachment" href="file:///etc/passwd">x</a>').startswith("&lt;a rel=")
     assert table_cell("1.23 × 10<sup>−5</sup>") == "1.23 × 10<sup>−5</sup>"
+    assert table_cell("0.1 ± 2 × 10<sup>−3</sup>") == ('<span class="part">0.1</span> '
+                                                       '<span class="part">± 2 × 10<sup>−3</sup></span>')
     assert table_cell(("0.41", "0.42*")) == '0.41<br><span class="predicted">0.42*</span>'
     assert table_cell("10<sup><b>5</b></sup>") == "10&lt;sup&gt;&lt;b&gt;5&lt;/b&gt;&lt;/sup&gt;"
 

@@ -226,7 +226,7 @@ def test_templates_option_overrides_one_partial(own_templates, base, tmp_path, t
     result = reportgen("build", *args, "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     _assert_own_capacity_partial((out / "report.html").read_text(encoding="utf-8"),
-                                 "This study fits polynomials of degree 1, 3, 12")
+                                 "This study fits polynomials of degree 1, 3, and 12")
     # The user's templates are inputs: editing one makes the outputs out of date.
     assert invoke("check", *args).exit_code == 0
     (own_templates / "studies" / "capacity.html.j2").write_text(OWN_CAPACITY.replace("Own", "My own"))

@@ -10,7 +10,7 @@ from typing import Any, Callable
 from markupsafe import Markup
 
 from ..explorer import Explorer
-from ..language import fixed
+from ..language import fixed, number
 from ..plan import Run
 from ..spec import Study
 
@@ -144,7 +144,9 @@ def fmt(value: float, digits: int = 3, html: bool = True) -> str:
         return "0"
     if 1e-3 <= abs(value) < 1e5:
         decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-        text = fixed(float(f"{value:.{decimals}f}"), decimals)  # rounded once, as Python rounds; Babel writes it
+        rounded = float(f"{value:.{decimals}f}")  # rounded once, as Python rounds; Babel writes it
+        # Whole numbers are grouped as the language groups them (23,738; 23.738), like every other number.
+        text = number(int(rounded)) if decimals == 0 else fixed(rounded, decimals)
         return text.replace("-", "−") if html else text
     mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
     mantissa = fixed(float(mantissa), digits - 1)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..data import Dataset, polynomial_map, region_errors
 from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
-from ..language import _, listing
+from ..language import _, conjoined, listing, ngettext
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -165,12 +165,15 @@ def _steps_to_settle(losses: np.ndarray) -> int:
 def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
     svg = fit_panels(series, lambda cell: _("degree {degree}", degree=_degree(cell)))
     degrees = listing(_degree(c) for c in next(iter(series.values())))
-    escapes = facts["series"][0]["escapes"]
+    escapes = {region: sorted({d for s in facts["series"] for d in s["escapes"][region]}) for region in REGIONS}
     where = []
     if escapes["outside"]:
-        where.append(_("beyond the training inputs: degree {degrees}", degrees=listing(escapes["outside"])))
+        where.append(ngettext("beyond the training inputs: degree {degrees}",
+                              "beyond the training inputs: degrees {degrees}", len(escapes["outside"]),
+                              degrees=conjoined(escapes["outside"])))
     if escapes["gap"]:
-        where.append(_("in the gap: degree {degrees}", degrees=listing(escapes["gap"])))
+        where.append(ngettext("in the gap: degree {degrees}", "in the gap: degrees {degrees}", len(escapes["gap"]),
+                              degrees=conjoined(escapes["gap"])))
     frame = (_("Fits that leave the frame, {where}.", where="; ".join(where)) if where
              else _("No fit leaves the frame."))
     return Figure(
@@ -236,16 +239,21 @@ def _with_intervals(ax, positions, ordered: list[Cell], metric: str, color, styl
 def _errors_alt(facts: dict) -> str:
     parts = []
     for s in facts["series"]:
-        part = _("For {label}, the error inside the data is lowest at degree {inside} ({inside_mse}) and in the gap "
-                 "at degree {gap} ({gap_mse})", label=s["label"], inside=s["best_inside"]["degree"],
-                 inside_mse=fmt(s["best_inside"]["mse"], html=False), gap=s["best_gap"]["degree"],
-                 gap_mse=fmt(s["best_gap"]["mse"], html=False))
+        if s["best_gap"]["degree"] is None:  # data with no gap
+            part = _("For {label}, the error inside the data is lowest at degree {inside} ({inside_mse})",
+                     label=s["label"], inside=s["best_inside"]["degree"],
+                     inside_mse=fmt(s["best_inside"]["mse"], html=False))
+        else:
+            part = _("For {label}, the error inside the data is lowest at degree {inside} ({inside_mse}) and in the "
+                     "gap at degree {gap} ({gap_mse})", label=s["label"], inside=s["best_inside"]["degree"],
+                     inside_mse=fmt(s["best_inside"]["mse"], html=False), gap=s["best_gap"]["degree"],
+                     gap_mse=fmt(s["best_gap"]["mse"], html=False))
         if s["train_sse_rises"]:
             rise = s["train_sse_rise"]
             part += _("; the trained SSE rises from degree {a} to degree {b}", a=rise["from_degree"],
                       b=rise["to_degree"])
-        parts.append(part)
-    return _("Two panels of error against degree.") + " " + "; ".join(parts) + "."
+        parts.append(part + ".")
+    return " ".join([_("Two panels of error against degree."), *parts])
 
 
 def _losses_figure(study: Study, series: dict) -> Figure:

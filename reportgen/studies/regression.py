@@ -177,7 +177,11 @@ def data_figure(study, cell_list: list[Cell]) -> Figure:
                             points=points, gap=gap),
                   alt=_("Scatter plot of {points} training points on x from {low} to {high}, with the noiseless "
                         "target drawn dashed{gap}.", points=points, low=fixed(data.x_train.min(), 2),
-                        high=fixed(data.x_train.max(), 2), gap=gap))
+                        high=fixed(data.x_train.max(), 2), gap=gap) if len(shown) == 1 else
+                  _("{panels} scatter plots, one per setting ({settings}), each of {points} training points on x from "
+                    "{low} to {high}, with the noiseless target drawn dashed{gap}.", panels=len(shown),
+                    settings="; ".join(label for label, _data in shown), points=points,
+                    low=fixed(data.x_train.min(), 2), high=fixed(data.x_train.max(), 2), gap=gap))
 
 
 def fit_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str], str] = str) -> str:

@@ -8,6 +8,8 @@ reached it and which were still on their way (early stopping), and judge the pri
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..data import penalty_weight, polynomial_map, region_errors
@@ -88,8 +90,8 @@ def _series_facts(rest: tuple, members: list[Cell]) -> dict:
     strongest = ordered[-1]
     data = dataset_of(strongest.runs[0])
     counts = {name: int(mask.sum()) for name, mask in data.regions().items()}
-    reached = [_decay(c) for c in penalized if c.mean("map_distance") <= REACHED]
-    on_the_way = [_decay(c) for c in penalized if c.mean("map_distance") > REACHED]
+    reached = [_decay(c) for c in penalized if _farthest(c) <= REACHED]
+    on_the_way = [_decay(c) for c in penalized if _farthest(c) > REACHED]
     share = (counts["outside"] * none.mean("mse_outside") / (sum(counts.values()) * none.mean("test_mse"))
              if none is not None and counts["outside"] and none.mean("test_mse") > 0 else 0.0)
     weakest_on_the_way = next((c for c in penalized if _decay(c) in on_the_way), None)
@@ -114,7 +116,9 @@ def _series_facts(rest: tuple, members: list[Cell]) -> dict:
                       "train_sse": strongest.mean("train_sse"), "test_mse": strongest.mean("test_mse")},
         "reached_map": reached,
         "on_the_way": on_the_way,
-        "reached_worst": max((c.mean("map_distance") for c in penalized if _decay(c) in reached), default=None),
+        # Every seed of every run that reached MAP lies within this many percent of it (rounded up, never down).
+        "reached_within_percent": _rounded_up(100 * max((_farthest(c) for c in penalized if _decay(c) in reached),
+                                                        default=0.0)) if reached else None,
         "on_the_way_example": None if weakest_on_the_way is None else {
             "decay": _decay(weakest_on_the_way), "train_sse": weakest_on_the_way.mean("train_sse"),
             "map_train_sse": weakest_on_the_way.metrics[0]["map_train_sse"],
@@ -124,10 +128,25 @@ def _series_facts(rest: tuple, members: list[Cell]) -> dict:
             "train_sse": none.mean("train_sse"), "lstsq_norm": none.metrics[0]["map_norm"],
             "lstsq_train_sse": none.metrics[0]["map_train_sse"]},
         "outside_points": counts["outside"],
+        "has_gap": counts["gap"] > 0,
         "outside_share_without_decay": share,
         "prior_variances": [{"decay": _decay(c), "lambda": penalty_weight(_decay(c)),
                              "variance": noise ** 2 / penalty_weight(_decay(c))} for c in penalized],
     }
+
+
+def _farthest(cell: Cell) -> float:
+    """The largest relative distance to MAP over the cell's healthy seeds."""
+    return max((m["map_distance"] for m, o in zip(cell.metrics, cell.outcomes) if o.status == "ok"),
+               default=float("inf"))
+
+
+def _rounded_up(value: float, digits: int = 2) -> float:
+    """``value`` rounded up to ``digits`` significant digits: a bound that stays a bound once written."""
+    if value <= 0:
+        return 0.0
+    scale = 10.0 ** (math.floor(math.log10(value)) - digits + 1)
+    return float(f"{math.ceil(value / scale - 1e-9) * scale:.{digits}g}")
 
 
 def _map_best(members: list[Cell], metric: str) -> dict:
@@ -175,11 +194,16 @@ def _tradeoff_figure(study: Study, series: dict, facts: dict) -> Figure:
             ax.set_title(title)
         svg = to_svg(fig)
     first = facts["series"][0]
-    alt = _("Test error by region and parameter norm against weight decay, trained runs beside the MAP solution. "
-            "Inside the data the trained error is lowest at weight decay {inside} ({inside_mse}); in the gap at "
-            "{gap} ({gap_mse}).", inside=_label(first["best_inside"]["decay"]),
-            inside_mse=fmt(first["best_inside"]["mse"], html=False), gap=_label(first["best_gap"]["decay"]),
-            gap_mse=fmt(first["best_gap"]["mse"], html=False))
+    if first["best_gap"]["decay"] is None:  # data with no gap
+        alt = _("Test error inside the data and parameter norm against weight decay, trained runs beside the MAP "
+                "solution. Inside the data the trained error is lowest at weight decay {inside} ({inside_mse}).",
+                inside=_label(first["best_inside"]["decay"]), inside_mse=fmt(first["best_inside"]["mse"], html=False))
+    else:
+        alt = _("Test error by region and parameter norm against weight decay, trained runs beside the MAP solution. "
+                "Inside the data the trained error is lowest at weight decay {inside} ({inside_mse}); in the gap at "
+                "{gap} ({gap_mse}).", inside=_label(first["best_inside"]["decay"]),
+                inside_mse=fmt(first["best_inside"]["mse"], html=False), gap=_label(first["best_gap"]["decay"]),
+                gap_mse=fmt(first["best_gap"]["mse"], html=False))
     if first["reached_map"]:
         alt += " " + _("The trained runs sit on the MAP solution for weight decay {decays}.",
                        decays=listing(_label(d) for d in first["reached_map"]))

@@ -1,4 +1,8 @@
-"""A basis study's metrics, its figures, its table and the facts its template quotes."""
+"""A basis study's metrics, its figures, its table and the facts its template quotes.
+
+Every word goes through ``reportgen.language._`` and ``ngettext``: ``analyze`` runs once per language of a build,
+and the Spanish is in ``templates/locale/es/LC_MESSAGES/messages.po`` (``reportgen translations update``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import numpy as np
 
 from reportgen.data import Dataset
 from reportgen.figures import Figure
+from reportgen.language import _, current, ngettext, number
 from reportgen.plan import Run
 from reportgen.spec import Study
 from reportgen.studies.base import StudyResult, Table, assemble, fmt
@@ -22,8 +27,6 @@ from reportgen.studies.regression import (
 from .fit import BasisOutcome
 
 AXIS = "model.count"
-FAMILY_NAMES = {"gaussian": "Gaussian bumps", "fourier": "Fourier features"}
-WHERE = " (over the whole grid, and inside the gap)"
 
 
 def analyze(study: Study, runs: list[Run], outcomes: list[BasisOutcome]) -> StudyResult:
@@ -51,11 +54,28 @@ def _metrics(run: Run, outcome: BasisOutcome, data: Dataset) -> dict[str, float]
     return metrics
 
 
-def _setting(rest: tuple[tuple[str, object], ...]) -> str:
+def _family_name(family: str) -> str:
+    """A family of bases as the prose names it, in the current language."""
+    return _("Gaussian bumps") if family == "gaussian" else _("Fourier features")
+
+
+def _parameter(key: str, value: object) -> str:
+    """One value a series holds fixed, as a reader names it: ``width 0.05``, ``noise 0.3``."""
+    if key == "model.width":
+        return _("width {width}", width=number(value))
+    if key == "model.ridge":
+        return _("ridge penalty {ridge}", ridge=number(value))
+    return series_label(((key, value),))  # the data's keys, as the built-in studies name them
+
+
+def _other(rest: tuple[tuple[str, object], ...]) -> str:
+    """What a series holds fixed besides its family (``""`` when nothing)."""
+    return current().separator.join(_parameter(key, value) for key, value in rest if key != "model.family")
+
+
+def _setting(rest: tuple[tuple[str, object], ...], family: str) -> str:
     """What a series holds fixed, as a reader names it: ``Fourier features, noise 0.3``."""
-    parts = [FAMILY_NAMES[value] if key == "model.family" else f"{key.split('.')[-1].replace('_', ' ')} {value}"
-             for key, value in rest]
-    return ", ".join(parts) or "all runs"
+    return current().separator.join([_family_name(family), *filter(None, [_other(rest)])])
 
 
 def _count(cell: Cell) -> int:
@@ -73,11 +93,14 @@ def _facts(series: dict) -> dict:
         best, low, high = _best(members), min(members, key=_count), max(members, key=_count)
         data = dataset_of(members[0].runs[0])
         model = members[0].runs[0].config.model
+        other = _other(rest)
         per_series.append({
-            "label": _setting(rest), "family": model.family, "family_name": FAMILY_NAMES[model.family],
-            # What else the series holds fixed, for prose that already names the family ("" when nothing).
-            "other": _setting(tuple(pair for pair in rest if pair[0] != "model.family")) if any(
-                key != "model.family" for key, _ in rest) else "",
+            "label": _setting(rest, model.family), "family": model.family,
+            "family_name": _family_name(model.family),
+            # What else the series holds fixed ("" when nothing), and the family named with it, for the prose.
+            "other": other,
+            "name": _("{family} ({setting})", family=_family_name(model.family), setting=other) if other
+            else _family_name(model.family),
             "width": model.width, "ridge": model.ridge,
             "counts": [_count(c) for c in members],
             "best_count": _count(best), "best_test_mse": best.mean("test_mse"),
@@ -92,23 +115,29 @@ def _facts(series: dict) -> dict:
     overall = min(per_series, key=lambda s: (np.nan_to_num(s["best_test_mse"], nan=np.inf), s["best_count"]))
     return {"series": per_series, "families": sorted({s["family"] for s in per_series}),
             "gap": any(dataset_of(m[0].runs[0]).gap is not None for m in series.values()),
-            "best": {"family_name": overall["family_name"], "other": overall["other"],
+            "best": {"family_name": overall["family_name"], "other": overall["other"], "name": overall["name"],
                      "count": overall["best_count"], "test_mse": overall["best_test_mse"]}}
 
 
 def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
     # fit_panels titles each panel by its series label ("family fourier"); name the family as the prose does.
-    titles = {series_label(rest): _setting(rest) for rest in series}
-    svg = fit_panels(series, lambda cell: f"{_count(cell)} function{'s' if _count(cell) != 1 else ''}",
+    titles = {series_label(rest): s["label"] for rest, s in zip(series, facts["series"])}
+    svg = fit_panels(series, lambda cell: ngettext("{n} function", "{n} functions", _count(cell)),
                      title=lambda label: titles.get(label, label))
-    described = "; ".join(
-        f"{s['label'] + ': ' if len(series) > 1 else ''}{s['family_name']}, lowest test error with {s['best_count']} "
-        f"({fmt(s['best_test_mse'], html=False)})" for s in facts["series"])
+    described = " ".join(
+        ngettext("{setting}: lowest test error with {n} function ({error}).",
+                 "{setting}: lowest test error with {n} functions ({error}).", s["best_count"],
+                 setting=s["label"], error=fmt(s["best_test_mse"], html=False)) for s in facts["series"])
+    if facts["gap"]:
+        caption = _("Closed-form fits on a fixed basis (a bias plus the given number of functions) to the training "
+                    "data, with the noiseless target dashed and the gap in the data shaded.")
+    else:
+        caption = _("Closed-form fits on a fixed basis (a bias plus the given number of functions) to the training "
+                    "data, with the noiseless target dashed.")
     return Figure(
-        id=f"fig-{study.id}-fits", svg=svg,
-        caption=("Closed-form fits on a fixed basis (a bias plus the given number of functions) to the training "
-                 f"data, with the noiseless target dashed{' and the gap in the data shaded' if facts['gap'] else ''}."),
-        alt=f"Training points, the target and the fitted curves, one panel per setting. {described}.",
+        id=f"fig-{study.id}-fits", svg=svg, caption=caption,
+        alt=_("Training points, the target and the fitted curves, one panel per setting. {described}",
+              described=described),
     )
 
 
@@ -117,17 +146,24 @@ def _table(study: Study, series: dict) -> Table:
     gap = any("gap_mse" in c.metrics[0] for members in series.values() for c in members)
     rows = []
     for rest, members in series.items():
+        setting = _setting(rest, members[0].runs[0].config.model.family)
         for cell in members:
-            row = [_setting(rest)] if multi else []
-            row += [str(_count(cell)), str(cell.metrics[0]["rank"]), fmt(cell.mean("train_sse")),
+            row = [setting] if multi else []
+            row += [number(_count(cell)), number(cell.metrics[0]["rank"]), fmt(cell.mean("train_sse")),
                     fmt(cell.mean("test_mse"))]
             inside = fmt(cell.mean("gap_mse")) if "gap_mse" in cell.metrics[0] else "—"
             rows.append(tuple(row + ([inside] if gap else [])))
-    columns = (["setting"] if multi else []) + ["basis functions", "rank", "train SSE", "test MSE"]
-    columns += ["test MSE in the gap"] if gap else []
+    columns = ([_("setting")] if multi else []) + [_("basis functions"), _("rank"), _("train SSE"), _("test MSE")]
+    columns += [_("test MSE in the gap")] if gap else []
+    if gap:
+        caption = _("Errors per basis: training SSE on the noisy points, and mean squared error against the "
+                    "noiseless target on the test grid (over the whole grid, and inside the gap). The rank is that "
+                    "of the design matrix (with its ridge rows): below the number of coefficients, some combination "
+                    "of basis functions is invisible at the training points.")
+    else:
+        caption = _("Errors per basis: training SSE on the noisy points, and mean squared error against the "
+                    "noiseless target on the test grid. The rank is that of the design matrix (with its ridge "
+                    "rows): below the number of coefficients, some combination of basis functions is invisible at "
+                    "the training points.")
     return Table(id=f"tab-{study.id}-errors", columns=tuple(columns), rows=tuple(rows),
-                 numeric=tuple([False] * multi + [True] * (len(columns) - multi)),
-                 caption=("Errors per basis: training SSE on the noisy points, and mean squared error against the "
-                          f"noiseless target on the test grid{WHERE if gap else ''}. The rank is that of the design "
-                          "matrix (with its ridge rows): below the number of coefficients, some combination of basis "
-                          "functions is invisible at the training points."))
+                 numeric=tuple([False] * multi + [True] * (len(columns) - multi)), caption=caption)
