@@ -274,7 +274,7 @@ def foreign_entries(root: Path) -> list[str]:
     with os.scandir(root) as entries:
         for entry in entries:
             name = entry.name
-            if _temporary(name):
+            if _temporary(name) or name == STORE_MARKER:  # the marker: another build made this store a moment ago
                 continue
             pattern = _STORE_FOLDERS.get(name) or (rf"{name}[0-9a-f]{{62}}\.npz" if _HEX2.fullmatch(name) else None)
             if (pattern and entry.is_dir(follow_symlinks=False)

@@ -236,6 +236,9 @@ def environment(extra: list[Path] | None = None, language: str = lang.DEFAULT) -
     env.globals["t"] = translate
     env.globals["separator"] = lambda: lang.current().separator  # between the items of a list
     env.globals["tn"] = translate_count
+    # A value of the definitions shown in the edition's words where the catalogue has them (sigmoide), else as given:
+    # data, never a message with fields to fill.
+    env.globals["word"] = lambda value: lang.translation(str(value))
     # \\ref{…} to a figure or table object, so prose never spells out ids that depend on the study's file name.
     env.globals["ref"] = lambda item: Markup(f"\\ref{{{item.id}}}")
     return env

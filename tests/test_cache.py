@@ -910,3 +910,14 @@ def test_clean_cache_removes_the_store_beside_the_definitions_or_the_one_named(c
     assert reportgen("clean", "--definitions", definitions, "--out", tmp_path / "build", "--cache",
                      "--cache-dir", named).returncode == 0
     assert not named.exists()
+
+
+def test_a_store_another_build_marked_a_moment_ago_is_no_stranger(tmp_path):
+    """Two first builds share a new store: the one that looks between the other's mkdir and its marker must not
+    take the marker itself for a foreign file."""
+    from reportgen.cache import MARKER_TEXT, STORE_MARKER, foreign_entries
+
+    (tmp_path / STORE_MARKER).write_bytes(MARKER_TEXT)
+    assert foreign_entries(tmp_path) == []
+    (tmp_path / "notes.txt").write_text("mine")
+    assert foreign_entries(tmp_path) == ["notes.txt"]

@@ -247,7 +247,7 @@ def _python_messages(folder: Path) -> set[str]:
 def test_numbers_follow_the_language():
     with speaking("es"):
         assert [language.number(v) for v in (0.1, 0.0, 1e-8, 10000, 5000, -0.05, 2.5e-5)] == [
-            "0,1", "0,0", "10⁻⁸", "10.000", "5000", "−0,05", "2,5 × 10⁻⁵"]
+            "0,1", "0,0", "10⁻⁸", "10.000", "5.000", "−0,05", "2,5 × 10⁻⁵"]
         assert language.listing([0, 0.5, 1]) == "0; 0,5; 1"
         assert language.ngettext("{n} run", "{n} runs", 3) == "3 ejecuciones"
     with speaking("en"):

@@ -262,11 +262,11 @@ def test_gap_overshoot_flips_in_spanish(study):
 
 def test_loss_alt_text_says_wider_ends_lower_only_where_the_first_seed_does(study):
     falling = study_result(study, BASE)
-    assert "With one hidden layer, the first seed ends at 1.96, 0.0686, 0.0588 for 1, 5, 10 units: lower with every " \
-           "added unit." in falling.figures["losses"].alt
+    assert "With one hidden layer, the first seed ends at 1.96, 0.0686, and 0.0588 for 1, 5, and 10 units: lower " \
+           "with every added unit." in falling.figures["losses"].alt
     # Seed 0 of 10 units ends above 5 units: the drawn curves contradict "wider is lower".
     rising = study_result(study, {1: RIGID, 5: FIT, 10: {**WIDER, "train": 0.09}})
-    assert "for 1, 5, 10 units: not lower with every added unit" in rising.figures["losses"].alt
+    assert "for 1, 5, and 10 units: not lower with every added unit" in rising.figures["losses"].alt
     assert "wider networks reach lower training error" not in rising.figures["losses"].alt
 
 

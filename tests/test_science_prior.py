@@ -276,9 +276,9 @@ def test_heavy_tails_are_claimed_only_where_the_largest_draws_hold_most_of_the_v
     assert [(row["activation"], row["depth"]) for row in facts["tails"]["heavy"]] == [("relu", 1), ("relu", 2)]
     assert facts["tails"]["heaviest"]["share"] > 2 * facts["tails"]["gaussian"]
     assert claim in text
-    assert {"en": "of the 2,000 relu draws hold", "es": "de las 2000 muestras con ReLU concentra"}[language] in text
+    assert {"en": "of the 2,000 relu draws hold", "es": "de las 2.000 muestras con ReLU concentra"}[language] in text
     assert {"en": "narrow networks get more draws here (2,000 at width 1, 400 at width 100)",
-            "es": "las redes angostas reciben más muestras (2000 con ancho 1; 400 con ancho 100)"}[language] in text
+            "es": "las redes angostas reciben más muestras (2.000 con ancho 1; 400 con ancho 100)"}[language] in text
 
 
 def test_draws_caption_notes_growing_scales_only_where_the_measured_spread_grows(prior_runs):

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..data import Dataset, polynomial_map, region_errors
 from ..figures import DATA_COLOR, Figure, figure, log_scale, ordered_colors, to_svg
-from ..language import _, current, listing, ngettext, number, power_of_ten
+from ..language import _, conjoined, current, ngettext, number, power_of_ten
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -335,7 +335,7 @@ def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
         axes[0][0].set_ylabel("y")
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         svg = to_svg(fig)
-    widths = listing(_width(c) for c in next(iter(series.values())))
+    widths = conjoined(_width(c) for c in next(iter(series.values())))
     return Figure(id=f"fig-{study.id}-fits", svg=svg, caption=_fits_caption(widths, facts),
                   alt=_fits_alt(widths, facts))
 
@@ -407,7 +407,7 @@ def _losses_figure(study: Study, series: dict, facts: dict) -> Figure:
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         svg = to_svg(fig)
     return Figure(id=f"fig-{study.id}-losses", svg=svg,
-                  caption=_("Training loss during optimisation ({seeds}), one panel per depth, with the noise floor "
+                  caption=_("Training loss during optimization ({seeds}), one panel per depth, with the noise floor "
                             "dotted.", seeds=_seeds_drawn(facts)),
                   alt=_losses_alt(facts))
 
@@ -416,11 +416,11 @@ def _losses_alt(facts: dict) -> str:
     """Where each panel's drawn seed ends, and whether it ends lower with every added unit."""
     parts = [_("Loss curves on log-log axes, one per width, one panel per depth, with the noise floor dotted.")]
     for s in facts["series"]:
-        ends = listing(_plain(v) for v in s["first_seed_train_sse"])
+        ends = conjoined(_plain(v) for v in s["first_seed_train_sse"])
         trend = (_("lower with every added unit") if s["first_seed_train_falls"]
                  else _("not lower with every added unit"))
         parts.append(_("With {title}, the first seed ends at {ends} for {widths} units: {trend}.", title=s["title"],
-                       ends=ends, widths=listing(s["widths"]), trend=trend))
+                       ends=ends, widths=conjoined(s["widths"]), trend=trend))
     return " ".join(parts)
 
 

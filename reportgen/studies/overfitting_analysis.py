@@ -12,7 +12,7 @@ import numpy as np
 
 from ..data import Dataset, polynomial_map, region_errors
 from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
-from ..language import _, conjoined, listing, ngettext
+from ..language import _, conjoined, ngettext
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -164,16 +164,20 @@ def _steps_to_settle(losses: np.ndarray) -> int:
 
 def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
     svg = fit_panels(series, lambda cell: _("degree {degree}", degree=_degree(cell)))
-    degrees = listing(_degree(c) for c in next(iter(series.values())))
-    escapes = {region: sorted({d for s in facts["series"] for d in s["escapes"][region]}) for region in REGIONS}
+    degrees = conjoined(_degree(c) for c in next(iter(series.values())))
     where = []
-    if escapes["outside"]:
-        where.append(ngettext("beyond the training inputs: degree {degrees}",
-                              "beyond the training inputs: degrees {degrees}", len(escapes["outside"]),
-                              degrees=conjoined(escapes["outside"])))
-    if escapes["gap"]:
-        where.append(ngettext("in the gap: degree {degrees}", "in the gap: degrees {degrees}", len(escapes["gap"]),
-                              degrees=conjoined(escapes["gap"])))
+    for s in facts["series"]:
+        parts = []
+        if s["escapes"]["outside"]:
+            parts.append(ngettext("beyond the training inputs: degree {degrees}",
+                                  "beyond the training inputs: degrees {degrees}", len(s["escapes"]["outside"]),
+                                  degrees=conjoined(s["escapes"]["outside"])))
+        if s["escapes"]["gap"]:
+            parts.append(ngettext("in the gap: degree {degrees}", "in the gap: degrees {degrees}",
+                                  len(s["escapes"]["gap"]), degrees=conjoined(s["escapes"]["gap"])))
+        if parts:
+            joined = "; ".join(parts)
+            where.append(_("at {setting}, {where}", setting=s["label"], where=joined) if len(series) > 1 else joined)
     frame = (_("Fits that leave the frame, {where}.", where="; ".join(where)) if where
              else _("No fit leaves the frame."))
     return Figure(
@@ -264,7 +268,7 @@ def _losses_figure(study: Study, series: dict) -> Figure:
     if final is not None:
         alt += " " + _("The lowest final loss of the first panel is degree {degree}'s.", degree=_degree(final))
     return Figure(id=f"fig-{study.id}-losses", svg=svg, alt=alt,
-                  caption=_("Training loss (sum of squared errors) during optimisation, first seed of each degree."))
+                  caption=_("Training loss (sum of squared errors) during optimization, first seed of each degree."))
 
 
 def _table(study: Study, series: dict) -> Table:

@@ -14,7 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from ..figures import Figure, categorical_colors, figure, log_scale, to_svg
-from ..language import _, fixed, listing, number
+from ..language import _, conjoined, fixed, number
 from ..plan import Run
 from ..spec import Study
 from ..stats import interval, t975
@@ -408,7 +408,7 @@ def _draws_figure(study_id: str, draws: int, depth: int, activations, widths, ce
                   alt=_("A grid of {rows} by {columns} panels, each with {draws} random functions of x drawn from "
                         "networks with {layers}; rows {activations}; columns widths {widths}.", rows=len(activations),
                         columns=len(widths), draws=draws, layers=layers,
-                        activations=listing(_(a) for a in activations), widths=listing(widths)))
+                        activations=conjoined(_(a) for a in activations), widths=conjoined(widths)))
 
 
 def _hidden_layers(depth: int) -> str:
@@ -439,7 +439,7 @@ def _spread_figure(study, configs, widths, activations, depths, facts) -> Figure
         axes[0][-1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
         svg = to_svg(fig)
     deep = [s for s in facts["slopes"] if s["depth"] == facts["deepest"]]
-    slopes = listing(f"{_(s['activation'])} {fixed(s['predicted'], 2)}" for s in deep)
+    slopes = conjoined(f"{_(s['activation'])} {fixed(s['predicted'], 2)}" for s in deep)
     spread = facts["spread"]
     misses = spread["exact"]["misses"] + spread["limit"]["misses"]
     alt = _("Log-log plots of the spread of f(x) against width, one panel per depth: measured dots with bars for "

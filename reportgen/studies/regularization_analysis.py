@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data import penalty_weight, polynomial_map, region_errors
 from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
-from ..language import _, listing, number
+from ..language import _, conjoined, number
 from ..outcomes import RegressionOutcome
 from ..plan import Run
 from ..spec import Study
@@ -158,7 +158,7 @@ def _fits_figure(study: Study, series: dict) -> Figure:
     svg = fit_panels(series, lambda cell: _("weight decay {decay}", decay=_label(_decay(cell))))
     members = next(iter(series.values()))
     degree = members[0].runs[0].config.model.degree
-    decays = listing(_label(_decay(c)) for c in members)
+    decays = conjoined(_label(_decay(c)) for c in members)
     return Figure(id=f"fig-{study.id}-fits", svg=svg,
                   caption=_("Degree-{degree} polynomial fits (first seed) for weight decay {decays}.",
                             degree=degree, decays=decays),
@@ -206,7 +206,7 @@ def _tradeoff_figure(study: Study, series: dict, facts: dict) -> Figure:
                 gap_mse=fmt(first["best_gap"]["mse"], html=False))
     if first["reached_map"]:
         alt += " " + _("The trained runs sit on the MAP solution for weight decay {decays}.",
-                       decays=listing(_label(d) for d in first["reached_map"]))
+                       decays=conjoined(_label(d) for d in first["reached_map"]))
     return Figure(id=f"fig-{study.id}-tradeoff", svg=svg, alt=alt,
                   caption=_("Test error inside the data and in the gap (left) and size of the parameter vector "
                             "(right) against the weight decay, mean over seeds, beside the MAP solution in closed form "
