@@ -23,8 +23,9 @@ def test_the_built_in_catalogue_translates_every_message_and_none_is_fuzzy():
 
 
 def test_no_built_in_template_has_a_copy_per_language():
-    assert sorted(p.relative_to(builtin_templates()).as_posix() for p in builtin_templates().rglob("*.j2")
-                  if p.parent.name in ("es", "en") or "es" in p.parts) == []
+    from reportgen.language import LANGUAGES
+
+    assert [code for code in LANGUAGES if (builtin_templates() / code).exists()] == []
 
 
 @pytest.fixture
