@@ -73,8 +73,8 @@ EXPLORER_TARGET = 0.10
 
 HTML_LIMIT = 2_000_000
 
-SUBTITLE = ('en = "Lab report: polynomials, priors and multilayer perceptrons"',
-            'en = "Lab report: polynomials, priors and multilayer perceptrons (revised)"')
+SUBTITLE = ('en = "Polynomials, priors and multilayer perceptrons"',
+            'en = "Polynomials, priors and multilayer perceptrons (revised)"')
 NOISE = ('"data.noise" = [0.1, 0.3]', '"data.noise" = [0.1, 0.25]')
 ONE_BUILD, BARE = "--one-build", "--bare"
 """How :func:`cli_build` runs this script as its child: one cold build, explorers off with ``--bare``."""
