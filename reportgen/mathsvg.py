@@ -7,13 +7,13 @@ refer to it. :func:`typeset_math` replaces them in rendered HTML.
 
 from __future__ import annotations
 
-import base64
 import html
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import BadInputError
+from .svgslim import data_uri
 
 BASE_PX = 16.0
 """Font size the SVGs are drawn at; sizes are then given in em so equations follow the text size."""
@@ -44,7 +44,7 @@ class MathImage:
         displayed ones give only their width, so that on a narrow screen
         they shrink in proportion instead of overflowing.
         """
-        uri = "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
+        uri = data_uri(self.svg)
         if display:
             css_class, style = "math-display", f"width:{self.width_em:.3f}em"
         else:

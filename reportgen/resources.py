@@ -19,6 +19,7 @@ _TAG = re.compile(r"<([a-zA-Z][\w:-]*)((?:[^>\"']|\"[^\"]*\"|'[^']*')*)>?", re.S
 _ATTRIBUTE = re.compile(r"([\w:-]+)\s*=\s*(\"[^\"]*\"?|'[^']*'?|[^\s\"'>]*)", re.S)
 _CSS_URL = re.compile(r"url\(\s*([\"']?)([^\"')]*)", re.I)
 _CSS_IMPORT = re.compile(r"@import\b", re.I)
+_DATA_VALUE = re.compile(r"(?<==)\"data:[^\"]*\"", re.I)
 
 FETCHED_ATTRIBUTES = {"src", "srcset", "poster", "data", "background", "xlink:href", "action", "formaction"}
 """Attributes whose URL a browser or WeasyPrint loads by itself, whatever the element."""
@@ -43,6 +44,8 @@ def external_references(text: str) -> list[tuple[str, int]]:
             fetched = key in FETCHED_ATTRIBUTES or (key == "href" and name in FETCHED_HREF)
             if fetched and not _inline(value):
                 found.append((f"<{name} {key}=\"{value[:60]}\"> loads a resource from outside the page", line))
+    # A data: URI is the page's own content: the url(#clip) inside an SVG it holds refers within that image.
+    text = _DATA_VALUE.sub('""', text)
     for match in _CSS_URL.finditer(text):
         if not _inline(match.group(2).strip()):
             found.append((f"url({match.group(2)[:60]}) loads a resource from outside the page",

@@ -251,3 +251,24 @@ def _hoist_font_family(root: ET.Element) -> None:
     for element in root.iter():
         if element is not root and element.get("font-family") == common:
             del element.attrib["font-family"]
+
+
+_PATH_DATA = re.compile(r'\bd="([^"]*)"')
+_URI_SAFE = "/=:.,-;+()'!*~_"
+"""What a data URI carries as it is; everything else (space, quotes, <, >, #, %) is percent-encoded."""
+
+
+def data_uri(svg: str) -> str:
+    """An SVG as a ``data:`` URI, percent-encoded rather than base64: SVG is text, so its bytes mostly travel as
+    they are (a third fewer than base64). Path data loses the spaces a comma or a command letter makes
+    redundant first, since each space costs three bytes in a URI."""
+    from urllib.parse import quote
+
+    return "data:image/svg+xml," + quote(_PATH_DATA.sub(_tight_path, svg), safe=_URI_SAFE)
+
+
+def _tight_path(match: re.Match) -> str:
+    data = re.sub(r"([A-Za-z]) ", r"\1", match.group(1))  # "M 1 2" -> "M1 2"
+    data = re.sub(r" (?=[A-Za-z])", "", data)  # "2 L" -> "2L"
+    data = re.sub(r"(?<=[\d.]) (?=-?[\d.])", ",", data)  # "1 2" -> "1,2"
+    return f'd="{data}"'

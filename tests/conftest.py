@@ -252,3 +252,12 @@ def po_text(entries: dict[str, str | tuple[str, str]]) -> str:
         else:
             lines += [f"msgid {quote(english)}", f"msgstr {quote(spanish)}", ""]
     return "\n".join(lines)
+
+
+def figure_svg(html: str, figure_id: str) -> str:
+    """The SVG text of the figure ``figure_id`` in a report page (its image is a percent-encoded data URI)."""
+    import re
+    from urllib.parse import unquote
+
+    figure = re.search(rf'<figure id="{re.escape(figure_id)}".*?</figure>', html, re.S).group(0)
+    return unquote(re.search(r'src="data:image/svg\+xml,([^"]+)"', figure).group(1))

@@ -7,7 +7,6 @@ most tests: both instructor editions in one build, then the Spanish student hand
 from __future__ import annotations
 
 import ast
-import base64
 import json
 import re
 import shutil
@@ -23,7 +22,7 @@ from reportgen.editions import ALL_OUTPUTS
 from reportgen.language import speaking
 from reportgen.render import environment
 
-from .conftest import CATALOGUE, EXPERIMENTS, po_text, run_reportgen, write_files
+from .conftest import CATALOGUE, EXPERIMENTS, figure_svg, po_text, run_reportgen, write_files
 from .test_handouts import assert_shows_no_result, result_numbers, visible_text
 
 ACTIVITY = 'activities = [{ en = "Sketch the fit you expect.", es = "Dibuja el ajuste que esperas." }]\n'
@@ -177,8 +176,7 @@ def test_spanish_student_handout_shows_no_number_of_the_results(bilingual):
 
 def test_spanish_figures_write_ticks_with_a_decimal_comma(bilingual):
     html = bilingual["html"]["report.es.html"]
-    data = next(m.group(1) for m in re.finditer(r'<figure id="fig-overfitting-data".*?base64,([^"]+)"', html, re.S))
-    svg = base64.b64decode(data).decode()
+    svg = figure_svg(html, "fig-overfitting-data")
     assert "0,5" in svg and ">0.5<" not in svg and "datos de entrenamiento" in svg
 
 
@@ -187,7 +185,7 @@ def test_figures_drawn_as_units_of_their_own_are_drawn_in_their_editions_languag
                              ("report.html", "width 10", "A grid of")):
         html = bilingual["html"][name]
         figure = re.search(r'<figure id="fig-prior-draws-2".*?</figure>', html, re.S).group(0)
-        svg = base64.b64decode(re.search(r'base64,([^"]+)"', figure).group(1)).decode()
+        svg = figure_svg(html, "fig-prior-draws-2")
         assert f">{width}<" in svg and alt in figure, name
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
@@ -11,6 +10,7 @@ from markupsafe import Markup
 
 from ..explorer import Explorer
 from ..language import fixed, number
+from ..svgslim import data_uri
 from ..plan import Run
 from ..spec import Study
 
@@ -29,7 +29,7 @@ class Figure:
     @property
     def data_uri(self) -> str:
         """The SVG as a ``data:`` URI for an ``<img>``."""
-        return "data:image/svg+xml;base64," + base64.b64encode(self.svg.encode()).decode()
+        return data_uri(self.svg)
 
 
 @dataclass(frozen=True)
