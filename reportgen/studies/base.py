@@ -10,9 +10,9 @@ from markupsafe import Markup
 
 from ..explorer import Explorer
 from ..language import fixed, number
-from ..svgslim import data_uri
 from ..plan import Run
 from ..spec import Study
+from ..svgslim import data_uri
 
 
 @dataclass(frozen=True)
