@@ -36,7 +36,8 @@ from .regression import (
     data_figure,
     dataset_of,
     downsample_curve,
-    draw_data,
+    faint,
+    fit_panels,
     noise_floor,
     regression_metrics,
     series_label,
@@ -313,28 +314,10 @@ def _versus(network: Cell, polynomial: dict[str, Any], saturating: bool) -> dict
 # ---------------------------------------------------------------- figures and table
 
 
-def _faint(color) -> tuple:
-    return (*color[:3], 0.35)
-
-
 def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
-    with figure(1, len(series), height=2.7, sharey=True) as (fig, axes):
-        for ax, (rest, members) in zip(axes[0], series.items()):
-            data = dataset_of(members[0].runs[0])
-            draw_data(ax, data)
-            for cell, color in zip(members, ordered_colors(len(members))):
-                first = cell.representative
-                for i, outcome in enumerate(cell.outcomes):
-                    if outcome.status == "ok" and i != first:
-                        ax.plot(data.x_test, outcome.test_pred, color=_faint(color), lw=0.6)
-                if first is not None:
-                    ax.plot(data.x_test, cell.outcomes[first].test_pred, color=color, lw=1.1,
-                            label=ngettext("{n} unit", "{n} units", _width(cell)))
-            if len(series) > 1:
-                ax.set_title(panel_title(rest))
-        axes[0][0].set_ylabel("y")
-        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        svg = to_svg(fig)
+    titles = {series_label(rest): panel_title(rest) for rest in series}  # depth in words, as the prose says it
+    svg = fit_panels(series, lambda cell: ngettext("{n} unit", "{n} units", _width(cell)),
+                     title=lambda label: titles.get(label, label), every_seed=True)
     widths = conjoined(_width(c) for c in next(iter(series.values())))
     return Figure(id=f"fig-{study.id}-fits", svg=svg, caption=_fits_caption(widths, facts),
                   alt=_fits_alt(widths, facts))
@@ -394,7 +377,7 @@ def _losses_figure(study: Study, series: dict, facts: dict) -> Figure:
                 first = cell.representative
                 for i, outcome in enumerate(cell.outcomes):
                     if outcome.status == "ok" and i != first:
-                        ax.plot(*downsample_curve(outcome.losses), color=_faint(color), lw=0.6)
+                        ax.plot(*downsample_curve(outcome.losses), color=faint(color), lw=0.6)
                 if first is not None:
                     ax.plot(*downsample_curve(cell.outcomes[first].losses), color=color, lw=1.0,
                             label=ngettext("{n} unit", "{n} units", _width(cell)))

@@ -184,14 +184,19 @@ def data_figure(study, cell_list: list[Cell]) -> Figure:
                     low=fixed(data.x_train.min(), 2), high=fixed(data.x_train.max(), 2), gap=gap))
 
 
-def fit_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str], str] = str) -> str:
-    """SVG: one panel per series with the data, the target and each cell's fit (first healthy seed)."""
+def fit_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str], str] = str,
+               every_seed: bool = False) -> str:
+    """SVG: one panel per series with the data, the target and each cell's fit (first healthy seed); with
+    ``every_seed``, the other healthy seeds' fits drawn faintly beneath it, so the spread over seeds shows."""
     with figure(1, len(series), height=2.7, sharey=True) as (fig, axes):
         for ax, (rest, members) in zip(axes[0], series.items()):
             data = dataset_of(members[0].runs[0])
             draw_data(ax, data)
             for cell, color in zip(members, ordered_colors(len(members))):
                 i = cell.representative
+                for j, outcome in enumerate(cell.outcomes if every_seed else ()):
+                    if outcome.status == "ok" and j != i:
+                        ax.plot(data.x_test, outcome.test_pred, color=faint(color), lw=0.6)
                 if i is not None:
                     ax.plot(data.x_test, cell.outcomes[i].test_pred, color=color, lw=1.1, label=label(cell))
             if len(series) > 1:
@@ -199,6 +204,11 @@ def fit_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str]
         axes[0][0].set_ylabel("y")
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         return to_svg(fig)
+
+
+def faint(color) -> tuple:
+    """``color`` at the opacity of a seed drawn beneath the first one."""
+    return (*color[:3], 0.35)
 
 
 def loss_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str], str] = str) -> str:
