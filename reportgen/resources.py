@@ -34,16 +34,17 @@ def external_references(text: str) -> list[tuple[str, int]]:
     found = []
     for tag in _TAG.finditer(text):
         name = tag.group(1).lower()
-        line = text.count("\n", 0, tag.start()) + 1
-        if name in EMBEDDING:
-            found.append((f"<{name}> embeds another document", line))
+        problems = [f"<{name}> embeds another document"] if name in EMBEDDING else []
         for attribute in _ATTRIBUTE.finditer(tag.group(2)):
             key, value = attribute.group(1).lower(), attribute.group(2).strip("\"'").strip()
             if key == "rel" and "attachment" in value.lower().split():
-                found.append(("rel=\"attachment\" embeds the file a link names", line))
+                problems.append("rel=\"attachment\" embeds the file a link names")
             fetched = key in FETCHED_ATTRIBUTES or (key == "href" and name in FETCHED_HREF)
             if fetched and not _inline(value):
-                found.append((f"<{name} {key}=\"{value[:60]}\"> loads a resource from outside the page", line))
+                problems.append(f"<{name} {key}=\"{value[:60]}\"> loads a resource from outside the page")
+        if problems:  # counting lines for every tag of a 2 MB page would cost more than the scan itself
+            line = text.count("\n", 0, tag.start()) + 1
+            found += [(problem, line) for problem in problems]
     # A data: URI is the page's own content: the url(#clip) inside an SVG it holds refers within that image.
     text = _DATA_VALUE.sub('""', text)
     for match in _CSS_URL.finditer(text):
