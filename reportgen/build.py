@@ -21,13 +21,14 @@ from typing import Any, Iterator
 from . import __version__, executors, kinds, native
 from .cache import ResultCache
 from .coursefiles import FIXED_LIMIT, read_course_file
-from .editions import FORMATS, Material, editions, output_names, render_editions
+from .editions import AUDIENCES, FORMATS, Material, editions, output_names, render_editions
 from .errors import BadInputError, BuildError
-from .execute import FIGURE_TASKS, StudyExecution, run_study, work_units, worker_modules
+from .execute import FIGURE_TASKS, StudyExecution, handout_study, run_study, work_units, worker_modules
 from .executors import Executor, TaskRecord
 from .keys import KEY_FILE_VARIABLE, user_key
 from .language import LANGUAGES, Text
 from .limits import Limits
+from .notebooks import render_notebooks
 from .plan import analysis_code_version, code_version
 from .preflight import check_output_folder, unshowable
 from .progress import Reporter
@@ -64,6 +65,8 @@ class BuildOptions:
     """Fail (exit 1) on any warning: a diverged run, an unlisted definition, an unreadable cache entry."""
     limits: Limits = Limits()
     """Bounds on runs, memory and file size given on the command line (course.toml's apply otherwise)."""
+    notebooks: bool = True
+    """Write each edition's lab notebook (lab.ipynb, lab-solutions.ipynb) beside its report."""
 
 
 @dataclass
@@ -106,7 +109,7 @@ def languages_of(options: BuildOptions, course: Course) -> tuple[str, ...]:
 
 def outputs(options: BuildOptions, course: Course, audience: str) -> tuple[str, ...]:
     """The files this build writes: every edition in every language, and results.json with an instructor one."""
-    return output_names(audience, languages_of(options, course), course.languages[0])
+    return output_names(audience, languages_of(options, course), course.languages[0], options.notebooks)
 
 
 def template_folders(course: Course, given: tuple[Path, ...] = ()) -> list[Path]:
@@ -216,14 +219,16 @@ def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
         check_course_templates(course, folders, languages)
     summary.warnings += course_warnings(course, languages, folders)
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
-    kinds = trained_kinds(course)
+    # Student editions show no result: their studies' handouts need no run, unless a plug-in kind says otherwise.
+    handouts_only = "instructor" not in AUDIENCES[audience]
+    kinds = trained_kinds(course) if not handouts_only else []
     if kinds:
         summary.kernel = native.describe(kinds)
         if not summary.kernel.startswith("C kernel"):
             reporter.line(f"note: gradients come from {summary.kernel}; MLPs train several times slower")
     with _timed(summary, "training and figures"):
         try:
-            executions = compute_studies(course, options.cache, executor, reporter, languages)
+            executions = compute_studies(course, options.cache, executor, reporter, languages, handouts_only)
         finally:
             summary.tasks = list(executor.records)
     summary.executions = {e.result.study.id: e for e in executions}
@@ -231,7 +236,7 @@ def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
     _fail_if_strict(options, summary)
     results = [e.result for e in executions]
     provenance = collect_provenance(course)
-    material = Material(course, [e.results for e in executions], provenance, folders)
+    material = Material(course, [e.results for e in executions], provenance, folders, options.notebooks)
     chosen = editions(audience, languages, course.languages[0])
     with reporter.bar("rendering", len(chosen) * len(FORMATS), "file") as advance:
         def timed(stage: str, seconds: float) -> None:
@@ -239,6 +244,9 @@ def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
             advance(1)
 
         files = render_editions(material, chosen, FORMATS, reporter.line, timed, jobs=options.jobs)
+    if options.notebooks:
+        with _timed(summary, "notebooks"):
+            files.update(render_notebooks(material, chosen))
     if "results.json" in names:
         document = results_document(course, results, provenance)
         files["results.json"] = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
@@ -290,10 +298,15 @@ def _timed(summary: BuildSummary, stage: str) -> Iterator[None]:
 
 
 def compute_studies(course: Course, cache_root: Path | None, executor: Executor,
-                    reporter: Reporter, languages: tuple[str, ...] = ("en",)) -> list[StudyExecution]:
+                    reporter: Reporter, languages: tuple[str, ...] = ("en",),
+                    handouts_only: bool = False) -> list[StudyExecution]:
     """Every study's result (analysed in each of ``languages``), in course order; their work units run on
-    ``executor``, the studies side by side."""
-    studies = list(course.studies)
+    ``executor``, the studies side by side. With ``handouts_only`` (no instructor edition), a study whose kind
+    can say what its student edition shows without results computes no run."""
+    handouts = {s.id: handout_study(s, languages) for s in course.studies} if handouts_only else {}
+    for execution in filter(None, handouts.values()):
+        _report_study(reporter, execution)
+    studies = [s for s in course.studies if handouts.get(s.id) is None]
     units = {s.id: work_units(s) for s in studies}
     lock = threading.Lock()  # studies advance the bar and print from their own threads
     with reporter.bar("training", sum(units.values()), "step") as advance:
@@ -313,21 +326,24 @@ def compute_studies(course: Course, cache_root: Path | None, executor: Executor,
             return execution
 
         if not executor.concurrent or len(studies) <= 1:
-            return [one(study) for study in studies]
-        # Forks local workers before the threads start, with what their units will import already loaded.
-        executor.start(set().union(*(worker_modules(s, cache_root, languages) for s in studies)))
-        # One client thread per study: each submits its units and waits; the longest starts first.
-        with ThreadPoolExecutor(max_workers=len(studies), thread_name_prefix="study") as threads:
-            futures = {s.id: threads.submit(one, s) for s in sorted(studies, key=lambda s: -units[s.id])}
-            try:
-                wait(futures.values(), return_when=FIRST_EXCEPTION)
-                failed = next((f.exception() for f in futures.values() if f.done() and f.exception()), None)
-                if failed is not None:
-                    raise failed
-            except BaseException:  # a failed study or Ctrl-C: drop the units still queued or running
-                executor.cancel()
-                raise
-            return [futures[s.id].result() for s in studies]
+            computed = [one(study) for study in studies]
+        else:
+            # Forks local workers before the threads start, with what their units will import already loaded.
+            executor.start(set().union(*(worker_modules(s, cache_root, languages) for s in studies)))
+            # One client thread per study: each submits its units and waits; the longest starts first.
+            with ThreadPoolExecutor(max_workers=len(studies), thread_name_prefix="study") as threads:
+                futures = {s.id: threads.submit(one, s) for s in sorted(studies, key=lambda s: -units[s.id])}
+                try:
+                    wait(futures.values(), return_when=FIRST_EXCEPTION)
+                    failed = next((f.exception() for f in futures.values() if f.done() and f.exception()), None)
+                    if failed is not None:
+                        raise failed
+                except BaseException:  # a failed study or Ctrl-C: drop the units still queued or running
+                    executor.cancel()
+                    raise
+                computed = [futures[s.id].result() for s in studies]
+    done = {execution.result.study.id: execution for execution in computed}
+    return [handouts.get(s.id) or done[s.id] for s in course.studies]
 
 
 def study_stages(tasks: list[TaskRecord]) -> dict[str, tuple[float, float]]:
@@ -474,6 +490,7 @@ def input_digest(options: BuildOptions, course: Course, audience: str, folders: 
         "languages": list(languages_of(options, course)),
         "profile": options.profile,
         "assignments": list(options.assignments),
+        "notebooks": options.notebooks,
         "libraries": {name: _version(name) for name in RENDERING_LIBRARIES},
         "python": platform.python_version(),
         "source_date_epoch": os.environ.get("SOURCE_DATE_EPOCH"),

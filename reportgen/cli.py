@@ -127,9 +127,14 @@ def _with(options: list, command):
     return command
 
 
+NOTEBOOKS = click.option("--notebooks/--no-notebooks", default=True, show_default=True,
+                         help="Also write each edition's Jupyter notebook: lab.ipynb (student), "
+                              "lab-solutions.ipynb (instructor).")
+
+
 def report_options(command):
     """Options shared by ``build`` and ``check``: what to build, for whom, and where."""
-    return _with([*COURSE_OPTIONS[:2], OUT, *COURSE_OPTIONS[2:]], command)
+    return _with([*COURSE_OPTIONS[:2], OUT, *COURSE_OPTIONS[2:], NOTEBOOKS], command)
 
 
 def course_options(command):
@@ -217,7 +222,7 @@ def build(out: Path, explain: bool, timings: bool, quiet: bool, **given) -> None
 def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str | None,
           languages: tuple[str, ...], profile: str | None,
           assignments: tuple[str, ...], templates: tuple[Path, ...], max_runs: int | None,
-          max_memory_mb: int | None, max_file_kb: int | None) -> None:
+          max_memory_mb: int | None, max_file_kb: int | None, notebooks: bool) -> None:
     """Exit 1 when the outputs in --out are out of date with the definitions.
 
     Takes the same options as build and answers whether build would
@@ -227,7 +232,7 @@ def check(studies: tuple[str, ...], definitions: Path, out: Path, audience: str 
 
     options = BuildOptions(definitions=definitions, out=out, studies=studies, audience=audience,
                            languages=languages, profile=profile,
-                           assignments=assignments, templates=templates,
+                           assignments=assignments, templates=templates, notebooks=notebooks,
                            limits=_limits(max_runs, max_memory_mb, max_file_kb))
     course, chosen, folders = load(options)
     reason = staleness(out, input_digest(options, course, chosen, folders), outputs(options, course, chosen))

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable
 from .executors import LocalProcesses
 from .heap import set_aside
 from .language import DEFAULT, LANGUAGES, speaking
+from .notebooks import notebook_name
 from .publish import BUILD_INFO
 
 AUDIENCES = {"instructor": ("instructor",), "student": ("student",), "all": ("instructor", "student")}
@@ -58,9 +59,13 @@ def editions(audience: str, languages: tuple[str, ...] = (DEFAULT,),
 
 
 def output_names(audience: str, languages: tuple[str, ...] = (DEFAULT,),
-                 own_language: str | None = None) -> tuple[str, ...]:
-    """The files a build for ``audience`` in ``languages`` writes."""
-    names = [edition.file_name(fmt) for edition in editions(audience, languages, own_language) for fmt in FORMATS]
+                 own_language: str | None = None, notebooks: bool = True) -> tuple[str, ...]:
+    """The files a build for ``audience`` in ``languages`` writes (with ``notebooks``, each edition's lab
+    notebook too)."""
+    chosen = editions(audience, languages, own_language)
+    names = [edition.file_name(fmt) for edition in chosen for fmt in FORMATS]
+    if notebooks:
+        names += [notebook_name(e.audience, e.language, e.own_language) for e in chosen]
     if "instructor" in AUDIENCES[audience]:
         names.append("results.json")  # the numbers are solutions: never beside a student handout alone
     return tuple(names)
@@ -80,14 +85,17 @@ class Material:
     """Per study, its results by language (``{"en": StudyResult, "es": …}``) or one result for every language."""
     provenance: dict[str, Any]
     folders: list[Path]
+    notebooks: bool = True
+    """Whether the build writes the lab notebooks (the student edition then names its own)."""
 
     def context(self, edition: Edition) -> dict[str, Any]:
         """The template context of ``edition``."""
         from .render import load_bibliography
 
+        notebook = notebook_name("student", edition.language, edition.own_language) if self.notebooks else None
         return {"course": self.course, "results": self.results_in(edition.language), "provenance": self.provenance,
                 "bibliography": load_bibliography(self.folders), "audience": edition.audience,
-                "lang": edition.language}
+                "lang": edition.language, "notebook": notebook}
 
     def results_in(self, language: str) -> list:
         """The studies' results as analysed in ``language`` (their captions, labels and ticks in its words)."""

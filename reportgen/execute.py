@@ -132,6 +132,26 @@ def worker_modules(study: Study, cache_root: Path | None, languages: tuple[str, 
     return modules
 
 
+def handout_study(study: Study, languages: tuple[str, ...] = ("en",)) -> StudyExecution | None:
+    """The study as its student edition shows it, in each of ``languages``, computing no run: None when its kind
+    cannot say what its handout shows without the runs' results (its ``handout`` is None or missing)."""
+    kind = kinds.get(study.kind)
+    shown = getattr(kind, "handout", None)  # optional: a plug-in kind without it has its runs computed
+    if shown is None:
+        return None
+    start = time.perf_counter()
+    runs = plan_study(study)
+    results: dict[str, StudyResult] = {}
+    for language in languages:
+        with speaking(language, _folders(kind)), contained(f"study kind '{kind.name}': handout"):
+            fresh = shown(study, runs)
+        # Through JSON, as every analysis goes: the handout then renders the bytes an analysed study's would.
+        payload = json.loads(json.dumps(fresh.to_payload(), allow_nan=False))
+        results[language] = StudyResult.from_payload(study, (), payload)
+    return StudyExecution(results=results, reused=0, trained=0, seconds=time.perf_counter() - start, reasons=(),
+                          warnings=())
+
+
 def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda _: None,
               executor: Executor | None = None, languages: tuple[str, ...] = ("en",)) -> StudyExecution:
     """Plan, reuse or compute, and analyze one study in each of ``languages``; its units run on ``executor``

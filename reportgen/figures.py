@@ -19,10 +19,10 @@ matplotlib.use("Agg")  # never open a window, whatever the environment says
 import numpy as np  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure as MplFigure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator, ScalarFormatter  # noqa: E402
+from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, NullLocator, ScalarFormatter  # noqa: E402
 
 from .language import _, fixed, number, power_of_ten  # noqa: E402
-from .studies.base import Figure  # noqa: E402,F401  (re-exported: the record figures produce)
+from .studies.base import Figure, fmt  # noqa: E402,F401  (Figure re-exported: the record figures produce)
 from .svgslim import slim  # noqa: E402
 
 TEXT_WIDTH_IN = 6.6
@@ -152,7 +152,8 @@ def _decorations(ax, renderer):
     points = ax.figure.dpi / 72.0
     yaxis, xaxis = ax.yaxis, ax.xaxis
     if yaxis.get_tick_params()["labelleft"]:
-        labels, size = _tick_labels(yaxis), yaxis.get_tick_params().get("labelsize", matplotlib.rcParams["ytick.labelsize"])
+        labels = _tick_labels(yaxis)
+        size = yaxis.get_tick_params().get("labelsize", matplotlib.rcParams["ytick.labelsize"])
         widest = max((_extent(renderer, label, size)[0] for label in labels), default=0.0)
         x0 -= (matplotlib.rcParams["ytick.major.size"] + matplotlib.rcParams["ytick.major.pad"]) * points + widest
         offset = yaxis.get_major_formatter().get_offset()
@@ -209,8 +210,11 @@ def _extent(renderer, text: str, size) -> tuple[float, float]:
     """Width and height in pixels of ``text`` (one line or several) at font ``size`` (points or a name)."""
     from matplotlib.font_manager import FontProperties
 
-    lines = [renderer.get_text_width_height_descent(line, FontProperties(size=size), ismath=False)[:2]
-             for line in text.split("\n")]
+    font = FontProperties(size=size)
+    # A line is at least as tall as "lp", as matplotlib lays out text: an "x" alone still takes a full line.
+    line_height = renderer.get_text_width_height_descent("lp", font, ismath=False)[1]
+    lines = [(w, max(h, line_height)) for w, h, _d in
+             (renderer.get_text_width_height_descent(line, font, ismath=False) for line in text.split("\n"))]
     spacing = 1.2 if len(lines) > 1 else 1.0  # matplotlib Text's default line spacing
     return max(w for w, _ in lines), sum(h for _, h in lines) * spacing
 
@@ -219,6 +223,19 @@ def ordered_colors(n: int) -> list:
     """``n`` colours along a perceptually ordered map, for a swept quantity."""
     cmap = matplotlib.colormaps["viridis"]
     return [cmap(v) for v in np.linspace(0.0, 0.85, max(n, 1))]
+
+
+MARKERS = ("s", "^", "D", "v", "P", "X", "*", "h")
+"""Markers that tell the curves of a sequence apart where colour does not (colour-vision deficiency, grey print);
+no circle, which marks the training data."""
+
+
+def sequence_style(i: int, n: int, points: int) -> dict:
+    """Plot keywords for curve ``i`` of ``n`` along an ordered quantity: its colour on the ordered map and its own
+    marker, every so many of its ``points``, staggered so that neighbouring curves' markers do not sit together."""
+    every = max(1, points // 7)
+    return {"color": ordered_colors(n)[i], "marker": MARKERS[i % len(MARKERS)], "ms": 3.2,
+            "markevery": (i * every // max(n, 1) % every, every)}
 
 
 def categorical_colors(n: int) -> list:
@@ -251,7 +268,7 @@ def data_limits(values: np.ndarray, margin: float = 0.35) -> tuple[float, float]
 def log_scale(ax, x: bool = True, y: bool = True) -> None:
     """Log axes where the plotted data allow it (a study whose runs all diverged has nothing to show)."""
     points = [np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
-              for line in ax.get_lines()]
+              for line in ax.get_lines() if line.get_visible()]
     points = np.concatenate(points) if points else np.empty((0, 2))
     drawable = points[np.isfinite(points).all(axis=1)]
     for wanted, set_scale, axis, values in ((x, ax.set_xscale, ax.xaxis, drawable[:, 0]),
@@ -276,6 +293,44 @@ def _log_ticks(axis, decades: float) -> None:
         axis.set_minor_formatter(FuncFormatter(lambda value, _: power_label(value)))
 
 
+def powers_of_ten(axis) -> None:
+    """Label a linear axis whose values may run to 10⁴ or beyond (or below 10⁻³) with each tick's own power of ten
+    (2×10⁴), as the log axes are, instead of matplotlib's offset label (a "1e4" at the axis end)."""
+    axis.set_major_formatter(PowerFormatter())
+
+
+class PowerFormatter(Formatter):
+    """Linear tick labels that write powers of ten on every tick of an axis whose largest tick reaches 10⁴ (or
+    whose ticks are all below 10⁻³), and plain numbers otherwise: one style per axis."""
+
+    scientific = False
+
+    def set_locs(self, locs) -> None:
+        """Choose the axis's style from the ticks it will label."""
+        super().set_locs(locs)
+        largest = max((abs(v) for v in locs if np.isfinite(v)), default=0.0)
+        self.scientific = largest >= 1e4 or 0 < largest < 1e-3
+
+    def __call__(self, value, pos=None) -> str:
+        """The label of one tick."""
+        return linear_label(value, self.scientific)
+
+
+def linear_label(value: float, scientific: bool | None = None) -> str:
+    """A linear tick label: ``0``, ``0,5``, ``250`` as numbers, ``−2×10⁴`` and ``5×10⁻⁴`` with a power of ten
+    (by default outside [10⁻³, 10⁴))."""
+    if value == 0 or not np.isfinite(value):
+        return "0" if value == 0 else ""
+    rounded = float(f"{value:.3g}")
+    if not (scientific if scientific is not None else not 1e-3 <= abs(rounded) < 1e4):
+        return number(int(rounded) if rounded == int(rounded) else rounded)
+    exponent = int(np.floor(np.log10(abs(rounded))))
+    mantissa = float(f"{abs(rounded) / 10.0 ** exponent:.3g}")
+    written = power_of_ten(exponent) if mantissa == 1 else \
+        f"{number(int(mantissa) if mantissa == int(mantissa) else mantissa)}×{power_of_ten(exponent)}"
+    return ("−" if rounded < 0 else "") + written
+
+
 def power_label(value: float) -> str:
     """A log-axis tick label: ``10³`` for powers of ten, ``2×10⁻⁴`` or ``20`` for the others (``0,5`` in es)."""
     if value <= 0 or not np.isfinite(value):
@@ -292,3 +347,144 @@ def power_label(value: float) -> str:
     if 0 <= exponent <= 3:
         return str(mantissa * 10 ** exponent)
     return f"{mantissa}×{power_of_ten(exponent)}"
+
+
+ROWS_PER_CURVE = 11
+"""Rows a data table gives a curve drawn through many points (evenly spaced along it); fewer points are all listed."""
+UNLABELLED_CURVES = 2
+"""Unlabelled curves of a panel (random draws) listed in its table: the first few stand for the rest..."""
+ROWS_PER_DRAW = 5
+"""...at this many points each (a figure of sixteen panels of draws would otherwise outweigh its drawing)."""
+UNLISTED = "_values:"
+"""Label prefix of a curve that the legend leaves out (matplotlib skips labels starting with ``_``) but the plotted
+values name: see :func:`unlisted`."""
+
+
+def unlisted(name: str) -> str:
+    """A label for a curve the legend leaves out and the plotted-values table names ``name``."""
+    return UNLISTED + name
+
+
+def values_only(ax, x, y, name: str) -> None:
+    """Values the plotted-values table lists under ``name`` that the figure does not draw as a curve (optima
+    below the axis drawn as arrows, the ends of bars): a hidden line that leaves the axes' limits alone."""
+    from matplotlib.lines import Line2D
+
+    ax.add_artist(Line2D(np.asarray(x, dtype=float), np.asarray(y, dtype=float), visible=False, label=unlisted(name)))
+
+
+def plotted_values(fig: MplFigure, listed_elsewhere: tuple[str, ...] = ()) -> tuple[dict, ...]:
+    """The values ``fig`` plots, as small tables for a screen reader: per panel and per shared x, one column per
+    curve (its legend label, or its :func:`unlisted` name), with the ends of its error bars where it has them; a
+    curve of many points sampled at ``ROWS_PER_CURVE`` points along it; horizontal reference lines (a noise floor)
+    as one table of values per panel. Curves labelled as in ``listed_elsewhere`` (the training data, which the data
+    figure lists) are left out, and so are hidden curves the table does not name."""
+    from matplotlib.container import ErrorbarContainer
+
+    tables = []
+    for ax in fig.axes:
+        caps: set = set()
+        bars: dict = {}
+        names: dict = {}
+        for container in ax.containers:
+            if isinstance(container, ErrorbarContainer) and container.lines[0] is not None:
+                line, caplines, columns_of_bars = container.lines
+                caps.update(caplines)
+                names[line] = _name(container.get_label())
+                segments = columns_of_bars[-1].get_segments() if columns_of_bars else []
+                # One bar per point, or none listed (a diverged run's point has no bar to pair with it).
+                if len(segments) == len(line.get_xdata()) and all(np.ndim(seg) == 2 for seg in segments):
+                    bars[line] = [(float(np.min(seg[:, 1])), float(np.max(seg[:, 1]))) for seg in segments]
+        panel = _panel_name(ax)
+        lines, references = [], []
+        for line in ax.get_lines():
+            name = names.get(line) or _name(line.get_label())
+            if line in caps or len(line.get_xdata()) == 0 or line.get_label() in listed_elsewhere \
+                    or not (line.get_visible() or name):
+                continue
+            if line.get_transform() is not ax.transData:  # axhline: x spans the axes, y is the value
+                if name:
+                    references.append([name, plain_number(float(np.asarray(line.get_ydata(), float)[0]))])
+                continue
+            lines.append((line, name))
+        named = [(line, name) for line, name in lines if name] or \
+            [(line, _("draw {n}", n=i + 1)) for i, (line, _name_) in enumerate(lines[:UNLABELLED_CURVES])]
+        groups: list[tuple[np.ndarray, list]] = []
+        for line, label in named:
+            x = np.asarray(line.get_xdata(), dtype=float)
+            for shared_x, members in groups:
+                if shared_x.shape == x.shape and np.array_equal(shared_x, x):
+                    members.append((line, label))
+                    break
+            else:
+                groups.append((x, [(line, label)]))
+        ticks = _named_ticks(ax.xaxis)
+        sampled = ROWS_PER_CURVE if any(name for _line, name in lines) else ROWS_PER_DRAW
+        for x, members in groups:
+            rows = np.unique(np.linspace(0, len(x) - 1, sampled).round().astype(int)) \
+                if len(x) > sampled + 5 else np.arange(len(x))
+            # Whole x values (widths, steps) as whole numbers; anything else to three digits.
+            whole = all(float(x[i]).is_integer() and abs(x[i]) < 1e15 for i in rows)
+            shown = [ticks.get(float(x[i]), number(int(x[i])) if whole else plain_number(x[i])) for i in rows]
+            columns, values = [ax.get_xlabel() or "x"], [shown]
+            for line, label in members:
+                y = np.asarray(line.get_ydata(), dtype=float)
+                columns.append(label)
+                values.append([plain_number(y[i]) for i in rows])
+                if line in bars:
+                    columns += [_("{curve}: 95 % interval, from", curve=label), _("to")]
+                    values += [[plain_number(bars[line][i][0]) for i in rows],
+                               [plain_number(bars[line][i][1]) for i in rows]]
+            # A panel whose curves do not share their x gets a table per x: each named by its curves, too.
+            curves = ", ".join(label for _line, label in members)
+            title = panel if len(groups) == 1 else ": ".join(filter(None, [panel, curves]))
+            tables.append({"title": title, "columns": columns, "rows": [list(row) for row in zip(*values)]})
+        if references:
+            tables.append({"title": ": ".join(filter(None, [panel, _("reference lines")])),
+                           "columns": [_("line"), ax.get_ylabel() or _("value")], "rows": references})
+    return tuple(tables)
+
+
+def _name(label: str | None) -> str | None:
+    """The name a curve's label gives it in the plotted values: its legend text, or its :func:`unlisted` name."""
+    if not label:
+        return None
+    if label.startswith(UNLISTED):
+        return label[len(UNLISTED):]
+    return None if label.startswith("_") else label
+
+
+def _panel_name(ax) -> str:
+    """A panel's title; in a grid of several rows, with its column's title and its row's label (a grid labels
+    only its top row and left column)."""
+    spec = ax.get_subplotspec()
+    if spec is None or spec.get_gridspec().nrows < 2:
+        return ax.get_title().replace("\n", " ")
+    row, column = spec.rowspan.start, spec.colspan.start
+    place = {(a.get_subplotspec().rowspan.start, a.get_subplotspec().colspan.start): a for a in ax.figure.axes
+             if a.get_subplotspec() is not None}
+    parts = [place[(0, column)].get_title() if (0, column) in place else "",
+             place[(row, 0)].get_ylabel() if (row, 0) in place else ""]
+    return ", ".join(part.replace("\n", " ") for part in parts if part)
+
+
+def _named_ticks(axis) -> dict[float, str]:
+    """Positions that carry a fixed tick label (categories placed at made-up positions), and their labels: read
+    from the drawn labels, since ``set_xticks(positions, labels)`` wraps them in a function formatter."""
+    from matplotlib.ticker import FixedLocator
+
+    if not isinstance(axis.get_major_locator(), FixedLocator):
+        return {}
+    return {float(loc): label.get_text() for loc, label in zip(axis.get_majorticklocs(), axis.get_majorticklabels())
+            if label.get_text()}
+
+
+def plain_number(value: float, digits: int = 3) -> str:
+    """A value to ``digits`` significant digits as plain text in the current language, for tables of plotted
+    values and alt text: a power of ten as 2,5 × 10⁻⁵ (superscript digits, read as a number, not "e minus 5")."""
+    if not np.isfinite(value):
+        return "—"
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return str(fmt(float(value), digits, html=False)).replace("-", "−")
+    exponent = int(np.floor(np.log10(abs(value))))
+    return f"{fixed(value / 10.0 ** exponent, digits - 1).replace('-', '−')} × {power_of_ten(exponent)}"

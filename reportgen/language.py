@@ -50,11 +50,13 @@ class Language:
     group_from: int
     """The smallest whole number written with a thousands separator (Chile groups four digits too: 5.000 pasos,
     as CLDR's es_CL does, so that 5.000 and 10.000 in one sentence look alike)."""
+    contractions: tuple[tuple[str, str], ...] = ()
+    """Words that merge when text is assembled from pieces ("de el" is "del"): applied to spoken formulas."""
 
 
 LANGUAGES = {
     "en": Language("en", "en", ", ", 1_000),
-    "es": Language("es", "es_CL", "; ", 1_000),
+    "es": Language("es", "es_CL", "; ", 1_000, contractions=(("de el", "del"), ("a el", "al"))),
 }
 """Every language reportgen writes, the default first."""
 

@@ -3,6 +3,12 @@
 Prose marks math as in LaTeX: ``\\( ... \\)`` inline, ``\\[ ... \\]`` displayed,
 ``\\label{eq:name}`` inside a display to number it and ``\\eqref{eq:name}`` to
 refer to it. :func:`typeset_math` replaces them in rendered HTML.
+
+The SVG is the picture (an ``<img alt="">``); the accessible form is the MathML
+that ziamath drew it from, in a visually hidden ``<math>`` whose ``alttext``
+reads the formula in words (:mod:`reportgen.mathspeech`). WeasyPrint does not
+read MathML, so :func:`for_print` gives the picture those words as its alt
+text, marked so that the PDF's structure tree can tag it a Formula.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .errors import BadInputError
+from .mathspeech import speak
 from .svgslim import data_uri
 
 BASE_PX = 16.0
@@ -25,6 +32,16 @@ _PATH = re.compile(r'<path d="([^"]*)" fill="black" />')
 _RECT = re.compile(r'<rect x="([-\d.]+)" y="([-\d.]+)" width="([-\d.]+)" height="([-\d.]+)" fill="black" />')
 _OPEN = re.compile(r"<svg\b[^>]*>")
 _EQREF = re.compile(r"\\eqref\{([^}]+)\}")
+_FORMULA = re.compile(r'<img class="(math(?:-display)?)" src="([^"]*)" alt="" style="([^"]*)">'
+                      r'<math\b[^>]*? alttext="([^"]*)"[^>]*>.*?</math>', re.S)
+_CHARACTER = re.compile(r"&#x([0-9A-Fa-f]+);")
+_DECIMAL_COMMA = re.compile(r"<mn>(\d+)</mn><mrow><mo>,</mo></mrow><mn>(\d+)</mn>")
+_PRESENTATION = re.compile(r' (?:xmlns|stretchy|minsize|maxsize|rowspacing|columnspacing|columnalign|displaystyle)'
+                           r'="[^"]*"|<mtext>\xa0</mtext>|<mspace [^>]*/>')
+
+FORMULA_MARK = "\ue000"
+"""Starts the alt text of a formula's picture in the HTML given to WeasyPrint (a private-use character no text
+holds), so that :mod:`reportgen.pdftags` tags that picture a Formula; it never reaches the PDF."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +55,8 @@ class MathImage:
     """How far the formula reaches below the baseline."""
 
     def img(self, alt: str, display: bool) -> str:
-        """An ``<img>`` tag with the SVG as a data URI, sized in em.
+        """An ``<img>`` tag with the SVG as a data URI, sized in em (``alt=""``: a picture whose words are
+        elsewhere, as in :func:`formula`).
 
         Inline formulas get an exact height and sit on the text baseline;
         displayed ones give only their width, so that on a narrow screen
@@ -93,7 +111,107 @@ def _one_path(svg: str) -> str:
     if leftover:  # something this flattening does not know: keep ziamath's own drawing
         return svg
     head = opening.group(0).replace(' xmlns:xlink="http://www.w3.org/1999/xlink"', "")
-    return f'{head}<path d="{" ".join(parts)}"/></svg>' if parts else svg
+    return f'{head}<path d="{_relative(" ".join(parts))}"/></svg>' if parts else svg
+
+
+_PATH_TOKEN = re.compile(r"[MLQZhv]|-?\d*\.?\d+")
+_ARITY = {"M": 2, "L": 2, "Q": 4, "Z": 0, "h": 1, "v": 1}
+
+
+def _relative(path: str) -> str:
+    """The same outline in relative commands (``l``, ``h``, ``v``, ``q``), lines of no length dropped.
+
+    ziamath writes absolute coordinates to 1/100 px; the offsets between them are exact in hundredths, so the
+    shape is unchanged and the path about two fifths shorter (each formula is drawn wherever it is used).
+    """
+    tokens = _PATH_TOKEN.findall(path)
+    out: list[str] = []
+    x = y = start_x = start_y = 0
+    previous = ""
+    i = 0
+
+    def emit(command: str, *values: int) -> None:
+        nonlocal previous
+        numbers = ""
+        for value in values:
+            text = _hundredths(value)
+            numbers += text if not numbers or text.startswith("-") else "," + text
+        # A command repeats implicitly (after an m, pairs are lines: so an m is always written).
+        if command != previous or command == "m":
+            out.append(command + numbers)
+        else:
+            out.append(numbers if numbers.startswith("-") else "," + numbers)
+        previous = command
+
+    while i < len(tokens):
+        command = tokens[i]
+        values = [round(float(v) * 100) for v in tokens[i + 1:i + 1 + _ARITY[command]]]
+        i += 1 + _ARITY[command]
+        if command == "M":
+            if out:
+                emit("m", values[0] - x, values[1] - y)
+            else:
+                out.append("M" + _hundredths(values[0]) + "," + _hundredths(values[1]))
+                previous = "M"
+            x, y = start_x, start_y = values
+        elif command == "L":
+            dx, dy = values[0] - x, values[1] - y
+            if dx and dy:
+                emit("l", dx, dy)
+            elif dx:
+                emit("h", dx)
+            elif dy:
+                emit("v", dy)
+            x, y = values
+        elif command == "Q":
+            emit("q", values[0] - x, values[1] - y, values[2] - x, values[3] - y)
+            x, y = values[2], values[3]
+        elif command == "h":
+            emit("h", values[0])
+            x += values[0]
+        elif command == "v":
+            emit("v", values[0])
+            y += values[0]
+        else:
+            out.append("z")
+            previous = "z"
+            x, y = start_x, start_y
+    return "".join(out)
+
+
+def _hundredths(value: int) -> str:
+    """``value`` hundredths as SVG writes a number at its shortest: 1.5, .52, -.48, 13."""
+    sign, value = ("-" if value < 0 else ""), abs(value)
+    whole, fraction = divmod(value, 100)
+    text = (str(whole) if whole else "") + (f".{fraction:02d}".rstrip("0") if fraction else "")
+    return sign + (text or "0")
+
+
+@lru_cache(maxsize=None)
+def mathml(latex: str, display: bool) -> str:
+    """The MathML ziamath draws ``latex`` from, without what only sets its look: a screen reader's form of it."""
+    from ziamath.tex import tex2mml
+
+    markup = tex2mml(latex, inline=not display)
+    markup = _CHARACTER.sub(lambda m: chr(int(m.group(1), 16)) if chr(int(m.group(1), 16)) not in "<>&\"'"
+                            else m.group(0), markup)
+    markup = _PRESENTATION.sub("", markup.replace(' display="inline"', ""))
+    # An accent as its spacing character: a combining one would start a text run (the Nu checker warns).
+    markup = markup.replace("<mo>\u0302</mo>", "<mo>^</mo>").replace("<mo>\u0303</mo>", "<mo>~</mo>")
+    return _DECIMAL_COMMA.sub(r"<mn>\1,\2</mn>", markup).replace("<mi>;</mi>", "<mo>;</mo>")
+
+
+def formula(latex: str, display: bool) -> str:
+    """A formula as HTML: its picture, and its MathML with its words as ``alttext`` for screen readers."""
+    image = render_latex(latex, display=display).img(alt="", display=display)
+    words = html.escape(speak(latex), quote=True)
+    return image + mathml(latex, display).replace("<math", f'<math class="visually-hidden" alttext="{words}"', 1)
+
+
+def for_print(page: str) -> str:
+    """The HTML for WeasyPrint: each formula's MathML dropped and its words made its picture's (marked) alt text."""
+    return _FORMULA.sub(lambda m: f'<img class="{m.group(1)}" src="{m.group(2)}" alt="{FORMULA_MARK}{m.group(4)}" '
+                                  f'style="{m.group(3)}">', page)
 
 
 def typeset_math(text: str) -> str:
@@ -104,7 +222,7 @@ def typeset_math(text: str) -> str:
         source = html.unescape(match.group(1)).strip()
         label = _LABEL.search(source)
         source = _LABEL.sub("", source).strip()
-        image = render_latex(source, display=True).img(alt=_readable(source), display=True)
+        image = formula(source, display=True)
         if label is None:
             return f'<div class="equation">{image}</div>'
         number = numbers.setdefault(label.group(1), len(numbers) + 1)
@@ -114,7 +232,7 @@ def typeset_math(text: str) -> str:
 
     def inline(match: re.Match) -> str:
         source = html.unescape(match.group(1)).strip()
-        image = render_latex(source, display=False).img(alt=_readable(source), display=False)
+        image = formula(source, display=False)
         # Keep punctuation that follows a formula on its line.
         return f'<span class="nowrap">{image}{match.group(2)}</span>' if match.group(2) else image
 
@@ -128,11 +246,6 @@ def typeset_math(text: str) -> str:
         return f'<a class="eqref" href="#{_anchor(label)}">({numbers[label]})</a>'
 
     return _EQREF.sub(reference, text)
-
-
-def _readable(source: str) -> str:
-    """The formula's LaTeX as its alt text, without the braces that only set a sign or a decimal comma."""
-    return source.replace("{-}", "-").replace("{,}", ",")
 
 
 def _anchor(label: str) -> str:

@@ -1,4 +1,5 @@
-"""HTML -> PDF with WeasyPrint (A4, tagged, page numbers from the print stylesheet)."""
+"""HTML -> PDF with WeasyPrint (A4, tagged PDF/UA-1, page numbers from the print stylesheet), its structure tree
+completed by :mod:`reportgen.pdftags`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from .errors import BuildError
+from .mathsvg import for_print
 from .resources import without_scripts
 
 
@@ -19,8 +21,11 @@ def render_pdf(html: str, epoch: int = 0) -> bytes:
     """
     import weasyprint
 
-    # Scripts do nothing in a PDF; the explorers' data would only cost parsing time.
-    html = without_scripts(html)
+    from .pdftags import complete
+
+    # Scripts do nothing in a PDF; the explorers' data would only cost parsing time. WeasyPrint reads no MathML:
+    # a formula's picture carries its words instead.
+    html = for_print(without_scripts(html))
 
     # WeasyPrint logs every CSS property it ignores; the report's CSS serves browsers too.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -30,10 +35,11 @@ def render_pdf(html: str, epoch: int = 0) -> bytes:
     fetcher = weasyprint.URLFetcher(allowed_protocols={"data"}, allow_redirects=False)
     try:
         with _source_date_epoch(epoch):
-            return weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(
+            document = weasyprint.HTML(string=html, base_url=None, url_fetcher=fetcher).write_pdf(
                 pdf_variant="pdf/ua-1")
     except Exception as exc:  # WeasyPrint surfaces layout failures as many types
         raise BuildError(f"PDF rendering failed: {exc.__class__.__name__}: {exc}") from exc
+    return complete(document, html)
 
 
 @contextmanager

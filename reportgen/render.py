@@ -24,6 +24,7 @@ from .discover import builtin_templates
 from .errors import BadInputError
 from .mathsvg import typeset_math
 from .resources import external_references, without_scripts
+from .same_data import data_shown_before
 from .studies.base import fmt
 
 BUILTIN_TEMPLATES = builtin_templates()
@@ -241,6 +242,7 @@ def environment(extra: list[Path] | None = None, language: str = lang.DEFAULT) -
     env.globals["word"] = lambda value: lang.translation(str(value))
     # \\ref{…} to a figure or table object, so prose never spells out ids that depend on the study's file name.
     env.globals["ref"] = lambda item: Markup(f"\\ref{{{item.id}}}")
+    env.globals["data_shown_before"] = data_shown_before
     return env
 
 

@@ -110,6 +110,16 @@
     return d;
   }
 
+  // The chosen setting in the page's words ("Degree 12, Noise 0,3, Seed 1"), for the charts' names.
+  function setting(section) {
+    return [...section.querySelectorAll(".explorer-controls label")].map(label =>
+      label.firstChild.textContent.trim() + " " + label.querySelector("select").selectedOptions[0].textContent).join(", ");
+  }
+  // Said once, when the reader has moved a control or a replay has stopped: never on every frame of a replay.
+  function announce(section) {
+    section.querySelector("[data-role=status]").textContent = section.querySelector("[data-role=readout]").textContent;
+  }
+
   // The controls: one drop-down per swept key (data-axis) and one for the seed; a run is looked up by both.
   function picker(section, items, redraw) {
     const axes = [...section.querySelectorAll("select[data-axis]")], seed = section.querySelector("select[data-seed]");
@@ -132,7 +142,7 @@
       xTest: single(d.x_test), target: single(d.target), gap: d.gap, ylim: d.ylim}));
     const decoded = new Map();
     let timer = null;
-    const pick = picker(section, data.runs, () => draw());
+    const pick = picker(section, data.runs, () => { draw(); announce(section); });
 
     function selected() {
       const i = pick.current(), run = data.runs[i];
@@ -165,21 +175,23 @@
         const y = loss.y(Math.min(ceiling, Math.max(floor, now)));
         node("circle", {class: "now", cx: loss.x(step), cy: y, r: 4}, loss.plot);
       }
-      readout.textContent = fill(section.dataset.readout,
-        {step: count.format(step), steps: count.format(schedule.steps), loss: show(now)});
-      slider.setAttribute("aria-valuetext", readout.textContent);
+      const words = {step: count.format(step), steps: count.format(schedule.steps), loss: show(now),
+        setting: setting(section)};
+      readout.textContent = fill(section.dataset.readout, words);
+      slider.setAttribute("aria-valuetext", readout.textContent);  // what the slider says as it moves
+      fitChart.setAttribute("aria-label", fill(section.dataset.fitName, words));
+      lossChart.setAttribute("aria-label", fill(section.dataset.lossName, words));
     }
     function stop() {
       clearInterval(timer);
       timer = null;
-      button.textContent = section.dataset.play;
-      button.setAttribute("aria-pressed", "false");
+      button.setAttribute("aria-pressed", "false");  // the one sign of Play's state; its label stays "Play"
+      announce(section);
     }
     button.addEventListener("click", () => {
       if (timer) return stop();
       if (Number(slider.value) >= Number(slider.max)) slider.value = 0;
       draw();
-      button.textContent = section.dataset.pause;
       button.setAttribute("aria-pressed", "true");
       timer = setInterval(() => {
         if (Number(slider.value) >= Number(slider.max)) return stop();
@@ -199,7 +211,7 @@
     const drawsChart = section.querySelector("svg[data-role=draws]");
     const spreadChart = section.querySelector("svg[data-role=spread]");
     const grids = data.grids.map(single), along = data.axes.findIndex(axis => axis.key === data.along);
-    const pick = picker(section, data.configs, () => draw());
+    const pick = picker(section, data.configs, () => { draw(); announce(section); });
 
     function draw() {
       const config = data.configs[pick.current()], x = grids[config.x];
@@ -223,8 +235,11 @@
       if (Number.isFinite(chosen.measured)) {
         node("circle", {class: "ring", cx: spread.x(chosen.width), cy: spread.y(chosen.measured), r: 7}, spread.plot);
       }
-      readout.textContent = fill(section.dataset.readout, {measured: show(chosen.measured),
-        theory: show(chosen.theory), how: config.exact ? section.dataset.exact : section.dataset.limit});
+      const words = {measured: show(chosen.measured), theory: show(chosen.theory), setting: setting(section),
+        how: config.exact ? section.dataset.exact : section.dataset.limit};
+      readout.textContent = fill(section.dataset.readout, words);
+      drawsChart.setAttribute("aria-label", fill(section.dataset.drawsName, words));
+      spreadChart.setAttribute("aria-label", fill(section.dataset.spreadName, words));
     }
     draw();
   }

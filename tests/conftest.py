@@ -138,6 +138,23 @@ def tiny_course(tmp_path) -> Path:
     return folder
 
 
+EDITIONS = ["report.html", "report.es.html", "report-student.html", "report-student.es.html"]
+"""The HTML editions of a course built with --audience all --lang all."""
+
+
+@pytest.fixture(scope="session")
+def tiny_editions(tmp_path_factory) -> Path:
+    """The tiny course in all four editions (instructor and student, English and Spanish, HTML and PDF), built
+    once per test process by the real command: their folder."""
+    root = tmp_path_factory.mktemp("tiny-editions")
+    definitions = write_files(root / "experiments", TINY_COURSE)
+    result = run_reportgen("build", "--definitions", definitions, "--out", root / "build", "--cache", root / "cache",
+                           "--audience", "all", "--lang", "all", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (root / "build").glob("*.html")) == sorted(EDITIONS)
+    return root / "build"
+
+
 @pytest.fixture
 def lecture_course(tmp_path) -> Path:
     """A copy of the shipped definitions."""

@@ -1,44 +1,21 @@
 """In a real browser: headless Chromium opens the tiny course's report.html from a local server, offline.
 
-Chromium is driven with the DevTools protocol over a pipe (``--remote-debugging-pipe``: JSON messages ending in a
-NUL byte, Chromium reads fd 3 and writes fd 4), so no websocket library is needed.
-
-The network is fenced: the page is served by ``http.server`` on 127.0.0.1 (ephemeral port), which logs every request;
-every other address goes to a second local server set as Chromium's proxy, which refuses everything, and host
-names resolve to nothing. Chromium itself still asks Google for things in the background whatever the flags
-(sign-in's ListAccounts, GCM check-in, ...); those land in the proxy, never on the network. What the *page* requested,
-anywhere, is read from the DevTools Network events of its own tab.
+Chromium and the network fence are in ``browser_support``.
 """
 
 from __future__ import annotations
 
 import base64
-import http.server
 import json
-import os
-import select
-import shutil
-import signal
-import struct
-import subprocess
-import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from .browser_support import CHROMIUM, Chromium, RecordingServer, console_errors, evaluate, fenced_tab, load, png_size
 from .test_build import reportgen
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's "
                                                           "chromium package)")
-
-# The flags of the issue, no extensions, and the DevTools pipe (the profile and the network fence come per run).
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--disable-quic", "--disable-extensions",
-                  "--remote-debugging-pipe"]
 
 VIEWPORTS = {  # name: Emulation.setDeviceMetricsOverride parameters
     "laptop": {"width": 1280, "height": 800, "deviceScaleFactor": 1, "mobile": False},
@@ -73,182 +50,6 @@ OVERFLOW_JS = """(() => {
   return {scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
           clientWidth: document.documentElement.clientWidth, culprits};
 })()"""
-
-
-class DevToolsError(RuntimeError):
-    """Chromium answered a command with an error, or did not answer in time."""
-
-
-class Chromium:
-    """Headless Chromium and its DevTools pipe: send a command, wait for its reply or an event; every wait bounded.
-
-    All reading happens in ``_pump``, on the caller's thread: it reads what Chromium wrote, splits it at NUL bytes,
-    files replies by id and appends events (``{"method", "params", "sessionId"}``) to ``self.events``.
-    """
-
-    def __init__(self, executable: str, profile: Path, log: Path, extra_flags: list[str] = ()):
-        to_chromium_read, self._to_chromium = os.pipe()
-        self._from_chromium, from_chromium_write = os.pipe()
-        # Chromium wants the pipe on fds 3 and 4. It is handed to a shell as stdin and stdout; the shell moves it
-        # to 3 and 4, points stdin at /dev/null and stdout at the log, and execs the launcher (which execs Chromium).
-        command = ["/bin/sh", "-c", 'exec "$@" 3<&0 4>&1 0</dev/null 1>&2', "sh", executable,
-                   f"--user-data-dir={profile}", *CHROMIUM_FLAGS, *extra_flags, "about:blank"]
-        self._log = log
-        with open(log, "wb") as output:
-            self.process = subprocess.Popen(command, stdin=to_chromium_read, stdout=from_chromium_write, stderr=output,
-                                            start_new_session=True)
-        os.close(to_chromium_read)  # Chromium holds its ends; ours see EOF when it exits
-        os.close(from_chromium_write)
-        self._buffer = b""
-        self._next_id = 0
-        self._replies: dict[int, dict] = {}
-        self.events: list[dict] = []
-
-    def send(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30) -> dict:
-        """Send one command and return its result."""
-        self._next_id += 1
-        message = {"id": self._next_id, "method": method, "params": params or {}}
-        if session:
-            message["sessionId"] = session
-        try:
-            os.write(self._to_chromium, json.dumps(message).encode() + b"\0")
-        except BrokenPipeError:
-            raise DevToolsError(f"Chromium has gone (exit status {self._exit_status()}); could not send {method}\n"
-                                f"{self.log_tail()}") from None
-        deadline = time.monotonic() + timeout
-        while self._next_id not in self._replies:
-            self._pump(deadline, f"the reply to {method}")
-        reply = self._replies.pop(self._next_id)
-        if "error" in reply:
-            raise DevToolsError(f"{method} failed: {reply['error']}")
-        return reply["result"]
-
-    def wait_for(self, method: str, session: str | None = None, start: int = 0, timeout: float = 30) -> dict:
-        """The first event ``method`` of ``session`` at or after index ``start`` of ``self.events``."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for event in self.events[start:]:
-                if event["method"] == method and event.get("sessionId") == session:
-                    return event["params"]
-            start = len(self.events)
-            self._pump(deadline, f"the event {method}")
-
-    def _pump(self, deadline: float, waiting_for: str) -> None:
-        """Read what Chromium has written, waiting until ``deadline`` at most."""
-        remaining = deadline - time.monotonic()
-        if remaining <= 0 or not select.select([self._from_chromium], [], [], remaining)[0]:
-            raise DevToolsError(f"timed out waiting for {waiting_for}\n{self.log_tail()}")
-        chunk = os.read(self._from_chromium, 1 << 20)
-        if not chunk:
-            raise DevToolsError(f"Chromium closed the pipe (exit status {self._exit_status()}) while waiting for "
-                                f"{waiting_for}\n{self.log_tail()}")
-        *messages, self._buffer = (self._buffer + chunk).split(b"\0")
-        for raw in messages:
-            message = json.loads(raw)
-            if "id" in message:
-                self._replies[message["id"]] = message
-            else:
-                self.events.append(message)
-
-    def _exit_status(self) -> int | str:
-        try:
-            return self.process.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return "none yet"
-
-    def log_tail(self, lines: int = 20) -> str:
-        return "Chromium's output ends with:\n" + "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
-
-    def close(self) -> None:
-        """Ask Chromium to quit, then kill its process group (renderers included) whatever happened."""
-        try:
-            if self.process.poll() is None:
-                try:
-                    self.send("Browser.close", timeout=5)
-                except (DevToolsError, OSError):
-                    pass
-                try:
-                    self.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    pass
-        finally:
-            try:
-                os.killpg(self.process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.close(self._to_chromium)
-            os.close(self._from_chromium)
-            self.process.wait(timeout=10)
-
-
-class RecordingServer(http.server.ThreadingHTTPServer):
-    """An HTTP server on 127.0.0.1 (ephemeral port), in a thread, that records every request line it gets.
-
-    It serves ``folder``; without one it refuses everything (502), which makes it a dead-end proxy.
-    """
-
-    def __init__(self, folder: Path | None = None):
-        self.requests: list[tuple[str, str]] = []
-        server = self
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def __init__(self, *args, **kwargs):
-                super().__init__(*args, directory=str(folder or os.devnull), **kwargs)
-
-            def send_head(self):
-                if folder is None:
-                    self.send_error(502, "offline")
-                    return None
-                return super().send_head()
-
-            def do_CONNECT(self):  # a proxied https request
-                self.send_error(502, "offline")
-
-            def log_request(self, code="-", size="-"):  # called for every answer, errors included
-                server.requests.append((self.command, self.path))
-
-            def log_message(self, format, *args):  # keep the test output quiet
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server_address[1]}"
-        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
-
-    def handle_error(self, request, client_address):
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # Chromium hanging up on the proxy is no news
-            super().handle_error(request, client_address)
-
-    def __enter__(self):
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.shutdown()
-        self.server_close()
-        self._thread.join(timeout=10)
-
-
-def console_errors(events: list[dict]) -> list[str]:
-    """console.error calls, uncaught exceptions and error-level log entries (failed loads among them)."""
-    errors = []
-    for event in events:
-        method, params = event["method"], event["params"]
-        if method == "Runtime.consoleAPICalled" and params["type"] in ("error", "assert"):
-            errors.append(f"console.{params['type']}: "
-                          + " ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
-        elif method == "Runtime.exceptionThrown":
-            details = params["exceptionDetails"]
-            errors.append(f"exception: {details.get('exception', {}).get('description', details['text'])}")
-        elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
-            entry = params["entry"]
-            errors.append(f"log ({entry['source']}): {entry['text']} {entry.get('url', '')}".rstrip())
-    return errors
-
-
-def png_size(data: bytes) -> tuple[int, int]:
-    """Width and height from a PNG's IHDR chunk."""
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR", data[:16]
-    return struct.unpack(">II", data[16:24])
 
 
 @pytest.fixture(scope="module")
@@ -311,7 +112,7 @@ def open_at_width(browser: Chromium, session: str, page_url: str, name: str, met
 
     layout = evaluate(browser, session, OVERFLOW_JS)
     widened = layout["innerWidth"] != metrics["width"]  # what mobile emulation does to fit a page that overflows
-    if name == "phone" and (layout["scrollWidth"] > layout["innerWidth"] + 1 or widened):
+    if metrics["mobile"] and (layout["scrollWidth"] > layout["innerWidth"] + 1 or widened):
         problems.append(f"{name}: horizontal overflow, the page is {layout['scrollWidth']} px wide in a "
                         f"{metrics['width']} px viewport (innerWidth {layout['innerWidth']}); sticking out: "
                         f"{layout['culprits']}")
@@ -331,14 +132,6 @@ def open_at_width(browser: Chromium, session: str, page_url: str, name: str, met
     return problems
 
 
-def evaluate(browser: Chromium, session: str, expression: str):
-    """The value of a JavaScript expression in the page (awaited if it is a promise)."""
-    result = browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True},
-                          session=session)
-    assert "exceptionDetails" not in result, result["exceptionDetails"]
-    return result["result"]["value"]
-
-
 # --------------------------------------------------------------------------- the explorers, driven as a reader would
 
 EXPLORER = "#explorer-overfitting"
@@ -349,8 +142,12 @@ STATE_JS = """(() => {
   const root = document.querySelector('%s');
   const chart = name => { const svg = root.querySelector('svg[data-role=' + name + ']');
     return {scale: JSON.parse(svg.dataset.scale), d: svg.querySelector('path.' + name).getAttribute('d')}; };
-  const slider = root.querySelector('[data-role=step]');
+  const slider = root.querySelector('[data-role=step]'), play = root.querySelector('[data-role=play]');
   return {hidden: root.hidden, fit: chart('fit'), loss: chart('loss'), step: Number(slider.value),
+          play: {label: play.textContent, pressed: play.getAttribute('aria-pressed')},
+          status: root.querySelector('[data-role=status]').textContent, announced: window.announced || 0,
+          names: {fit: root.querySelector('svg[data-role=fit]').getAttribute('aria-label'),
+                  loss: root.querySelector('svg[data-role=loss]').getAttribute('aria-label')},
           readout: root.querySelector('[data-role=readout]').textContent,
           degree: root.querySelector('select[data-axis="0"]').value, focused: document.activeElement.dataset.role
                   || document.activeElement.tagName};
@@ -391,49 +188,44 @@ def explorer_session(report, tmp_path_factory):
     root = report.parent
     observed = {}
     profile = tmp_path_factory.mktemp("explorer-browser")
-    with RecordingServer(report) as server, RecordingServer() as proxy:
+    with fenced_tab(report, profile) as (browser, session, server):
         page_url = f"{server.url}/report.html"
-        browser = Chromium(CHROMIUM, profile / "profile", profile / "chromium.log",
-                           [f"--proxy-server={proxy.url}", "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"])
-        try:
-            target = browser.send("Target.createTarget", {"url": "about:blank"}, timeout=60)["targetId"]
-            session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-            for domain in ("Page", "Runtime", "Log", "Network"):
-                browser.send(f"{domain}.enable", session=session)
-            start = len(browser.events)
-            browser.send("Page.navigate", {"url": page_url}, session=session)
-            browser.wait_for("Page.loadEventFired", session, start)
-            observed["loaded"] = evaluate(browser, session, STATE_JS)
+        start = len(browser.events)
+        load(browser, session, page_url)
+        observed["loaded"] = evaluate(browser, session, STATE_JS)
 
-            observed["run"], observed["checkpoint"] = _recorded_run(root)
-            data = json.loads(evaluate(browser, session, f"document.querySelector('{EXPLORER} script').textContent"))
-            for i, axis in enumerate(data["axes"]):
-                _set(browser, session, f'select[data-axis="{i}"]', axis["values"].index(PICK[axis["key"]]), "change")
-            _set(browser, session, "select[data-seed]", data["seeds"].index(PICK["seed"]), "change")
-            _set(browser, session, "[data-role=step]", observed["checkpoint"], "input")
-            observed["picked"] = evaluate(browser, session, STATE_JS)
+        observed["run"], observed["checkpoint"] = _recorded_run(root)
+        data = json.loads(evaluate(browser, session, f"document.querySelector('{EXPLORER} script').textContent"))
+        for i, axis in enumerate(data["axes"]):
+            _set(browser, session, f'select[data-axis="{i}"]', axis["values"].index(PICK[axis["key"]]), "change")
+        _set(browser, session, "select[data-seed]", data["seeds"].index(PICK["seed"]), "change")
+        _set(browser, session, "[data-role=step]", observed["checkpoint"], "input")
+        observed["picked"] = evaluate(browser, session, STATE_JS)
 
-            _press(browser, session, "[data-role=step]", "ArrowLeft", 37)
-            observed["step_key"] = evaluate(browser, session, STATE_JS)
-            _press(browser, session, 'select[data-axis="0"]', "ArrowUp", 38)
-            observed["degree_key"] = evaluate(browser, session, STATE_JS)
+        _press(browser, session, "[data-role=step]", "ArrowLeft", 37)
+        observed["step_key"] = evaluate(browser, session, STATE_JS)
+        _press(browser, session, 'select[data-axis="0"]', "ArrowUp", 38)
+        observed["degree_key"] = evaluate(browser, session, STATE_JS)
 
-            _press(browser, session, "[data-role=play]", "Enter", 13, "\r")
-            before = observed["degree_key"]["step"]
-            # Until the replay moves on (or 20 s, for a loaded machine): a bounded wait, not a timing.
-            evaluate(browser, session, f"""new Promise(done => {{ const slider = document.querySelector(
-              '{EXPLORER} [data-role=step]'); const t0 = Date.now(); (function wait() {{
-              if (Number(slider.value) > {before} || Date.now() - t0 > 20000) done(true);
-              else setTimeout(wait, 50); }})(); }})""")
-            observed["played"] = evaluate(browser, session, STATE_JS)
-            _press(browser, session, "[data-role=play]", "Enter", 13, "\r")  # pause again
+        # Count what the live region says from here on: nothing while the replay runs, once when it stops.
+        evaluate(browser, session, f"""(() => {{ window.announced = 0; new MutationObserver(() => window.announced++)
+          .observe(document.querySelector('{EXPLORER} [data-role=status]'), {{childList: true, characterData: true,
+          subtree: true}}); return true; }})()""")
+        _press(browser, session, "[data-role=play]", "Enter", 13, "\r")
+        before = observed["degree_key"]["step"]
+        # Until the replay moves on (or 20 s, for a loaded machine): a bounded wait, not a timing.
+        evaluate(browser, session, f"""new Promise(done => {{ const slider = document.querySelector(
+          '{EXPLORER} [data-role=step]'); const t0 = Date.now(); (function wait() {{
+          if (Number(slider.value) > {before} || Date.now() - t0 > 20000) done(true);
+          else setTimeout(wait, 50); }})(); }})""")
+        observed["played"] = evaluate(browser, session, STATE_JS)
+        _press(browser, session, "[data-role=play]", "Enter", 13, "\r")  # pause again
+        observed["stopped"] = evaluate(browser, session, STATE_JS)
 
-            observed["prior"] = evaluate(browser, session, """(() => { const root = document.querySelector(
-              '#explorer-prior'); return {hidden: root.hidden, draws: root.querySelectorAll('path.draw').length,
-              readout: root.querySelector('[data-role=readout]').textContent}; })()""")
-            events = browser.events[start:]
-        finally:
-            browser.close()
+        observed["prior"] = evaluate(browser, session, """(() => { const root = document.querySelector(
+          '#explorer-prior'); return {hidden: root.hidden, draws: root.querySelectorAll('path.draw').length,
+          readout: root.querySelector('[data-role=readout]').textContent}; })()""")
+        events = browser.events[start:]
     observed["errors"] = console_errors(events)
     observed["requested"] = sorted({e["params"]["request"]["url"] for e in events
                                     if e["method"] == "Network.requestWillBeSent"
@@ -499,7 +291,99 @@ def test_explorer_keyboard_scrubs_and_picks_and_play_advances_the_loss_curve(exp
     assert prior["hidden"] is False and prior["draws"] == 3 and "predicted" in prior["readout"]
 
 
+def test_explorer_announces_a_move_and_a_stop_but_not_each_frame_and_names_what_its_charts_show(explorer_session):
+    degree_key, played, stopped = (explorer_session[k] for k in ("degree_key", "played", "stopped"))
+    # A new degree from the keyboard is said once, in the words of the readout.
+    assert degree_key["status"] == degree_key["readout"]
+    # While the replay runs, frames go by silently; stopping says where it stopped.
+    assert played["step"] > degree_key["step"] and played["announced"] == 0
+    assert stopped["announced"] >= 1 and stopped["status"] == stopped["readout"] != degree_key["status"]
+    # Play shows its state one way: pressed while playing, its name unchanged.
+    assert (played["play"]["pressed"], stopped["play"]["pressed"]) == ("true", "false")
+    assert played["play"]["label"] == stopped["play"]["label"] == degree_key["play"]["label"] == "Play"
+    # Each chart's name says what it shows now: the setting and the step.
+    for state in (degree_key, stopped):
+        step = state["readout"].split(" of ")[0].removeprefix("After ")
+        assert f"after {step} of" in state["names"]["fit"] and "Degree " in state["names"]["fit"]
+        assert f"up to step {step}" in state["names"]["loss"] and "Seed " in state["names"]["loss"]
+    assert degree_key["names"]["fit"] != stopped["names"]["fit"]
+
+
 def test_explorers_log_no_console_error_and_request_nothing(explorer_session):
     assert explorer_session["errors"] == []
     assert explorer_session["requested"] == []
     assert explorer_session["served"] == [("GET", "/report.html")]
+
+
+# --------------------------------------------------------------------------- reflow at 320 CSS pixels (WCAG 1.4.10)
+
+NARROW = {"width": 320, "height": 640, "deviceScaleFactor": 2, "mobile": True}
+
+# Captions inside a horizontal scroller that scrolls (they would scroll out of view with the table), tables wider than
+# the screen that no keyboard-focusable scroller holds, and every visible table.
+REFLOW_JS = """(() => {
+  const scroller = el => { for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+    if (getComputedStyle(p).overflowX !== 'visible') return p; } return null; };
+  const shown = el => el.getClientRects().length > 0;
+  const name = el => '<' + el.tagName.toLowerCase() + '> ' + el.textContent.trim().slice(0, 50);
+  const width = document.documentElement.clientWidth;
+  const captions = [...document.querySelectorAll('caption, .table-caption, figcaption')].filter(shown)
+    .filter(c => { const s = scroller(c); return s && s.scrollWidth > s.clientWidth + 1; }).map(name);
+  const tables = [...document.querySelectorAll('table')].filter(shown);
+  const stuck = tables.filter(t => t.getBoundingClientRect().width > width + 1)
+    .filter(t => { const s = scroller(t); return !s || s.tabIndex < 0; }).map(name);
+  return {captions, stuck, tables: tables.length};
+})()"""
+
+ZOOM_JS = """(() => {
+  const frame = document.querySelector('.figure-image'); frame.focus();
+  const result = {focused: document.activeElement === frame, width: frame.querySelector('img').getBoundingClientRect()
+    .width, scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth};
+  frame.blur();
+  result.after = frame.querySelector('img').getBoundingClientRect().width;
+  return result;
+})()"""
+
+
+def test_every_edition_reflows_at_320_css_pixels(tiny_editions, tmp_path):
+    from .conftest import EDITIONS
+
+    problems = []
+    with fenced_tab(tiny_editions, tmp_path) as (browser, session, server):
+        browser.send("Emulation.setDeviceMetricsOverride", NARROW, session=session)
+        for name in EDITIONS:
+            load(browser, session, f"{server.url}/{name}")
+            layout = evaluate(browser, session, OVERFLOW_JS)
+            if layout["scrollWidth"] > layout["clientWidth"] + 1 or layout["innerWidth"] != NARROW["width"]:
+                problems.append(f"{name}: the page is {layout['scrollWidth']} px wide at 320 px; sticking out: "
+                                f"{layout['culprits']}")
+            reflow = evaluate(browser, session, REFLOW_JS)
+            assert reflow["tables"] >= 1, name
+            if reflow["captions"]:
+                problems.append(f"{name}: captions that scroll out of view with their table: {reflow['captions']}")
+            if reflow["stuck"]:
+                problems.append(f"{name}: tables wider than the screen with no focusable scroller: {reflow['stuck']}")
+            zoom = evaluate(browser, session, ZOOM_JS)
+            # Fitted to the screen, opened (focused: a tap or Tab) at its drawn width, scrolled within its frame.
+            if not (zoom["focused"] and zoom["after"] <= 320 and zoom["width"] >= 600
+                    and zoom["scrollWidth"] <= zoom["clientWidth"] + 1):
+                problems.append(f"{name}: a figure does not open at full size in place: {zoom}")
+    assert not problems, "\n".join(problems)
+
+
+# Per table: the tallest body row with an exponent and the tallest without one.
+ROWS_JS = """[...document.querySelectorAll('table')].map(table => {
+  const rows = [...table.tBodies].flatMap(body => [...body.rows]);
+  const height = list => Math.max(0, ...list.map(row => row.getBoundingClientRect().height));
+  return {id: table.id, with: height(rows.filter(r => r.querySelector('sup'))),
+          without: height(rows.filter(r => !r.querySelector('sup')))};
+}).filter(t => t.with > 0 && t.without > 0)"""
+
+
+def test_exponents_in_table_cells_do_not_make_their_rows_taller(report, tmp_path):
+    with fenced_tab(report, tmp_path) as (browser, session, server):
+        browser.send("Emulation.setDeviceMetricsOverride", VIEWPORTS["laptop"], session=session)
+        load(browser, session, f"{server.url}/report.html")
+        tables = evaluate(browser, session, ROWS_JS)
+    assert tables, "no table mixes rows with and without exponents"
+    assert all(t["with"] <= t["without"] + 0.5 for t in tables), tables

@@ -32,8 +32,9 @@ def built(tmp_path_factory):
 
 def test_build_writes_html_pdf_and_results(built):
     out = built / "build"
-    assert sorted(p.name for p in out.iterdir()) == [".reportgen-manifest.json", "build-info.json", "report.html",
-                                                     "report.pdf", "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".reportgen-manifest.json", "build-info.json",
+                                                     "lab-solutions.ipynb", "report.html", "report.pdf",
+                                                     "results.json"]
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
 
 
@@ -103,7 +104,9 @@ def test_html_has_figures_with_alt_text_tables_and_rendered_equations(built):
     html = (built / "build" / "report.html").read_text()
     figures = re.findall(r'<figure id="(fig-[^"]+)"', html)
     assert len(figures) >= 9
-    for alt in re.findall(r'<figure[^>]*>\s*<img src="[^"]+" alt="([^"]*)"', html):
+    alts = re.findall(r'<figure[^>]*>\s*(?:<div class="figure-image"[^>]*>)?<img src="[^"]+" alt="([^"]*)"', html)
+    assert len(alts) == len(figures)
+    for alt in alts:
         assert len(alt) > 30
     assert set(re.findall(r'<table id="(tab-[^"]+)"', html)) >= {
         "tab-overfitting-errors", "tab-overfitting-lstsq", "tab-regularization-errors", "tab-regularization-map",
@@ -163,7 +166,7 @@ def test_two_builds_of_the_same_definitions_are_byte_identical(built, tmp_path):
     again = tmp_path / "again"
     result = reportgen("build", "--definitions", built / "experiments", "--out", again, "--no-cache", "--quiet")
     assert result.returncode == 0, result.stderr
-    for name in ("report.html", "report.pdf", "results.json"):
+    for name in ("report.html", "report.pdf", "results.json", "lab-solutions.ipynb"):
         assert (again / name).read_bytes() == (built / "build" / name).read_bytes(), name
 
 

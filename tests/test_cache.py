@@ -27,7 +27,7 @@ import pytest
 from .conftest import TINY_COURSE, in_mount_namespace
 from .test_build import reportgen
 
-OUTPUTS = ("report.html", "report.pdf", "results.json")
+OUTPUTS = ("report.html", "report.pdf", "results.json", "lab-solutions.ipynb")
 MANIFEST = ".reportgen-manifest.json"
 RUNS = {"overfitting": 12, "regularization": 6, "prior": 12, "capacity": 8}
 

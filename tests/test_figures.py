@@ -110,7 +110,7 @@ def test_an_equation_is_one_path_with_a_subpath_per_glyph_contour_and_rule():
     root = ET.fromstring(svg)
     drawn = [element.tag.split("}")[-1] for element in root.iter()][1:]
     assert drawn == ["path"]
-    subpaths = root.find("{http://www.w3.org/2000/svg}path").get("d").count("M ")
+    subpaths = len(re.findall("[Mm]", root.find("{http://www.w3.org/2000/svg}path").get("d")))
     assert subpaths > 30  # about 20 glyphs of one or more contours, the fraction bar and the root's rule
 
 
@@ -211,3 +211,87 @@ def test_a_title_wider_than_its_panel_is_broken_into_two_lines_that_do_not_overl
     left, right = (ax.title.get_window_extent(canvas.get_renderer()) for ax in axes[0])
     assert axes[0][0].get_title().count("\n") == 1 and left.x1 < right.x0
     assert right.x1 <= fig.bbox.x1 and left.y1 <= fig.bbox.y1
+
+
+def overlapping_texts(fig) -> list[str]:
+    """Pairs of drawn texts (titles, axis labels, tick labels, legend entries) whose boxes overlap, and texts that
+    reach outside the figure, measured on ``fig`` as drawn (after it was saved)."""
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # positions in this renderer's pixels, every label placed
+    renderer = canvas.get_renderer()
+    texts = [*fig.texts]
+    for ax in fig.axes:
+        texts += [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label]
+        for axis in (ax.xaxis, ax.yaxis):
+            low, high = sorted(axis.get_view_interval())
+            texts += [tick.label1 for tick in [*axis.get_major_ticks(), *axis.get_minor_ticks()]
+                      if low <= tick.get_loc() <= high]
+        if ax.get_legend() is not None:
+            texts += ax.get_legend().get_texts()
+    boxes = [(text.get_text().replace("\n", " "), text.get_window_extent(renderer).padded(-0.5))
+             for text in texts if text.get_visible() and text.get_text().strip()]
+    found = [f"{a!r} overlaps {b!r}" for i, (a, box_a) in enumerate(boxes) for b, box_b in boxes[i + 1:]
+             if box_a.overlaps(box_b)]
+    frame = fig.bbox.padded(0.5)
+    found += [f"{a!r} reaches outside the figure" for a, box in boxes
+              if not (frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1)]
+    return found
+
+
+def test_no_label_of_any_figure_of_the_four_study_kinds_overlaps_another(tiny_course, tmp_path, monkeypatch):
+    """Every figure the studies draw for the tiny course, in both languages, measured as drawn: labels apart, inside."""
+    from reportgen import figures
+    from reportgen.execute import run_study
+    from reportgen.spec import load_course
+
+    drawn = []
+    original = figures.matplotlib_svg
+
+    def measured(fig):
+        svg = original(fig)
+        drawn.append((fig.axes[0].get_title() or fig.axes[0].get_xlabel(), overlapping_texts(fig)))
+        return svg
+
+    monkeypatch.setattr(figures, "matplotlib_svg", measured)
+    for study in load_course(tiny_course).studies:
+        run_study(study, tmp_path / "store", languages=("en", "es"))  # in this process: every figure drawn here
+    assert len(drawn) >= 2 * 9
+    problems = [f"{name}: {found}" for name, found in drawn if found]
+    assert not problems, "\n".join(problems)
+
+
+def test_plotted_values_list_each_curve_at_sampled_points_and_every_point_of_a_short_series():
+    from reportgen.figures import ROWS_PER_CURVE, plotted_values
+
+    x = np.linspace(0.0, 1.0, 201)
+    with figure(1, 1) as (fig, axes):
+        ax = axes[0][0]
+        ax.plot(x, 2 * x, label="fit")
+        ax.plot(x, x ** 2, label="target")
+        ax.plot([0.0, 0.5, 1.0], [1.5, 0.25, -0.125], "o", label="data")
+        ax.set_title("noise 0.1")
+        ax.set_xlabel("x")
+        tables = plotted_values(fig)
+        without_data = plotted_values(fig, listed_elsewhere=("data",))
+    curves, points = tables
+    assert [t["title"] for t in tables] == ["noise 0.1: fit, target", "noise 0.1: data"]
+    assert [t["title"] for t in without_data] == ["noise 0.1"] and without_data[0]["rows"] == curves["rows"]
+    assert curves["columns"] == ["x", "fit", "target"] and len(curves["rows"]) == ROWS_PER_CURVE
+    assert curves["rows"][0] == ["0", "0", "0"] and curves["rows"][-1] == ["1.00", "2.00", "1.00"]
+    assert curves["rows"][5] == ["0.500", "1.00", "0.250"]
+    assert points["title"] == "noise 0.1: data" and points["rows"] == [["0", "1.50"], ["0.500", "0.250"],
+                                                                        ["1.00", "−0.125"]]
+
+
+def test_a_linear_axis_of_large_values_labels_each_tick_with_its_power_of_ten_and_no_offset():
+    from reportgen.figures import powers_of_ten
+
+    with figure(1, 1) as (fig, axes):
+        ax = axes[0][0]
+        ax.plot([0, 1], [-3e7, 6e7])
+        powers_of_ten(ax.yaxis)
+        to_svg(fig)
+        labels = [t.get_text() for t in drawn_labels(ax.yaxis) if t.get_text()]
+        assert ax.yaxis.get_offset_text().get_text() == ""
+    assert labels and all(label == "0" or "×10" in label or label.lstrip("−").startswith("10") for label in labels)
+    assert "−2×10⁷" in labels and "4×10⁷" in labels

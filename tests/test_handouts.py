@@ -48,7 +48,7 @@ class _VisibleText(HTMLParser):
     """The text a reader sees without JavaScript: no tags, attributes (so no data URIs), head, style, script, inline
     SVG, or element marked ``hidden`` (an explorer before its script shows it)."""
 
-    HIDDEN = {"head", "style", "script", "svg", "title"}
+    HIDDEN = {"head", "style", "script", "svg", "title", "math"}  # math: a formula's MathML, read aloud, not shown
     INLINE = {"a", "abbr", "b", "code", "em", "i", "img", "small", "span", "strong", "sub", "sup"}
     VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -82,6 +82,13 @@ def visible_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     return " ".join("".join(parser.parts).split())
+
+
+def shown_as_figures(html: str) -> str:
+    """``html`` without the figures' folded "Plotted values": in a student edition they list the data set (the
+    student's to see), whose hundreds of values coincide with a metric's now and then. What a student edition's
+    figures are is pinned by test_student_edition_has_no_result_figure_or_table_but_every_data_figure."""
+    return re.sub(r'<details class="figure-values">.*?</details>', "", html, flags=re.S)
 
 
 def pdf_text(pdf: Path) -> str:
@@ -233,7 +240,7 @@ def assert_shows_no_result(candidates: dict[str, str], instructor_html: str, stu
     instructor = visible_text(instructor_html)
     assert sum(contains_number(instructor, number, decimal_mark()) for number in candidates) >= 10
     # The HTML is checked before the PDF is read: without poppler, only the PDF half may skip.
-    student = visible_text(student_html)
+    student = visible_text(shown_as_figures(student_html))
     leaked_html = {n: where for n, where in candidates.items() if contains_number(student, n, decimal_mark())}
     assert leaked_html == {}, "student HTML shows result numbers"
     student_text = pdf_text(student_pdf)
@@ -258,7 +265,7 @@ def test_student_edition_shows_no_number_of_the_instructor_results_sections(edit
         text = visible_text(_results_section(instructor, study, student_ids))
         numbers |= {n for n in re.findall(r"\d+\.\d+", text) if len(n) >= 4 and not contains_number(own_values, n)}
     assert len(numbers) >= 30
-    student_html = visible_text(student)
+    student_html = visible_text(shown_as_figures(student))
     assert sorted(n for n in numbers if contains_number(student_html, n)) == []
     student_pdf = pdf_text(editions["out"] / "report-student.pdf")
     assert sorted(n for n in numbers if contains_number(student_pdf, n)) == []
@@ -276,9 +283,10 @@ def test_student_edition_has_no_result_figure_or_table_but_every_data_figure(edi
         assert ident not in student, ident
     assert not RESULT_FIGURE.search(student)
     assert not re.search(r'id="tab-(?!provenance")', student)
-    for study in REGRESSION:
-        assert f'<figure id="fig-{study}-data"' in student
-        assert f'<figure id="fig-{study}-data"' in instructor
+    for study in REGRESSION:  # the data, drawn once: a later study on the same data refers to the first figure
+        for edition in (student, instructor):
+            assert f'<figure id="fig-{study}-data"' in edition or (
+                study != REGRESSION[0] and f'href="#fig-{REGRESSION[0]}-data"' in edition), study
 
 
 def _results_section(html: str, study: str, shared_ids: set[str]) -> str:
@@ -318,11 +326,64 @@ def test_student_edition_has_activities_with_answer_space_and_instructor_edition
         for html in (student, instructor):
             assert f'<h3 id="{study}-activities">Activities</h3>' in html
         section = student.split(f'<h3 id="{study}-activities">')[1].split("</section>")[0]
-        items = section.count("<li>")
-        assert items >= 3 and section.count('<div class="answer"') == items, study
+        # Every activity is followed by its own answer space, which is never inside a list item (PDF/UA's LI-KIDS:
+        # a tagged list item holds only its label and body).
+        pairs = re.findall(r'<p class="activity">.*?</p>\s*<div class="answer" role="presentation"></div>', section,
+                           re.S)
+        assert len(pairs) >= 3 and len(pairs) == section.count('<p class="activity">'), study
+        assert "<li" not in section and "<ol" not in section, study
+        assert section.count('<div class="answer"') == len(pairs), study
     assert student.count('<div class="answer"') == 15  # 4 + 3 + 5 + 3 activities
-    assert 'class="answer"' not in instructor
+    assert 'class="answer"' not in instructor and instructor.count("<li>") >= 15
     assert "Activities" in pdf_text(editions["out"] / "report-student.pdf")
+
+
+def test_answer_space_is_five_even_lines_of_whole_pixels():
+    """Even lines: one 24 px tile holding a one-pixel line away from its edges, repeated over a 120 px box (a
+    gradient of em fractions drew lines of uneven weight, some too thin to show)."""
+    css = (builtin_templates() / "report.css").read_text(encoding="utf-8")
+    rule = re.search(r"\.answer \{([^}]*)\}", css).group(1)
+    assert "height: 120px" in rule and "background-size: 100% 24px" in rule and "repeat-y" in rule
+    assert "transparent 22px, #9aa0a6 22px, #9aa0a6 23px, transparent 23px" in rule
+
+
+def test_student_edition_has_no_provenance_appendix_and_the_instructor_edition_keeps_it(editions):
+    student, instructor = editions["student_html"], editions["instructor_html"]
+    assert 'id="provenance"' not in student and 'href="#provenance"' not in student
+    assert "SHA-256" not in visible_text(student) and "SHA-256" not in pdf_text(editions["out"] / "report-student.pdf")
+    assert 'id="provenance"' in instructor and "SHA-256" in visible_text(instructor)
+
+
+def test_student_introduction_says_what_to_do_and_names_the_notebook(editions):
+    student = visible_text(editions["student_html"].split('id="introduction"')[1].split("</section>")[0])
+    assert "You run the experiments in the lab notebook that comes with this handout, lab.ipynb, in Jupyter" in student
+    assert "Write your answers in the space after each activity." in student
+    for claim in ("runs the experiments", "runs every experiment", "trained together as one batched program",
+                  "95 % interval"):
+        assert claim not in student, claim
+    instructor = visible_text(editions["instructor_html"].split('id="introduction"')[1].split("</section>")[0])
+    assert "runs the experiments the lecture asks students to try by hand" in instructor
+
+
+def test_student_notebook_shows_no_result_of_the_instructor_edition(editions):
+    """The leak test, on the student notebook's JSON as stored (cell sources, metadata and outputs): no metric of
+    results.json as the report prints it or at full precision, and no sentence of the results and discussion."""
+    notebook = (editions["out"] / "lab.ipynb").read_text(encoding="utf-8")
+    cells = json.loads(notebook)["cells"]
+    assert len(cells) > 50 and all(cell.get("outputs", []) == [] for cell in cells)
+    candidates = result_numbers(editions["results"], editions["definitions"])
+    assert len(candidates) > 100
+    assert {n: where for n, where in candidates.items() if contains_number(notebook, n)} == {}
+    own_values = _definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
+    exact = {repr(value) for study in editions["results"]["studies"] for run in study["runs"]
+             for value in run["metrics"].values() if type(value) is float}
+    exact = {number for number in exact if len(number) >= 8 and not contains_number(own_values, number)}
+    assert len(exact) > 100 and sorted(n for n in exact if contains_number(notebook, n)) == []
+    words = " ".join("".join(cell["source"]) for cell in cells)
+    instructor = editions["instructor_html"]
+    ids = set(re.findall(r'\bid="([^"]+)"', editions["student_html"]))
+    solutions = [s for study in STUDIES for s in _sentences(visible_text(_results_section(instructor, study, ids)))]
+    assert len(solutions) >= 15 and [s for s in solutions if s in words] == []
 
 
 def test_student_edition_keeps_the_setup_of_every_study(editions):

@@ -28,7 +28,7 @@ from reportgen.publish import MANIFEST, MARKER, STAGE_INFIX, publish
 from .conftest import in_mount_namespace
 from .test_build import reportgen
 
-OUTPUTS = ("report.html", "report.pdf", "results.json")
+OUTPUTS = ("report.html", "report.pdf", "results.json", "lab-solutions.ipynb")
 ROOT = Path(__file__).resolve().parent.parent
 
 

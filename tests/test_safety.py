@@ -236,7 +236,7 @@ def test_user_text_that_looks_like_report_markup_is_shown_as_text(tmp_path):
     assert result.returncode == 0, result.stderr
     html = (out / "report.html").read_text()
     assert html.count(r"See &#92;ref{fig-nothing} &#92;(&#92;frac{1}{&#92;) &#92;cite{nobody}") >= 2
-    listing = html.split('aria-label="Definition file overfitting.toml"', 1)[1].split("</pre>", 1)[0]
+    listing = html.split('<h3 id="definition-overfitting">', 1)[1].split("</pre>", 1)[0]
     assert "# see &#92;ref{fig:x} and &#92;cite{hornik1989} and &#92;(x^2&#92;)" in listing
     assert "<img" not in listing and 'class="cite"' not in listing
     # The long file is shortened in the listing, and the note gives the whole file's hash.

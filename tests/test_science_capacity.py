@@ -254,7 +254,7 @@ def test_gap_overshoot_flips_in_spanish(study):
     assert "Con dos capas ocultas de 10 unidades, la SSE de entrenamiento baja a" in wild
     assert "el ajuste se pasa de la función objetivo en el hueco" in wild
     calm = rendered(study_result(study, BASE, "es"), language="es")
-    assert "se dispara" not in calm and "Ninguna red que entrene bajo el piso de ruido" in calm
+    assert "se dispara" not in calm and "Ninguna red que entrene bajo el umbral de ruido" in calm
 
 
 # ---------------------------------------------------------------- figures' alt text follows the drawn seed

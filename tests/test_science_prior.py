@@ -252,8 +252,8 @@ def _table(prior_runs, outcomes, language: str):
 def test_depth_claims_follow_the_turning_points_and_flat_draws_the_draws_show(prior_runs, language):
     bends = {"en": "Depth composes these shapes where there are units to compose",
              "es": "La profundidad compone estas formas donde hay unidades que componer"}[language]
-    no_bends = {"en": "depth adds no turning points beyond the scatter",
-                "es": "la profundidad no agrega cambios de dirección más allá de la variabilidad"}[language]
+    no_bends = {"en": "depth adds no turning points to",
+                "es": "la profundidad no agrega cambios de dirección a las redes"}[language]
     flattens = {"en": "depth flattens instead of bending: 12 of 12 draws",
                 "es": "la profundidad aplana en vez de doblar: 12 de 12 muestras"}[language]
     facts, text = _section(prior_runs, _outcomes(prior_runs[1]), language)

@@ -23,8 +23,11 @@ class Figure:
     """Document-unique label, e.g. ``fig-overfitting-fits``."""
     caption: str
     alt: str
-    """Text alternative describing what the figure shows."""
+    """Text alternative: what the figure shows, in numbers."""
     svg: str
+    values: tuple = ()
+    """The plotted values, sampled, for readers who cannot see the drawing: tables of ``{"title", "columns",
+    "rows"}`` with text cells (see :func:`reportgen.figures.plotted_values`); the HTML offers them beside it."""
 
     @property
     def data_uri(self) -> str:

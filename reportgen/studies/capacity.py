@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..schema import MLPSpec, RegressionStudyFile
+from .lab import RegressionLab
 from .trained import RegressionKind
 
 
@@ -20,6 +21,13 @@ def analyze(study, runs, outcomes):
     return analysis(study, runs, outcomes)
 
 
+def handout(study, runs):
+    """The study as a student edition shows it, computing no run (see :func:`.handout.capacity`)."""
+    from .handout import capacity as shown
+
+    return shown(study, runs)
+
+
 class CapacityFile(RegressionStudyFile):
     """Schema of a capacity study file: MLPs fitted to the lecture's data."""
 
@@ -27,5 +35,6 @@ class CapacityFile(RegressionStudyFile):
     model: MLPSpec
 
 
-KIND = RegressionKind(name="capacity", schema=CapacityFile, analyze=analyze, template="studies/capacity.html.j2")
+KIND = RegressionKind(name="capacity", schema=CapacityFile, analyze=analyze, template="studies/capacity.html.j2",
+                      handout=handout, lab=RegressionLab(more="range_metrics"))
 """The capacity study kind, registered as the ``capacity`` entry point of ``reportgen.study_kinds``."""

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from ..data import Dataset, polynomial_map, region_errors
-from ..figures import DATA_COLOR, Figure, figure, log_scale, ordered_colors, to_svg
+from ..figures import DATA_COLOR, Figure, figure, log_scale, ordered_colors, plotted_values, to_svg
 from ..language import _, conjoined, current, ngettext, number, power_of_ten
 from ..outcomes import RegressionOutcome
 from ..plan import Run
@@ -117,12 +117,24 @@ def _healthy(cell: Cell, metric: str) -> list[float]:
     return [m[metric] for m, o in zip(cell.metrics, cell.outcomes) if o.status == "ok"]
 
 
+def _gap_over_inside(cell: Cell) -> Interval:
+    """The logarithm of the gap error over the inside error, seed by seed, as an interval: a paired comparison
+    (errors differ by factors; each seed's ratio removes what the seeds share)."""
+    return interval([math.log(gap / inside) for gap, inside in zip(_healthy(cell, "mse_gap"),
+                                                                   _healthy(cell, "mse_inside"))
+                     if gap > 0 and inside > 0 and math.isfinite(gap) and math.isfinite(inside)])
+
+
 def _gap_against_inside(cell: Cell) -> str:
-    """Whether the gap error exceeds the inside error: a paired comparison over seeds, on the logarithm of their
-    ratio (errors differ by factors; each seed's ratio removes what the seeds share)."""
-    logs = [math.log(gap / inside) for gap, inside in zip(_healthy(cell, "mse_gap"), _healthy(cell, "mse_inside"))
-            if gap > 0 and inside > 0 and math.isfinite(gap) and math.isfinite(inside)]
-    return relation(interval(logs), exact(0.0))
+    """Whether the gap error exceeds the inside error: its log ratio's interval against 0."""
+    return relation(_gap_over_inside(cell), exact(0.0))
+
+
+def _ratio_interval(logs: Interval) -> dict[str, float | None]:
+    """The 95 % interval of a ratio from that of its logarithm (None where a single seed gives none)."""
+    if not (math.isfinite(logs.mean) and math.isfinite(logs.half_width)):
+        return {"low": None, "high": None}
+    return {"low": math.exp(logs.mean - logs.half_width), "high": math.exp(logs.mean + logs.half_width)}
 
 
 def _iv(value: Interval) -> dict[str, Any]:
@@ -194,6 +206,9 @@ def _configuration(cell: Cell, floor: float) -> dict[str, Any]:
         "mse_outside": _iv(cell.interval("mse_outside")),
         "gap_ratio": _ratio(cell.mean("mse_gap"), cell.mean("mse_inside")),
         "gap_against_inside": gap_relation,
+        "gap_ratio_paired": _ratio_interval(_gap_over_inside(cell)),
+        # The same comparison without pairing: the two errors' own intervals, which the tables show.
+        "gap_against_inside_unpaired": relation(cell.interval("mse_gap"), cell.interval("mse_inside")),
         "overshoots": floor_relation == "lower" and gap_relation == "higher",
         "gap_max_deviation": {
             "first": _finite(cell.metrics[first]["gap_max_deviation"]) if first is not None else None,
@@ -270,6 +285,8 @@ def _facts(series: dict) -> dict[str, Any]:
         "overshoot": [r for r in everything if r["overshoots"]],
         "gap_worse_above_floor": [r for r in everything
                                   if r["gap_against_inside"] == "higher" and r["floor"] == "higher"],
+        "gap_worse_at_floor": [r for r in everything
+                               if r["gap_against_inside"] == "higher" and r["floor"] == "within"],
         "flexible_steady": [r for r in everything if r["floor"] == "lower" and not r["overshoots"]],
         "polynomial": polynomial,
         "versus": _versus(best_cell, polynomial, activation in SATURATING),
@@ -316,10 +333,10 @@ def _versus(network: Cell, polynomial: dict[str, Any], saturating: bool) -> dict
 
 def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
     titles = {series_label(rest): panel_title(rest) for rest in series}  # depth in words, as the prose says it
-    svg = fit_panels(series, lambda cell: ngettext("{n} unit", "{n} units", _width(cell)),
+    svg, values = fit_panels(series, lambda cell: ngettext("{n} unit", "{n} units", _width(cell)),
                      title=lambda label: titles.get(label, label), every_seed=True)
     widths = conjoined(_width(c) for c in next(iter(series.values())))
-    return Figure(id=f"fig-{study.id}-fits", svg=svg, caption=_fits_caption(widths, facts),
+    return Figure(id=f"fig-{study.id}-fits", svg=svg, values=values, caption=_fits_caption(widths, facts),
                   alt=_fits_alt(widths, facts))
 
 
@@ -342,13 +359,16 @@ def _fits_caption(widths: str, facts: dict) -> str:
 def _fits_alt(widths: str, facts: dict) -> str:
     """What the drawn seed shows in the gap, from the same facts as the prose."""
     parts = [_("Fitted {activation} networks with {widths} units per hidden layer over the training data, one panel "
-               "per depth ({seeds}).", activation=_activation(facts), widths=widths, seeds=_seeds_drawn(facts))]
+               "per depth ({seeds}).", activation=_activation(facts), widths=widths, seeds=_seeds_drawn(facts)),
+             _("The lowest test error over the range of the data is that of {title} ({error}).",
+               title=facts["best"]["title"], error=_plain(facts["best"]["mse_range"]["mean"]))]
     for record in facts["overshoot"]:
         parts.append(_("The fit with {title} overshoots in the gap: up to {deviation} from the target in the first "
                        "seed.", title=record["title"],
                        deviation=_plain(record["gap_max_deviation"]["first"])))
     # The drawn seed: among the other fits whose first seed ends below the floor, the one straying furthest in the gap.
-    others = [(r["gap_max_deviation"]["first"], r["title"]) for r in facts["configurations"]
+    others = [(r["gap_max_deviation"]["first"], _("{title}, whose seeds straddle the floor", title=r["title"])
+               if r["floor"] == "within" else r["title"]) for r in facts["configurations"]
               if not r["overshoots"] and r["gap_max_deviation"]["first"] is not None
               and r["first_train_sse"] is not None and r["first_train_sse"] < r["noise_floor"]]
     if others:
@@ -388,8 +408,8 @@ def _losses_figure(study: Study, series: dict, facts: dict) -> Figure:
                 ax.set_title(panel_title(rest))
         axes[0][0].set_ylabel(_("training SSE"))
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        svg = to_svg(fig)
-    return Figure(id=f"fig-{study.id}-losses", svg=svg,
+        svg, values = to_svg(fig), plotted_values(fig)
+    return Figure(id=f"fig-{study.id}-losses", svg=svg, values=values,
                   caption=_("Training loss during optimization ({seeds}), one panel per depth, with the noise floor "
                             "dotted.", seeds=_seeds_drawn(facts)),
                   alt=_losses_alt(facts))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..schema import PolynomialSpec, RegressionStudyFile
+from .lab import RegressionLab
 from .trained import RegressionKind
 
 
@@ -20,6 +21,13 @@ def analyze(study, runs, outcomes):
     return analysis(study, runs, outcomes)
 
 
+def handout(study, runs):
+    """The study as a student edition shows it, computing no run (see :func:`.handout.overfitting`)."""
+    from .handout import overfitting as shown
+
+    return shown(study, runs)
+
+
 class OverfittingFile(RegressionStudyFile):
     """Schema of an overfitting study file: polynomials fitted to the lecture's data."""
 
@@ -28,5 +36,6 @@ class OverfittingFile(RegressionStudyFile):
 
 
 KIND = RegressionKind(name="overfitting", schema=OverfittingFile, analyze=analyze,
-                      template="studies/overfitting.html.j2")
+                      template="studies/overfitting.html.j2", handout=handout,
+                      lab=RegressionLab(more="least_squares_metrics"))
 """The overfitting study kind, registered as the ``overfitting`` entry point of ``reportgen.study_kinds``."""

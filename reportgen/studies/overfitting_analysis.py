@@ -11,7 +11,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..data import Dataset, polynomial_map, region_errors
-from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
+from ..figures import (
+    Figure,
+    figure,
+    log_scale,
+    ordered_colors,
+    plain_number,
+    plotted_values,
+    to_svg,
+    unlisted,
+    values_only,
+)
 from ..language import _, conjoined, ngettext
 from ..outcomes import RegressionOutcome
 from ..plan import Run
@@ -163,7 +173,7 @@ def _steps_to_settle(losses: np.ndarray) -> int:
 
 
 def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
-    svg = fit_panels(series, lambda cell: _("degree {degree}", degree=_degree(cell)))
+    svg, values = fit_panels(series, lambda cell: _("degree {degree}", degree=_degree(cell)))
     degrees = conjoined(_degree(c) for c in next(iter(series.values())))
     where = []
     for s in facts["series"]:
@@ -181,7 +191,7 @@ def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
     frame = (_("Fits that leave the frame, {where}.", where="; ".join(where)) if where
              else _("No fit leaves the frame."))
     return Figure(
-        id=f"fig-{study.id}-fits", svg=svg,
+        id=f"fig-{study.id}-fits", svg=svg, values=values,
         caption=_("Polynomial fits of degree {degrees} (first seed) to the training data, with the noiseless "
                   "target dashed, the gap in the data shaded and the ends beyond the training inputs hatched.",
                   degrees=degrees) + " " + frame,
@@ -196,24 +206,31 @@ def _errors_figure(study: Study, series: dict, facts: dict) -> Figure:
     first = next(iter(series.values()))
     degrees = [_degree(c) for c in sorted(first, key=_degree)]
     positions = np.arange(len(degrees))
-    lowest_drawn = min(min(s["noise_floor"] for s in facts["series"]),
-                       min(c.interval("train_sse").low for m in series.values() for c in m)) / 20
+    # An interval over few seeds can reach below zero, where a log axis has no place: only positive ends count.
+    lowest_drawn = min([s["noise_floor"] for s in facts["series"]]
+                       + [low for m in series.values() for c in m
+                          for low in (c.interval("train_sse").low, c.mean("train_sse")) if low > 0]) / 20
     with figure(1, 2, height=2.6) as (fig, axes):
         train_ax, test_ax = axes[0]
         for k, ((rest, members), color, s) in enumerate(zip(series.items(), ordered_colors(len(series) + 1),
                                                            facts["series"])):
             ordered = sorted(members, key=_degree)
-            _with_intervals(train_ax, positions, ordered, "train_sse", color, "o-", series_label(rest))
+            setting = series_label(rest)
+            _with_intervals(train_ax, positions, ordered, "train_sse", color, "o-", setting)
             optimum = np.array([c.metrics[0]["lstsq_sse"] for c in ordered])
             shown = optimum >= lowest_drawn
             train_ax.plot(positions[shown], optimum[shown], "x", color=color, ms=5)
+            # The plotted values give every optimum, those drawn as arrows below the axis too.
+            values_only(train_ax, positions, optimum, _("least squares, {setting}", setting=setting))
             # Optima below the axis are drawn as arrows on its floor, not clamped to a made-up value.
             nudge = (k - (len(series) - 1) / 2) * 0.12  # side by side, so one setting's arrow hides no other's
             train_ax.plot(positions[~shown] + nudge, np.full((~shown).sum(), lowest_drawn * 1.4), "v", color=color,
                           ms=5, mfc="none")
-            train_ax.axhline(s["noise_floor"], color=color, lw=0.8, ls=":")
-            for metric, style in (("mse_inside", "o-"), ("mse_gap", "s--")):
-                _with_intervals(test_ax, positions, ordered, metric, color, style, None)
+            train_ax.axhline(s["noise_floor"], color=color, lw=0.8, ls=":",
+                             label=unlisted(_("noise floor, {setting}", setting=setting)))
+            for metric, style, name in (("mse_inside", "o-", _("MSE inside the data, {setting}", setting=setting)),
+                                        ("mse_gap", "s--", _("MSE in the gap, {setting}", setting=setting))):
+                _with_intervals(test_ax, positions, ordered, metric, color, style, unlisted(name))
         train_ax.set_ylim(bottom=lowest_drawn)
         for ax in (train_ax, test_ax):
             log_scale(ax, x=False)
@@ -222,8 +239,8 @@ def _errors_figure(study: Study, series: dict, facts: dict) -> Figure:
         train_ax.set_title(_("training SSE: Adam (●), least squares (×, ▽ below the axis), noise floor (⋯)"))
         test_ax.set_title(_("MSE inside the data (●) and in the gap (■)"))
         train_ax.legend(frameon=False, loc="lower left")
-        svg = to_svg(fig)
-    return Figure(id=f"fig-{study.id}-errors", svg=svg, alt=_errors_alt(facts),
+        svg, values = to_svg(fig), plotted_values(fig)
+    return Figure(id=f"fig-{study.id}-errors", svg=svg, values=values, alt=_errors_alt(facts),
                   caption=_("Errors against the polynomial degree, mean over seeds with its 95 % interval "
                             "(Student's t) as error bars. Left: training SSE reached by Adam, the least-squares "
                             "optimum of each degree, and the noise floor (the SSE of the noiseless target). Right: "
@@ -261,13 +278,16 @@ def _errors_alt(facts: dict) -> str:
 
 
 def _losses_figure(study: Study, series: dict) -> Figure:
-    svg = loss_panels(series, lambda cell: _("degree {degree}", degree=_degree(cell)))
+    svg, values = loss_panels(series, lambda cell: _("degree {degree}", degree=_degree(cell)))
     members = [c for c in next(iter(series.values())) if c.representative is not None]
     final = min(members, key=lambda c: c.outcomes[c.representative].losses[-1]) if members else None
     alt = _("Loss curves on log-log axes, one per degree.")
     if final is not None:
+        finals = "; ".join(f"{_('degree {degree}', degree=_degree(c))} "
+                           f"{plain_number(float(c.outcomes[c.representative].losses[-1]))}" for c in members)
+        alt += " " + _("Final training SSE in the first panel: {finals}.", finals=finals)
         alt += " " + _("The lowest final loss of the first panel is degree {degree}'s.", degree=_degree(final))
-    return Figure(id=f"fig-{study.id}-losses", svg=svg, alt=alt,
+    return Figure(id=f"fig-{study.id}-losses", svg=svg, values=values, alt=alt,
                   caption=_("Training loss (sum of squared errors) during optimization, first seed of each degree."))
 
 

@@ -7,6 +7,7 @@ are imported only when needed.
 
 from __future__ import annotations
 
+from .lab import PriorLab
 from .prior_sampling import SamplingKind
 
 
@@ -18,5 +19,13 @@ def analyze(study, runs, outcomes):
     return analysis(study, runs, outcomes)
 
 
-KIND = SamplingKind(name="prior", analyze=analyze, template="studies/prior.html.j2")
+def handout(study, runs):
+    """The study as a student edition shows it, computing no run (see :func:`.handout.prior`)."""
+    from .handout import prior as shown
+
+    return shown(study, runs)
+
+
+KIND = SamplingKind(name="prior", analyze=analyze, template="studies/prior.html.j2", handout=handout,
+                    lab=PriorLab())
 """The prior-sampling study kind, registered as the ``prior`` entry point of ``reportgen.study_kinds``."""

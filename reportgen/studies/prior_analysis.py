@@ -13,7 +13,18 @@ from typing import Sequence
 
 import numpy as np
 
-from ..figures import Figure, categorical_colors, figure, log_scale, to_svg
+from ..figures import (
+    Figure,
+    categorical_colors,
+    figure,
+    log_scale,
+    plain_number,
+    plotted_values,
+    powers_of_ten,
+    to_svg,
+    unlisted,
+    values_only,
+)
 from ..language import _, conjoined, fixed, number
 from ..plan import Run
 from ..spec import Study
@@ -389,26 +400,27 @@ def _draws_figure(study_id: str, draws: int, depth: int, activations, widths, ce
                     for curve, color in zip(curves, categorical_colors(len(curves))):
                         # Hundreds of curves per figure: raster inside the SVG keeps the PDF fast.
                         ax.plot(x, curve, color=color, lw=0.8, alpha=0.8, rasterized=True)
-                ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 4))
+                powers_of_ten(ax.yaxis)  # no offset label: each tick says its own power of ten
                 ax.tick_params(labelsize=6.5)
-                ax.yaxis.get_offset_text().set_fontsize(6.5)
                 if i == 0:
                     ax.set_title(_("width {width}", width=width))
                 if j == 0:
                     ax.set_ylabel(_(activation))
                 if i == len(activations) - 1:
                     ax.set_xlabel("x")
-        svg = to_svg(fig)
+        svg, values = to_svg(fig), plotted_values(fig)
     layers = _hidden_layers(depth)
     caption = _("{draws} functions drawn from the prior of networks with {layers}: one row per activation, one "
                 "column per width.", draws=draws, layers=layers)
     if grows:
         caption += " " + _("Note the vertical scales: the measured spread grows with width in every row.")
-    return Figure(id=f"fig-{study_id}-draws-{depth}", svg=svg, caption=caption,
-                  alt=_("A grid of {rows} by {columns} panels, each with {draws} random functions of x drawn from "
-                        "networks with {layers}; rows {activations}; columns widths {widths}.", rows=len(activations),
-                        columns=len(widths), draws=draws, layers=layers,
-                        activations=conjoined(_(a) for a in activations), widths=conjoined(widths)))
+    return Figure(id=f"fig-{study_id}-draws-{depth}", svg=svg, values=values, caption=caption,
+                  alt=_("{draws} functions per panel drawn from networks with {layers}, one row per activation, one "
+                        "column per width ({widths}). The largest |f(x)| drawn, by width: {largest}.", draws=draws,
+                        layers=layers, widths=conjoined(widths),
+                        largest="; ".join(f"{_(a)} " + conjoined(
+                            plain_number(float(np.max(np.abs(cells[(a, w)][1]))), 2) if (a, w) in cells else "—"
+                            for w in widths) for a in activations)))
 
 
 def _hidden_layers(depth: int) -> str:
@@ -423,10 +435,14 @@ def _spread_figure(study, configs, widths, activations, depths, facts) -> Figure
                 cells = [configs[(activation, depth, w)] for w in widths if (activation, depth, w) in configs]
                 w = [c["width"] for c in cells]
                 measured = np.array([c["measured"] for c in cells])
-                ax.plot(w, [c["predicted"] for c in cells], "-", color=color, lw=1.0, alpha=0.8)
+                ax.plot(w, [c["predicted"] for c in cells], "-", color=color, lw=1.0, alpha=0.8,
+                        label=unlisted(_("{activation}, predicted", activation=_(activation))))
                 ax.plot(w, measured, "o", color=color, ms=3.5, label=_(activation))
                 low = np.array([c["low"] for c in cells], dtype=float)
                 high = np.array([c["high"] for c in cells], dtype=float)
+                # The bars below are no curve: the plotted values take their ends from these hidden ones.
+                values_only(ax, w, low, _("{curve}: 95 % interval, from", curve=_(activation)))
+                values_only(ax, w, high, _("to"))
                 shown = np.isfinite(low) & np.isfinite(high)
                 if shown.any():
                     # The 95 % interval of each measured spread, as a bar through its dot.
@@ -437,7 +453,7 @@ def _spread_figure(study, configs, widths, activations, depths, facts) -> Figure
             ax.set_title(_hidden_layers(depth))
         axes[0][0].set_ylabel(_("spread of f(x)"))
         axes[0][-1].legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
-        svg = to_svg(fig)
+        svg, values = to_svg(fig), plotted_values(fig)
     deep = [s for s in facts["slopes"] if s["depth"] == facts["deepest"]]
     slopes = conjoined(f"{_(s['activation'])} {fixed(s['predicted'], 2)}" for s in deep)
     spread = facts["spread"]
@@ -458,7 +474,7 @@ def _spread_figure(study, configs, widths, activations, depths, facts) -> Figure
     if deep:
         alt += " " + _("Predicted slopes with {layers}: {slopes}.", layers=_hidden_layers(facts["deepest"]),
                        slopes=slopes)
-    return Figure(id=f"fig-{study.id}-spread", svg=svg,
+    return Figure(id=f"fig-{study.id}-spread", svg=svg, values=values,
                   caption=_("Spread of f(x) (standard deviation over draws, root mean square over x) against the "
                             "width: measured (dots, with bars for their 95 % intervals) and predicted by the "
                             "variance recursion (lines)."),

@@ -15,7 +15,9 @@ from ..figures import (
     data_limits,
     figure,
     log_scale,
-    ordered_colors,
+    plain_number,
+    plotted_values,
+    sequence_style,
     shade_beyond,
     shade_gap,
     to_svg,
@@ -167,43 +169,54 @@ def data_figure(study, cell_list: list[Cell]) -> Figure:
                 ax.set_title(label)
         axes[0][0].set_ylabel("y")
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        svg = to_svg(fig)
+        svg, values = to_svg(fig), plotted_values(fig)
     data = shown[0][1]
     points = len(data.x_train)
     gap = _(", with no points between x = {low} and {high}", low=fixed(data.gap[0], 2),
             high=fixed(data.gap[1], 2)) if data.gap else ""
-    return Figure(id=f"fig-{study.id}-data", svg=svg,
+    return Figure(id=f"fig-{study.id}-data", svg=svg, values=values,
                   caption=_("The training data: {points} noisy observations of the target (dashed){gap} (shaded).",
                             points=points, gap=gap),
-                  alt=_("Scatter plot of {points} training points on x from {low} to {high}, with the noiseless "
-                        "target drawn dashed{gap}.", points=points, low=fixed(data.x_train.min(), 2),
-                        high=fixed(data.x_train.max(), 2), gap=gap) if len(shown) == 1 else
-                  _("{panels} scatter plots, one per setting ({settings}), each of {points} training points on x from "
-                    "{low} to {high}, with the noiseless target drawn dashed{gap}.", panels=len(shown),
-                    settings="; ".join(label for label, _data in shown), points=points,
-                    low=fixed(data.x_train.min(), 2), high=fixed(data.x_train.max(), 2), gap=gap))
+                  alt=_data_alt(shown, gap))
+
+
+def _data_alt(shown: list, gap: str) -> str:
+    """What the data figure shows, in numbers: how many points, where, the range of their values."""
+    data = shown[0][1]
+    ys = np.concatenate([d.y_train for _label, d in shown])
+    facts = {"points": len(data.x_train), "low": fixed(data.x_train.min(), 2), "high": fixed(data.x_train.max(), 2),
+             "ymin": plain_number(float(ys.min())), "ymax": plain_number(float(ys.max())), "gap": gap}
+    if len(shown) == 1:
+        return _("{points} noisy observations of the target, x from {low} to {high}, y from {ymin} to {ymax}{gap}.",
+                 **facts)
+    return _("{panels} panels, one per setting ({settings}), each of {points} noisy observations of the target, x "
+             "from {low} to {high}; y from {ymin} to {ymax} over all panels{gap}.", panels=len(shown),
+             settings="; ".join(label for label, _data in shown), **facts)
 
 
 def fit_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str], str] = str,
-               every_seed: bool = False) -> str:
-    """SVG: one panel per series with the data, the target and each cell's fit (first healthy seed); with
-    ``every_seed``, the other healthy seeds' fits drawn faintly beneath it, so the spread over seeds shows."""
+               every_seed: bool = False) -> tuple[str, tuple]:
+    """SVG and plotted values: one panel per series with the data, the target and each cell's fit (first healthy
+    seed); with ``every_seed``, the other healthy seeds' fits drawn faintly beneath it, so the spread over seeds
+    shows."""
     with figure(1, len(series), height=2.7, sharey=True) as (fig, axes):
         for ax, (rest, members) in zip(axes[0], series.items()):
             data = dataset_of(members[0].runs[0])
             draw_data(ax, data)
-            for cell, color in zip(members, ordered_colors(len(members))):
+            for k, cell in enumerate(members):
+                style = sequence_style(k, len(members), len(data.x_test))
                 i = cell.representative
                 for j, outcome in enumerate(cell.outcomes if every_seed else ()):
                     if outcome.status == "ok" and j != i:
-                        ax.plot(data.x_test, outcome.test_pred, color=faint(color), lw=0.6)
+                        ax.plot(data.x_test, outcome.test_pred, color=faint(style["color"]), lw=0.6)
                 if i is not None:
-                    ax.plot(data.x_test, cell.outcomes[i].test_pred, color=color, lw=1.1, label=label(cell))
+                    ax.plot(data.x_test, cell.outcomes[i].test_pred, lw=1.1, label=label(cell), **style)
             if len(series) > 1:
                 ax.set_title(title(series_label(rest)))
         axes[0][0].set_ylabel("y")
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        return to_svg(fig)
+        # The data figure lists the training data; the fits' tables give the fits beside the target.
+        return to_svg(fig), plotted_values(fig, listed_elsewhere=(_("training data"),))
 
 
 def faint(color) -> tuple:
@@ -211,19 +224,21 @@ def faint(color) -> tuple:
     return (*color[:3], 0.35)
 
 
-def loss_panels(series: dict, label: Callable[[Cell], str], title: Callable[[str], str] = str) -> str:
-    """SVG: one log-log panel per series with each cell's training loss curve (first healthy seed)."""
+def loss_panels(series: dict, label: Callable[[Cell], str],
+                title: Callable[[str], str] = str) -> tuple[str, tuple]:
+    """SVG and plotted values: one log-log panel per series with each cell's training loss curve (first healthy
+    seed)."""
     with figure(1, len(series), height=2.4, sharey=True) as (fig, axes):
         for ax, (rest, members) in zip(axes[0], series.items()):
-            for cell, color in zip(members, ordered_colors(len(members))):
+            for k, cell in enumerate(members):
                 i = cell.representative
                 if i is not None:
                     steps, losses = downsample_curve(cell.outcomes[i].losses)
-                    ax.plot(steps, losses, color=color, lw=1.0, label=label(cell))
+                    ax.plot(steps, losses, lw=1.0, label=label(cell), **sequence_style(k, len(members), len(steps)))
             log_scale(ax)
             ax.set_xlabel(_("Adam step"))
             if len(series) > 1:
                 ax.set_title(title(series_label(rest)))
         axes[0][0].set_ylabel(_("training SSE"))
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-        return to_svg(fig)
+        return to_svg(fig), plotted_values(fig)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from ..schema import PolynomialSpec, RegressionStudyFile
+from .lab import RegressionLab
 from .trained import RegressionKind
 
 
@@ -20,6 +21,13 @@ def analyze(study, runs, outcomes):
     return analysis(study, runs, outcomes)
 
 
+def handout(study, runs):
+    """The study as a student edition shows it, computing no run (see :func:`.handout.regularization`)."""
+    from .handout import regularization as shown
+
+    return shown(study, runs)
+
+
 class RegularizationFile(RegressionStudyFile):
     """Schema of a regularization study file: a polynomial fitted with weight decay."""
 
@@ -28,5 +36,6 @@ class RegularizationFile(RegressionStudyFile):
 
 
 KIND = RegressionKind(name="regularization", schema=RegularizationFile, analyze=analyze,
-                      template="studies/regularization.html.j2")
+                      template="studies/regularization.html.j2", handout=handout,
+                      lab=RegressionLab(more="map_metrics"))
 """The regularization study kind, registered as the ``regularization`` entry point of ``reportgen.study_kinds``."""

@@ -13,7 +13,17 @@ import math
 import numpy as np
 
 from ..data import penalty_weight, polynomial_map, region_errors
-from ..figures import Figure, figure, log_scale, ordered_colors, to_svg
+from ..figures import (
+    Figure,
+    figure,
+    log_scale,
+    ordered_colors,
+    plain_number,
+    plotted_values,
+    to_svg,
+    unlisted,
+    values_only,
+)
 from ..language import _, conjoined, number
 from ..outcomes import RegressionOutcome
 from ..plan import Run
@@ -155,15 +165,32 @@ def _map_best(members: list[Cell], metric: str) -> dict:
 
 
 def _fits_figure(study: Study, series: dict) -> Figure:
-    svg = fit_panels(series, lambda cell: _("weight decay {decay}", decay=_label(_decay(cell))))
+    svg, values = fit_panels(series, lambda cell: _("weight decay {decay}", decay=_label(_decay(cell))))
     members = next(iter(series.values()))
     degree = members[0].runs[0].config.model.degree
     decays = conjoined(_label(_decay(c)) for c in members)
-    return Figure(id=f"fig-{study.id}-fits", svg=svg,
+    return Figure(id=f"fig-{study.id}-fits", svg=svg, values=values,
                   caption=_("Degree-{degree} polynomial fits (first seed) for weight decay {decays}.",
                             degree=degree, decays=decays),
-                  alt=_("Fits of a degree-{degree} polynomial to the training data for weight decay {decays}, "
-                        "with the target function dashed and the gap shaded.", degree=degree, decays=decays))
+                  alt=" ".join([_("Fits of a degree-{degree} polynomial for weight decay {decays}.", degree=degree,
+                                  decays=decays), *(_fits_finding(rest, members, len(series) > 1)
+                                                    for rest, members in series.items())]))
+
+
+def _fits_finding(rest: tuple, members: list[Cell], named: bool) -> str:
+    """Where a panel's fits come closest to the target, inside the data and in the gap, with the errors."""
+    inside = ranked(members, "mse_inside", _decay, key="decay")
+    gap = ranked(members, "mse_gap", _decay, key="decay")
+    prefix = f"{series_label(rest)}: " if named else ""
+    if inside["decay"] is None:
+        return ""
+    if gap["decay"] is None:
+        return prefix + _("Inside the data the test error is lowest at weight decay {inside} ({inside_mse}).",
+                          inside=_label(inside["decay"]), inside_mse=plain_number(inside["mse"]))
+    return prefix + _("Inside the data the test error is lowest at weight decay {inside} ({inside_mse}), in the gap "
+                      "at {gap} ({gap_mse}).", inside=_label(inside["decay"]),
+                      inside_mse=plain_number(inside["mse"]), gap=_label(gap["decay"]),
+                      gap_mse=plain_number(gap["mse"]))
 
 
 def _positions(ordered: list[Cell]) -> np.ndarray:
@@ -177,12 +204,19 @@ def _tradeoff_figure(study: Study, series: dict, facts: dict) -> Figure:
         for (rest, members), color in zip(series.items(), ordered_colors(len(series) + 1)):
             ordered = sorted(members, key=_decay)
             positions = _positions(ordered)
-            for metric, style in (("mse_inside", "o-"), ("mse_gap", "s--")):
-                error_ax.plot(positions, [c.mean(metric) for c in ordered], style, color=color, ms=3.5)
-            norm_ax.plot(positions, [c.mean("weight_norm") for c in ordered], "o-", color=color, ms=3.5)
+            setting = "" if len(series) == 1 else f", {series_label(rest)}"
+            for metric, style, name in (("mse_inside", "o-", _("MSE inside the data")),
+                                        ("mse_gap", "s--", _("MSE in the gap"))):
+                error_ax.plot(positions, [c.mean(metric) for c in ordered], style, color=color, ms=3.5,
+                              label=unlisted(_("{curve}, trained", curve=name) + setting))
+            norm_ax.plot(positions, [c.mean("weight_norm") for c in ordered], "o-", color=color, ms=3.5,
+                         label=unlisted(_("{curve}, trained", curve="‖θ‖") + setting))
             _map_markers(error_ax, positions, [[c.metrics[0][f"map_{m}"] for c in ordered]
-                                               for m in ("mse_inside", "mse_gap")], ordered)
-            _map_markers(norm_ax, positions, [[c.metrics[0]["map_norm"] for c in ordered]], ordered)
+                                               for m in ("mse_inside", "mse_gap")], ordered,
+                         [_("{curve}, MAP", curve=_("MSE inside the data")) + setting,
+                          _("{curve}, MAP", curve=_("MSE in the gap")) + setting])
+            _map_markers(norm_ax, positions, [[c.metrics[0]["map_norm"] for c in ordered]], ordered,
+                         [_("{curve}, MAP", curve="‖θ‖") + setting])
             for ax in (error_ax, norm_ax):
                 ax.set_xticks(positions, [_label(_decay(c)) for c in ordered])
                 if any(_decay(c) == 0 for c in ordered):
@@ -192,7 +226,7 @@ def _tradeoff_figure(study: Study, series: dict, facts: dict) -> Figure:
             log_scale(ax, x=False)
             ax.set_xlabel(_("weight decay"))
             ax.set_title(title)
-        svg = to_svg(fig)
+        svg, values = to_svg(fig), plotted_values(fig)
     first = facts["series"][0]
     if first["best_gap"]["decay"] is None:  # data with no gap
         alt = _("Test error inside the data and parameter norm against weight decay, trained runs beside the MAP "
@@ -207,20 +241,22 @@ def _tradeoff_figure(study: Study, series: dict, facts: dict) -> Figure:
     if first["reached_map"]:
         alt += " " + _("The trained runs sit on the MAP solution for weight decay {decays}.",
                        decays=conjoined(_label(d) for d in first["reached_map"]))
-    return Figure(id=f"fig-{study.id}-tradeoff", svg=svg, alt=alt,
+    return Figure(id=f"fig-{study.id}-tradeoff", svg=svg, values=values, alt=alt,
                   caption=_("Test error inside the data and in the gap (left) and size of the parameter vector "
                             "(right) against the weight decay, mean over seeds, beside the MAP solution in closed form "
                             "(×). The non-zero decays are placed at equal steps; 0 is set apart on the left."))
 
 
-def _map_markers(ax, positions: np.ndarray, rows: list[list[float]], ordered: list[Cell]) -> None:
+def _map_markers(ax, positions: np.ndarray, rows: list[list[float]], ordered: list[Cell], names: list[str]) -> None:
     """The MAP values as crosses; the interpolant of decay 0, orders of magnitude above the rest, as a ▲ on the
-    axis's top edge rather than a scale that flattens everything else."""
+    axis's top edge rather than a scale that flattens everything else. The plotted values list them all, by
+    ``names``."""
     penalized = [v for row in rows for v, c in zip(row, ordered) if _decay(c) > 0]
-    drawn = [line.get_ydata() for line in ax.get_lines()]
+    drawn = [line.get_ydata() for line in ax.get_lines() if line.get_visible()]
     top = max([*penalized, *(float(np.nanmax(y)) for y in drawn if len(y))]) * 3
-    for row in rows:
+    for row, name in zip(rows, names):
         values = np.asarray(row, float)
+        values_only(ax, positions, values, name)
         above = values > top
         ax.plot(positions[~above], values[~above], "x", color="#444444", ms=5)
         ax.plot(positions[above], np.full(above.sum(), top), "^", color="#444444", ms=5, mfc="none", clip_on=False)

@@ -27,6 +27,13 @@ class RegressionKind:
     trains: bool = True
     batched: bool = True
     """The sweep trainer holds every missing run of a study together."""
+    handout: Callable | None = None
+    """``handout(study, runs)``: the study as a student edition shows it, from its definition alone (a
+    :class:`StudyResult` without runs), so that a build of student editions alone computes nothing; None: the
+    handout needs the runs' results."""
+    lab: object | None = None
+    """Writes the kind's sections of the lab notebooks (see :mod:`reportgen.studies.lab`); None: a section with
+    words and activities only."""
 
     def work_units(self, study) -> int:
         """Run-steps: every sweep point's steps, once per seed."""

@@ -122,8 +122,8 @@ def _facts(series: dict) -> dict:
 def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
     # fit_panels titles each panel by its series label ("family fourier"); name the family as the prose does.
     titles = {series_label(rest): s["label"] for rest, s in zip(series, facts["series"])}
-    svg = fit_panels(series, lambda cell: ngettext("{n} function", "{n} functions", _count(cell)),
-                     title=lambda label: titles.get(label, label))
+    svg, values = fit_panels(series, lambda cell: ngettext("{n} function", "{n} functions", _count(cell)),
+                             title=lambda label: titles.get(label, label))
     described = " ".join(
         ngettext("{setting}: lowest test error with {n} function ({error}).",
                  "{setting}: lowest test error with {n} functions ({error}).", s["best_count"],
@@ -135,7 +135,7 @@ def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
         caption = _("Closed-form fits on a fixed basis (a bias plus the given number of functions) to the training "
                     "data, with the noiseless target dashed.")
     return Figure(
-        id=f"fig-{study.id}-fits", svg=svg, caption=caption,
+        id=f"fig-{study.id}-fits", svg=svg, values=values, caption=caption,
         alt=_("Training points, the target and the fitted curves, one panel per setting. {described}",
               described=described),
     )
