@@ -208,6 +208,8 @@ def _atom(tokens: list[str], i: int) -> tuple[Node | None, int]:
         text, i = _raw_argument(tokens, i)
         if token == "\\mathbb" and text in NAMED_FUNCTIONS:
             return Node("function", text=NAMED_FUNCTIONS[text]), i
+        if token == "\\mathcal" and text == "N":  # read by its parameters where it has them: see _say_all
+            return Node("normal", text=lang._(FONTS[token], letter=text)), i
         return Node("word", text=lang._(FONTS[token], letter=text) if "{letter}" in FONTS[token] else text), i
     if token in LIMIT_OPERATORS:
         return Node("limits", text=token), i
@@ -247,6 +249,14 @@ def _say_all(nodes: list[Node]) -> list[str]:
     while i < len(nodes):
         node = nodes[i]
         following = nodes[i + 1] if i + 1 < len(nodes) else None
+        if node.kind == "normal" and following is not None and following.kind == "fence" and following.sup is None:
+            parts = _split_at_commas(following.children)
+            if len(parts) == 2:  # N(mean, variance): a screen reader user hears what it is, not "script N"
+                mean, variance = (" ".join(_say_all(part)) for part in parts)
+                words.append(lang._("a Gaussian with mean {mean} and variance {variance}",
+                                    mean=mean, variance=variance))
+                i += 2
+                continue
         if (following is not None and following.kind == "fence" and following.text in ("(", "[")
                 and _applies(node)):
             argument = _inside(following)
@@ -274,6 +284,17 @@ def _say_all(nodes: list[Node]) -> list[str]:
         words.append(_say(node))
         i += 1
     return [w for w in words if w]
+
+
+def _split_at_commas(nodes: list[Node]) -> list[list[Node]]:
+    """A fence's contents split at its own commas (``0, \\sigma^2`` into ``0`` and ``\\sigma^2``)."""
+    parts: list[list[Node]] = [[]]
+    for node in nodes:
+        if node.kind == "pause" and node.text == ",":
+            parts.append([])
+        else:
+            parts[-1].append(node)
+    return parts
 
 
 def _has_operator(nodes: list[Node]) -> bool:
@@ -322,7 +343,7 @@ def _say(node: Node) -> str:
         return base + _scripts_of(node) if node.sup is not None else base
     if kind == "group":
         base = " ".join(_say_all(node.children))
-    elif kind in ("word", "number", "text"):
+    elif kind in ("word", "number", "text", "normal"):
         base = node.text
     elif kind == "function":
         base = lang.translation(node.text)

@@ -28,7 +28,7 @@ from typing import Any, Iterable
 from . import kinds
 from .language import Text, _, speaking
 from .studies.lab import solution_tools
-from .studies.labcode import IMPORTS
+from .studies.labcode import IMPORTS, localized_comments
 
 STEMS = {"student": "lab", "instructor": "lab-solutions"}
 """File name stem of each audience's notebook."""
@@ -97,6 +97,8 @@ class Lab:
         metadata: dict[str, Any] = {"nbgrader": grader}
         if locked and not self.solutions:
             metadata.update(editable=False, deletable=False)  # as nbgrader releases a locked cell
+        if kind == "code":
+            source = localized_comments(source)
         make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
         self._cells.append(make(source=source.rstrip("\n"), id=ident, metadata=metadata))
 

@@ -16,6 +16,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+from reportgen.studies.labcode import COMMENTS
+
 from .conftest import run_reportgen as reportgen
 from .test_handouts import result_store, write_course
 
@@ -212,6 +214,9 @@ def test_spanish_notebook_speaks_spanish_and_keeps_the_code(lab):
     strip = lambda source: re.sub(r'"[^"\n]*"|#.*', "", source)  # noqa: E731
     assert [strip(en) for en, _ in code] == [strip(es) for _, es in code]
     assert any("cambia un valor aquí abajo" in es for _, es in code)
+    # Comments are prose: the code cells' own comments are in Spanish too, none left in English.
+    assert any("# Dentro de las entradas de entrenamiento" in es for _, es in code)
+    assert not any(english_comment in es for _, es in code for english_comment in COMMENTS.values())
 
 
 def test_cells_carry_nbgrader_metadata_of_schema_version_3(lab):

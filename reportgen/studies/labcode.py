@@ -12,10 +12,13 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from string import Template
 from typing import Any, Iterable
 
+from .. import language as lang
 from ..expr import CONSTANTS, FUNCTIONS, parse_expression
+from ..words import N_
 
 IMPORTS = """\
 import numpy as np
@@ -85,7 +88,7 @@ def make_data():
 
 
 def region_masks(x_test):
-    # Inside the training inputs, in a gap the removed points leave, and beyond the data: judged apart.
+    #: regions
     grid, kept = np.linspace(domain[0], domain[1], num=points), np.delete(np.arange(points), removed)
     gap = np.zeros(len(x_test), bool)
     for a, b in zip(kept[:-1], kept[1:]):
@@ -170,7 +173,7 @@ def configure(base, params):
 
 
 def over_seeds(runs, metric):
-    # Mean over the seeds and the half-width of its 95 % interval (Student's t), as the report gives them.
+    #: over_seeds
     values = [run["metrics"][metric] for run in runs if run["status"] == "ok" and run["metrics"][metric] is not None]
     if not values:
         return float("nan"), float("nan")
@@ -180,8 +183,7 @@ def over_seeds(runs, metric):
 
 
 def compare(runs, metrics, lowest, within=()):
-    # Each setting's mean over seeds with its 95 % interval; then, per data set (the parameters in `within`), the
-    # setting with the lowest mean and whether it is clearly below the next best: their intervals do not overlap.
+    #: compare
     settings = {}
     for run in runs:
         settings.setdefault(tuple(run["params"].items()), []).append(run)
@@ -212,7 +214,7 @@ def compare(runs, metrics, lowest, within=()):
 
 
 def t975(df):
-    # Student's t at 97.5 %: a table to 30 degrees of freedom, a series in 1 / df beyond.
+    #: t975
     table = $t975
     if df <= len(table):
         return table[df - 1]
@@ -266,13 +268,13 @@ def run_metrics(model, data, losses):
 
 
 def features(x, degree):
-    # x, x^2, ..., x^degree, then 1: in float64, from the float32 inputs the network sees.
+    #: features
     x32 = np.asarray(x).astype(np.float32).astype(np.float64)
     return np.column_stack([x32 ** k for k in range(1, degree + 1)] + [np.ones_like(x32)])
 
 
 def closed_form(data, degree, weight_decay):
-    # The minimizer of SSE + (weight_decay / 2) * |theta|^2, what Adam's coupled weight decay converges to.
+    #: closed_form
     phi, target = features(data["x"], degree), data["y"].astype(np.float32).astype(np.float64)
     penalty = weight_decay / 2
     if penalty > 0:
@@ -337,7 +339,7 @@ def sample_functions(model, x, draws, generator):
 
 
 def sample_at_points(model, x, draws, generator):
-    # Where a layer has as many inputs as there are points, its pre-activations are drawn through their covariance.
+    #: covariance
     activation, points = PRIOR_ACTIVATIONS[model["activation"]], len(x)
     sw, sb = model["weight_std"], model["bias_std"]
     h = torch.from_numpy(np.asarray(x, dtype=np.float64)).view(1, -1, 1).expand(draws, -1, -1)
@@ -357,7 +359,7 @@ def sample_at_points(model, x, draws, generator):
 
 
 def second_moment(activation, variance):
-    # E[g(z)^2] for z ~ N(0, variance): exact for relu and the identity, else by the trapezoid rule.
+    #: second_moment
     variance = np.asarray(variance, dtype=np.float64)
     if activation in ("relu", "identity"):
         return (0.5 if activation == "relu" else 1.0) * variance
@@ -392,7 +394,7 @@ def reproduce_prior(base, params, seed):
     measured = float(np.sqrt(np.mean(values.std(axis=0, ddof=1) ** 2)))
     theory = float(np.sqrt(np.mean(np.sqrt(prior_variance(model, spread_x)) ** 2)))  # the report's rounding
     exact = model["depth"] == 1 or model["activation"] in ("relu", "identity")
-    # The measured variance is the mean of per-draw terms times n / (n - 1): its 95 % t interval gives the spread's.
+    #: spread_interval
     terms = np.mean((values - values.mean(axis=0)) ** 2, axis=1)
     n = len(terms)
     half = t975(n - 1) * np.std(terms, ddof=1) / np.sqrt(n)
@@ -449,3 +451,36 @@ def targets_table(targets: Iterable[str]) -> str:
     """``TARGETS = {...}``: each target expression of a study, as written, to its NumPy function."""
     lines = [f"    {literal(t)}: lambda x: {numpy_expression(t)}," for t in dict.fromkeys(targets)]
     return "TARGETS = {\n" + "\n".join(lines) + "\n}"
+
+
+COMMENTS = {
+    'regions': N_(
+        'Inside the training inputs, in a gap the removed points leave, and beyond the data: judged apart.'),
+    'over_seeds': N_(
+        "Mean over the seeds and the half-width of its 95 % interval (Student's t), as the report gives them."),
+    'compare': N_(
+        "Each setting's mean and 95 % interval; per data set, the lowest mean, and whether it is clearly below "
+        "the next best."),
+    't975': N_(
+        "Student's t at 97.5 %: a table to 30 degrees of freedom, a series in 1 / df beyond."),
+    'features': N_(
+        'x, x^2, ..., x^degree, then 1: in float64, from the float32 inputs the network sees.'),
+    'closed_form': N_(
+        "The minimizer of SSE + (weight_decay / 2) * |theta|^2, where Adam's coupled weight decay converges."),
+    'covariance': N_(
+        'Where a layer has as many inputs as there are points, its pre-activations are drawn through their '
+        'covariance.'),
+    'second_moment': N_(
+        'E[g(z)^2] for z ~ N(0, variance): exact for relu and the identity, else by the trapezoid rule.'),
+    'spread_interval': N_(
+        "The measured variance is the mean of per-draw terms times n / (n - 1): its 95 % t interval gives the "
+        "spread's."),
+}
+"""The comments of the code cells, by the name a cell marks them with (``#: name``): prose for the reader, so the
+catalogues translate them (the code stays code)."""
+_COMMENT_MARK = re.compile(r"^([ ]*)#: (\w+)$", re.M)
+
+
+def localized_comments(source: str) -> str:
+    """``source`` with each ``#: name`` line as the comment :data:`COMMENTS` names, in the current language."""
+    return _COMMENT_MARK.sub(lambda m: f"{m.group(1)}# {lang.translation(COMMENTS[m.group(2)])}", source)
