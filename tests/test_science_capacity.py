@@ -249,6 +249,33 @@ def test_gap_worse_but_above_the_floor_is_rigidity_not_overshoot(study):
             "than inside, but their training SSE is above the floor") in rendered(result)
 
 
+def test_an_overshoot_says_when_only_the_seed_by_seed_ratio_separates_the_errors(study):
+    # Seeds far apart (×0.5, ×1, ×1.5): the gap and inside intervals overlap, while every seed's ratio is 40.
+    spread = study_result(study, {**BASE, (10, 2): WILD}, spread_of={(10, 2): 0.5})
+    (record,) = spread.facts["overshoot"]
+    assert record["gap_against_inside_unpaired"] == "within"
+    assert record["gap_ratio_paired"]["low"] == pytest.approx(40.0)
+    assert ("Compared seed by seed, the gap error is 40.0 to 40.0 times the error inside (95 % interval of the "
+            "ratio): higher, although the two errors' own intervals overlap.") in rendered(spread)
+    tight = study_result(study, {**BASE, (10, 2): WILD})
+    assert tight.facts["overshoot"][0]["gap_against_inside_unpaired"] == "higher"
+    text = rendered(tight)
+    assert "Compared seed by seed, the gap error is" in text and "intervals overlap" not in text
+
+
+def test_a_network_straddling_the_floor_that_errs_more_in_the_gap_is_named_as_such(study):
+    straddle = {"train": 0.17, "inside": 0.01, "gap": 0.1, "outside": 0.03}  # floor 0.177; seeds ×0.5 to ×1.5
+    result = study_result(study, {**BASE, (10, 2): straddle}, spread_of={(10, 2): 0.5})
+    (record,) = result.facts["gap_worse_at_floor"]
+    assert (record["width"], record["depth"], record["floor"]) == (10, 2, "within")
+    assert result.facts["overshoot"] == [] and record not in result.facts["flexible_steady"]
+    assert ("With two hidden layers of 10 units, the training SSE, 0.170 ± 0.21, straddles the floor (0.177) over "
+            "seeds, and the error in the gap") in rendered(result)
+    assert "(two hidden layers of 10 units, whose seeds straddle the floor)" in result.figures["fits"].alt
+    even = study_result(study, {**BASE, (10, 2): {**straddle, "gap": 0.01}}, spread_of={(10, 2): 0.5})
+    assert even.facts["gap_worse_at_floor"] == [] and "straddles the floor" not in rendered(even)
+
+
 def test_gap_overshoot_flips_in_spanish(study):
     wild = rendered(study_result(study, {**BASE, (10, 2): WILD}, "es"), language="es")
     assert "Con dos capas ocultas de 10 unidades, la SSE de entrenamiento baja a" in wild
