@@ -125,11 +125,6 @@ def _gap_over_inside(cell: Cell) -> Interval:
                      if gap > 0 and inside > 0 and math.isfinite(gap) and math.isfinite(inside)])
 
 
-def _gap_against_inside(cell: Cell) -> str:
-    """Whether the gap error exceeds the inside error: its log ratio's interval against 0."""
-    return relation(_gap_over_inside(cell), exact(0.0))
-
-
 def _ratio_interval(logs: Interval) -> dict[str, float | None]:
     """The 95 % interval of a ratio from that of its logarithm (None where a single seed gives none)."""
     if not (math.isfinite(logs.mean) and math.isfinite(logs.half_width)):
@@ -187,7 +182,8 @@ def _configuration(cell: Cell, floor: float) -> dict[str, Any]:
     gap_deviations = [v for v in _healthy(cell, "gap_max_deviation") if math.isfinite(v)]
     outside_deviations = [v for v in _healthy(cell, "outside_max_deviation") if math.isfinite(v)]
     floor_relation = relation(train, exact(floor))
-    gap_relation = _gap_against_inside(cell)
+    gap_logs = _gap_over_inside(cell)
+    gap_relation = relation(gap_logs, exact(0.0))  # whether the gap error exceeds the inside error, seed by seed
     return {
         "width": _width(cell),
         "depth": _depth(cell),
@@ -206,7 +202,7 @@ def _configuration(cell: Cell, floor: float) -> dict[str, Any]:
         "mse_outside": _iv(cell.interval("mse_outside")),
         "gap_ratio": _ratio(cell.mean("mse_gap"), cell.mean("mse_inside")),
         "gap_against_inside": gap_relation,
-        "gap_ratio_paired": _ratio_interval(_gap_over_inside(cell)),
+        "gap_ratio_paired": _ratio_interval(gap_logs),
         # The same comparison without pairing: the two errors' own intervals, which the tables show.
         "gap_against_inside_unpaired": relation(cell.interval("mse_gap"), cell.interval("mse_inside")),
         "overshoots": floor_relation == "lower" and gap_relation == "higher",

@@ -199,8 +199,8 @@ def compare(runs, metrics, lowest, within=()):
     for data_set, members in groups.items():
         where = ", ".join(f"{key}={value}" for key, value in data_set)
         for metric in lowest:
-            ranked = sorted((over_seeds(settings[s], metric), names[s]) for s in members
-                            if not np.isnan(over_seeds(settings[s], metric)[0]))
+            cells = ((over_seeds(settings[s], metric), names[s]) for s in members)
+            ranked = sorted(cell for cell in cells if not np.isnan(cell[0][0]))
             if not ranked:
                 continue
             ((mean, half), name), rest = ranked[0], ranked[1:]
