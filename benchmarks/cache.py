@@ -46,9 +46,9 @@ import json
 import os
 import queue
 import re
+import shutil
 import signal
 import statistics
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,7 +65,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from reportgen import kinds  # noqa: E402
 from reportgen.build import BuildOptions, BuildSummary, build, study_stages  # noqa: E402
-from reportgen.executors import TaskRecord  # noqa: E402
+from reportgen.executors import Stage, TaskRecord  # noqa: E402
 from reportgen.spec import load_course  # noqa: E402
 from reportgen.studies import prior_analysis  # noqa: E402
 from reportgen.training import job  # noqa: E402
@@ -116,7 +116,7 @@ def one_build(definitions: str, out: str, cache: str, jobs: str, *flags: str) ->
 
 def stages_of(info: dict) -> dict[str, tuple[float, float]]:
     """Per study, (computing runs, analysis and figures) seconds, from build-info.json's task records."""
-    return study_stages([TaskRecord(**task) for task in info["tasks"]])
+    return study_stages([TaskRecord(**{**task, "stage": Stage(task["stage"])}) for task in info["tasks"]])
 
 
 def timed_build(options: BuildOptions) -> tuple[float, BuildSummary]:

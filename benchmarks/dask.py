@@ -133,8 +133,9 @@ def main() -> int:
         results = {}
         for name, executor in executors.items():
             chunks = [task for task in executor.records if task.task == "train_chunk"]
+            rate = sum(task.runs for task in chunks) / sum(task.seconds for task in chunks)
             results[name] = {"seconds": seconds[name], "per_task": per_task(executor, args.tasks),
-                             "runs_per_second": sum(task.runs for task in chunks) / sum(task.seconds for task in chunks),
+                             "runs_per_second": rate,
                              "task_seconds": statistics.median(task.seconds for task in chunks)}
 
     baseline = statistics.median(results["local processes (--jobs 2)"]["seconds"])

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
-import statistics
 from dataclasses import replace
 from itertools import product
 from pathlib import Path
@@ -37,7 +37,7 @@ import torch  # noqa: E402
 from reportgen import native  # noqa: E402
 from reportgen.data import make_dataset  # noqa: E402
 from reportgen.reference import train_alone  # noqa: E402
-from reportgen.spec import DataSpec, MLPSpec, PolynomialSpec, TrainSpec  # noqa: E402
+from reportgen.schema import DataSpec, MLPSpec, PolynomialSpec, TrainSpec  # noqa: E402
 from reportgen.train import RegressionJob, layer_shapes, parameter_count, train_runs  # noqa: E402
 
 

@@ -10,30 +10,33 @@ import platform
 import subprocess
 import threading
 import time
+from abc import ABC, abstractmethod
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ContextManager, Iterator
 
-from . import __version__, executors, kinds, native
+from . import __version__, kinds, native, placement
 from .cache import ResultCache
 from .coursefiles import FIXED_LIMIT, read_course_file
-from .editions import AUDIENCES, FORMATS, Material, editions, output_names, render_editions
+from .editions import Material, render_editions
 from .errors import BadInputError, BuildError
-from .execute import FIGURE_TASKS, StudyExecution, handout_study, run_study, work_units, worker_modules
-from .executors import Executor, TaskRecord
+from .execute import StudyExecution, handout_study, run_study, work_units, worker_modules
+from .executors import Executor, Stage, TaskRecord
 from .keys import KEY_FILE_VARIABLE, user_key
 from .language import LANGUAGES, Text
 from .limits import Limits
+from .model import Course
 from .notebooks import render_notebooks
+from .outputs import AUDIENCES, BUILD_INFO, FORMATS, RESULTS, Edition, editions, output_names
 from .plan import analysis_code_version, code_version
 from .preflight import check_output_folder, unshowable
 from .progress import Reporter
-from .publish import BUILD_INFO, publish, read_manifest, recover
-from .spec import Course, display_path, load_course
+from .publish import publish, read_manifest, recover
+from .spec import display_path, load_course
 
 RENDERING_LIBRARIES = ("torch", "numpy", "matplotlib", "weasyprint", "jinja2", "ziamath", "pydantic", "babel")
 @dataclass(frozen=True)
@@ -78,12 +81,14 @@ class BuildSummary:
     executions: dict[str, StudyExecution] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     up_to_date: bool = False
-    kernel: str | None = None
+    kernel: native.GradientCode | None = None
     """What computed gradients (C kernel or torch), when the course trains models."""
     executor: str = "this process"
     """Where the work units ran."""
     tasks: list[TaskRecord] = field(default_factory=list)
     """Every work unit that ran: its study, function, runs, worker and seconds."""
+    kept: list[str] = field(default_factory=list)
+    """Studies whose execution an earlier run of the pipeline in this process kept (serve): nothing computed now."""
 
 
 def load(options: BuildOptions) -> tuple[Course, str, list[Path]]:
@@ -131,11 +136,14 @@ def template_folders(course: Course, given: tuple[Path, ...] = ()) -> list[Path]
 
 
 def check_course_templates(course: Course, folders: list[Path], languages: tuple[str, ...] = ("en",)) -> None:
-    """Find and parse every template the course's report includes in each language, and refuse unsafe ones
-    (exit 2)."""
+    """Find and parse every template the course's report includes in each language, refuse unsafe ones, and
+    render the report with stand-ins for its results, so that a template error is refused (exit 2) before any
+    work."""
+    from .rehearsal import rehearse
     from .render import check_templates
 
     check_templates(folders, sorted({study.template for study in course.studies}), languages)
+    rehearse(course, folders, languages[0])
 
 
 def user_texts(course: Course) -> list[tuple[str, Text]]:
@@ -191,46 +199,122 @@ def build(options: BuildOptions, reporter: Reporter | None = None) -> BuildSumma
     with _timed(summary, "definitions"):
         loaded = load(options)
     # Reached before anything is written, so that an unreachable scheduler leaves no trace.
-    with executors.for_build(options.scheduler, options.jobs) as executor:
+    with placement.for_build(options.scheduler, options.jobs) as executor:
         summary.executor = executor.description
-        return _build(options, reporter, summary, loaded, executor)
+        return pipeline(options, loaded, OutputFolder(options, executor), reporter, summary)
 
 
-def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
-           loaded: tuple[Course, str, list[Path]], executor: Executor) -> BuildSummary:
+class Target(ABC):
+    """Where one run of :func:`pipeline` sends what it made, and what it may skip or keep: the hooks by which
+    ``reportgen serve`` differs from ``reportgen build``, as mkdocs' serve calls its one ``build()`` with a live
+    server's address. Build's target is :class:`OutputFolder`; serve's is ``serve.Session``."""
+
+    live: bool = False
+    """A live preview (serve): the HTML pages alone (no PDF, notebook or results.json), and no line but computing's
+    progress: the preview's own line per rebuild says what happened."""
+    memory: StudyMemory | None = None
+    """Where each study's execution is kept for the next run in this process, if anywhere (serve)."""
+
+    def prepare(self, course: Course, audience: str, folders: list[Path], names: tuple[str, ...],
+                summary: BuildSummary) -> bool:
+        """Check what must hold before any work, adding warnings to ``summary``; True when the outputs ``names``
+        are current already, which ends the run."""
+        return False
+
+    def check_templates(self, course: Course, folders: list[Path], languages: tuple[str, ...]) -> None:
+        """Refuse the course's templates, before any work."""
+        check_course_templates(course, folders, languages)
+
+    @abstractmethod
+    def executor(self) -> ContextManager[Executor]:
+        """The executor that computes the studies; entered only when some study must be computed."""
+
+    @abstractmethod
+    def deliver(self, files: dict[str, bytes], material: Material, chosen: tuple[Edition, ...],
+                summary: BuildSummary) -> None:
+        """Hand over the files made, by name, rendered from ``material`` for the ``chosen`` editions."""
+
+
+class OutputFolder(Target):
+    """Build's target: the output folder, written atomically unless its outputs are current already."""
+
+    def __init__(self, options: BuildOptions, executor: Executor):
+        self.options = options
+        self._executor = executor
+        self._digest = ""
+
+    def prepare(self, course: Course, audience: str, folders: list[Path], names: tuple[str, ...],
+                summary: BuildSummary) -> bool:
+        """Check the output folder and the store, and digest the inputs; True when the outputs are current."""
+        options = self.options
+        with _timed(summary, "definitions"):
+            check_output_folder(options.out)
+            recover(options.out)  # a killed build's stage and temporary files, before they can be taken for outputs
+            ResultCache(options.cache).check_writable()
+            summary.warnings += key_warnings()  # a bad key file is refused here, before any work
+            self._digest = input_digest(options, course, audience, folders)
+        if options.cache is not None and not options.force and outputs_current(options.out, self._digest, names):
+            # The same inputs give the same warnings: repeat those of the build that wrote these outputs.
+            summary.warnings += recorded_warnings(options.out)
+            _fail_if_strict(options, summary)
+            summary.up_to_date = True
+            summary.outputs = [options.out / name for name in names]
+            return True
+        return False
+
+    def executor(self) -> ContextManager[Executor]:
+        """The executor :func:`build` reached before anything was written."""
+        return nullcontext(self._executor)
+
+    def deliver(self, files: dict[str, bytes], material: Material, chosen: tuple[Edition, ...],
+                summary: BuildSummary) -> None:
+        """Write the files and build-info.json into the output folder, atomically."""
+        with _timed(summary, "write"):
+            summary.outputs = publish(self.options.out, files, self._digest, summary.warnings,
+                                      extras={BUILD_INFO: build_info(summary)})
+
+
+class StudyMemory:
+    """Each study's execution, kept between runs of the pipeline in one process (serve): a study whose definition,
+    languages and audience are unchanged is neither computed nor read from the store again."""
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[tuple, StudyExecution]] = {}
+
+    def recall(self, course: Course, how: tuple) -> dict[str, StudyExecution]:
+        """The kept executions of ``course``'s studies that were computed from the same definition ``how``."""
+        return {study.id: kept[1] for study in course.studies
+                if (kept := self._kept.get(study.id)) is not None and kept[0] == (study, how)}
+
+    def keep(self, course: Course, executions: list[StudyExecution], how: tuple) -> None:
+        """Keep these executions (one per study of ``course``, in its order) and forget every other."""
+        self._kept = {study.id: ((study, how), execution) for study, execution in zip(course.studies, executions)}
+
+
+def pipeline(options: BuildOptions, loaded: tuple[Course, str, list[Path]], target: Target, reporter: Reporter,
+             summary: BuildSummary) -> BuildSummary:
+    """The one build pipeline: check the course, compute its studies (or reuse them), render the editions and
+    deliver them to ``target``. ``build`` runs it once into the output folder, ``serve`` on every save."""
     course, audience, folders = loaded
     languages = languages_of(options, course)
-    with _timed(summary, "definitions"):
-        check_output_folder(options.out)
-        recover(options.out)  # a killed build's stage and temporary files, before they can be taken for outputs
-        ResultCache(options.cache).check_writable()
-        summary.warnings += key_warnings()  # a bad key file is refused here, before any work
-        digest = input_digest(options, course, audience, folders)
     names = outputs(options, course, audience)
-    if options.cache is not None and not options.force and outputs_current(options.out, digest, names):
-        # The same inputs give the same warnings: repeat those of the build that wrote these outputs.
-        summary.warnings += recorded_warnings(options.out)
-        _fail_if_strict(options, summary)
-        summary.up_to_date = True
-        summary.outputs = [options.out / name for name in names]
+    if target.prepare(course, audience, folders, names, summary):
         return summary
     with _timed(summary, "definitions"):
         # After the up-to-date check: outputs recorded for these very inputs were rendered from valid templates.
-        check_course_templates(course, folders, languages)
+        target.check_templates(course, folders, languages)
     summary.warnings += course_warnings(course, languages, folders)
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
     # Student editions show no result: their studies' handouts need no run, unless a plug-in kind says otherwise.
     handouts_only = "instructor" not in AUDIENCES[audience]
+    telling = Reporter("quiet") if target.live else reporter  # the live preview tells what computing does alone
     kinds = trained_kinds(course) if not handouts_only else []
     if kinds:
         summary.kernel = native.describe(kinds)
-        if not summary.kernel.startswith("C kernel"):
-            reporter.line(f"note: gradients come from {summary.kernel}; MLPs train several times slower")
+        if not summary.kernel.native:
+            telling.line(f"note: gradients come from {summary.kernel}; MLPs train several times slower")
     with _timed(summary, "training and figures"):
-        try:
-            executions = compute_studies(course, options.cache, executor, reporter, languages, handouts_only)
-        finally:
-            summary.tasks = list(executor.records)
+        executions = _compute(options, course, languages, handouts_only, target, reporter, summary)
     summary.executions = {e.result.study.id: e for e in executions}
     summary.warnings += execution_warnings(executions)
     _fail_if_strict(options, summary)
@@ -238,22 +322,44 @@ def _build(options: BuildOptions, reporter: Reporter, summary: BuildSummary,
     provenance = collect_provenance(course)
     material = Material(course, [e.results for e in executions], provenance, folders, options.notebooks)
     chosen = editions(audience, languages, course.languages[0])
-    with reporter.bar("rendering", len(chosen) * len(FORMATS), "file") as advance:
+    formats = ("html",) if target.live else FORMATS
+    with telling.bar("rendering", len(chosen) * len(formats), "file") as advance:
         def timed(stage: str, seconds: float) -> None:
             summary.timings[stage] = summary.timings.get(stage, 0.0) + seconds
             advance(1)
 
-        files = render_editions(material, chosen, FORMATS, reporter.line, timed, jobs=options.jobs)
-    if options.notebooks:
+        files = render_editions(material, chosen, formats, telling.line, timed, jobs=options.jobs)
+    if options.notebooks and not target.live:
         with _timed(summary, "notebooks"):
             files.update(render_notebooks(material, chosen))
-    if "results.json" in names:
+    if RESULTS in names and not target.live:
         document = results_document(course, results, provenance)
-        files["results.json"] = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
-    with _timed(summary, "write"):
-        summary.outputs = publish(options.out, files, digest, summary.warnings,
-                                  extras={BUILD_INFO: build_info(summary)})
+        files[RESULTS] = (json.dumps(document, indent=2, allow_nan=False) + "\n").encode()
+    target.deliver(files, material, chosen, summary)
     return summary
+
+
+def _compute(options: BuildOptions, course: Course, languages: tuple[str, ...], handouts_only: bool,
+             target: Target, reporter: Reporter, summary: BuildSummary) -> list[StudyExecution]:
+    """Each study's execution, in course order: kept in the target's memory, else computed on its executor."""
+    how = (languages, handouts_only)
+    kept = target.memory.recall(course, how) if target.memory is not None else {}
+    summary.kept = list(kept)
+    stale = [study.id for study in course.studies if study.id not in kept]
+    computed: list[StudyExecution] = []
+    if stale:
+        with target.executor() as executor:
+            summary.executor = executor.description
+            try:
+                computed = compute_studies(course.select(stale) if kept else course, options.cache, executor,
+                                           reporter, languages, handouts_only)
+            finally:
+                summary.tasks = list(executor.records)
+    fresh = {execution.result.study.id: execution for execution in computed}
+    executions = [kept.get(study.id) or fresh[study.id] for study in course.studies]
+    if target.memory is not None:
+        target.memory.keep(course, executions, how)
+    return executions
 
 
 def key_warnings() -> list[str]:
@@ -271,9 +377,9 @@ def build_info(summary: BuildSummary) -> bytes:
                     for study_id, e in summary.executions.items()],
         "timings": {stage: round(seconds, 3) for stage, seconds in summary.timings.items()},
         "warnings": summary.warnings,
-        "kernel": summary.kernel,
+        "kernel": str(summary.kernel) if summary.kernel else None,
         "executor": summary.executor,
-        "tasks": [{"study": t.study, "task": t.task, "runs": t.runs, "worker": t.worker,
+        "tasks": [{"study": t.study, "task": t.task, "stage": t.stage.value, "runs": t.runs, "worker": t.worker,
                    "seconds": round(t.seconds, 3)} for t in sorted(summary.tasks, key=_task_order)],
     }
     return (json.dumps(info, indent=2) + "\n").encode()
@@ -354,7 +460,7 @@ def study_stages(tasks: list[TaskRecord]) -> dict[str, tuple[float, float]]:
     stages: dict[str, list[float]] = {}
     for task in tasks:
         spent = stages.setdefault(task.study, [0.0, 0.0])
-        spent[task.task in FIGURE_TASKS] += task.seconds
+        spent[task.stage is Stage.ANALYSIS] += task.seconds
     return {study: (computing, analysis) for study, (computing, analysis) in stages.items()}
 
 
@@ -482,7 +588,7 @@ def input_digest(options: BuildOptions, course: Course, audience: str, folders: 
     # reportgen's own is covered by "code" above, and its import closure (a parse of each module) is not needed.
     for name in sorted({study.kind for study in course.studies}):
         kind = kinds.get(name)
-        if {function.__module__.split(".")[0] for function in (kind.compute, kind.analyze)} != {__package__}:
+        if {module.split(".")[0] for module in (kind.compute_module, kind.analysis_module)} != {__package__}:
             digest.update(f"kind {name}\0{code_version(kind)}\0{analysis_code_version(kind)}\0".encode())
     digest.update(json.dumps({
         "studies": list(options.studies),

@@ -39,13 +39,13 @@ import io
 import json
 import os
 import re
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from . import tempfiles
 from .errors import BadInputError, BuildError
 from .keys import user_key
 from .outcomes import Outcome, from_arrays, to_arrays
@@ -57,8 +57,6 @@ MARKER_TEXT = (b"This folder is a reportgen result store (cached run outcomes an
 """What the marker file says to someone who finds it."""
 ENTRY_VERSION = 2
 """The format version written in every entry's header line (1: a plain SHA-256, no longer believed)."""
-PROBE_PREFIX = ".reportgen-probe-"
-"""Names of the files that test a folder for writing: deleted at once, but a kill may leave one."""
 
 _MAGIC = b"reportgen-entry"
 _HEADER = re.compile(rb"reportgen-entry ([0-9]{1,9}) (hmac-)?sha256=([0-9a-f]{64})")
@@ -210,7 +208,7 @@ class ResultCache:
             if not folder.is_dir():
                 raise NotADirectoryError(20, "not a folder", str(folder))
             # The marker may exist already (a store mounted read-only): only writing proves the folder writable.
-            probe(folder)
+            tempfiles.probe(folder)
         except OSError as exc:
             raise BadInputError(f"{self.root}: cache folder is not writable ({exc.strerror or exc}); "
                                 "use --cache DIR to move it or --no-cache to bypass it") from None
@@ -286,22 +284,22 @@ def foreign_entries(root: Path) -> list[str]:
 
 def _temporary(name: str) -> bool:
     """A leftover of an interrupted write (``stage``) or writability probe: part of a store, not a stranger."""
-    # ".probe-" is what stores written before PROBE_PREFIX named their probes.
-    return name.startswith((PROBE_PREFIX, ".probe-")) or (name.startswith(".") and name.endswith(".tmp"))
+    # ".probe-…": the probes of stores that earlier versions wrote.
+    return tempfiles.is_probe(name) or name.startswith(".probe-") or tempfiles.staged_for(name) is not None
 
 
 def stage(path: Path, data: bytes) -> Path:
     """Write ``data`` in full to a temporary file beside ``path`` and return it, ready to be renamed."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfiles.create(path)
     try:
-        write_synced(fd, Path(tmp), data)
+        write_synced(fd, tmp, data)
     except BaseException:
         # The write's own error (disk full, I/O error) is the one to report, not a failed clean-up's.
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    return Path(tmp)
+    return tmp
 
 
 def write_synced(fd: int, path: Path, data: bytes) -> None:
@@ -310,13 +308,7 @@ def write_synced(fd: int, path: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-    os.chmod(path, 0o644)  # mkstemp makes files private; these are ordinary outputs
-
-
-def probe(folder: Path) -> None:
-    """Create and delete a file in ``folder``; the OSError, if any, says why it cannot be written."""
-    with tempfile.NamedTemporaryFile(dir=folder, prefix=PROBE_PREFIX):
-        pass
+    os.chmod(path, 0o644)  # temporary files are made private; these are ordinary outputs
 
 
 def atomic_write(path: Path, data: bytes) -> None:

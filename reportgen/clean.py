@@ -14,13 +14,12 @@ from pathlib import Path
 
 from .cache import STORE_MARKER
 from .errors import BadInputError, BuildError
-from .publish import BUILD_INFO, MANIFEST, read_manifest, recover
+from .outputs import ALL_OUTPUTS, BUILD_INFO, MANIFEST
+from .publish import read_manifest, recover
 
 
 def clean_outputs(out: Path) -> list[str]:
     """Remove the outputs in ``out`` that reportgen wrote, then ``out`` if empty; one line per thing kept."""
-    from .editions import ALL_OUTPUTS
-
     recover(out)  # a killed build's stage folders and temporary files go first
     if not out.is_dir():
         return []

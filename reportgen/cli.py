@@ -15,6 +15,7 @@ import click
 from . import __version__
 from .errors import BadInputError, BuildError, Interrupted, printable
 from .language import LANGUAGES
+from .outputs import AUDIENCES
 
 FOUND_HERE = "./course.toml's folder, else ./experiments"
 CACHE_DEFAULT = ("[default: .reportgen-cache inside the course folder when building where it stands, "
@@ -96,7 +97,7 @@ OUT = click.option("--out", "-o", type=click.Path(path_type=Path), default=Path(
 COURSE_OPTIONS = [
     click.argument("studies", nargs=-1),
     DEFINITIONS,
-    click.option("--audience", type=click.Choice(["student", "instructor", "all"]), default=None,
+    click.option("--audience", type=click.Choice(list(AUDIENCES)), default=None,
                  help="Edition: student handout (report-student.*, no solutions), instructor edition "
                       "(report.*, everything) or both [default: course.toml's audience, else instructor]."),
     click.option("--lang", "languages", multiple=True, type=click.Choice([*LANGUAGES, "all"]),

@@ -88,30 +88,65 @@ def _package_folder(root: str) -> Path | None:
 def _imports(path: Path, module: str, is_package: bool) -> tuple[str, ...]:
     """Absolute names of the modules ``path`` imports, including ``from pkg import submodule``.
 
-    Once per file and process: kinds share most of their closures, and a no-op rebuild hashes every kind's.
+    A name taken from a module that only passes it on (``reportgen.plugin``) counts as taken from the module that
+    defines it: a kind that imports ``Kind`` from the plug-in API depends on the registry, not on everything the
+    API re-exports. Once per file and process: kinds share most of their closures, and a no-op rebuild hashes
+    every kind's.
     """
-    package = module if is_package else module.rpartition(".")[0]
     names = []
     for node in _statements(parse(path.read_bytes(), filename=str(path)).body):
         if isinstance(node, ast.Import):
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                source = f"{base}.{node.module}" if node.module else base
-            else:
-                source = node.module or ""
-            names.append(source)
+            source = _absolute(node, module, is_package)
+            homes = {_home(source, alias.name) for alias in node.names if alias.name != "*"}
+            names += sorted(homes) if homes and source not in homes else [source]
             # ``from . import cache`` names a module, not an attribute; find_spec tells which.
             names += [f"{source}.{alias.name}" for alias in node.names if alias.name != "*"]
     return tuple(names)
 
 
+def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    """The absolute name of the module a ``from … import`` statement of ``module`` reads."""
+    if not node.level:
+        return node.module or ""
+    package = module if is_package else module.rpartition(".")[0]
+    base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+    return f"{base}.{node.module}" if node.module else base
+
+
+@lru_cache(maxsize=None)
+def _home(module: str, name: str) -> str:
+    """The module that defines ``name`` as ``module`` offers it: ``module`` itself, unless it imports the name
+    from another module at its top level (also for type checkers only), then that module's home."""
+    path = _source(module)
+    if path is None:
+        return module
+    for node in parse(path.read_bytes(), filename=str(path)).body:
+        nodes = node.body if isinstance(node, ast.If) and _type_checking(node) else [node]
+        for statement in nodes:
+            if isinstance(statement, ast.ImportFrom) and any(alias.name == name and alias.asname is None
+                                                             for alias in statement.names):
+                return _home(_absolute(statement, module, path.name == "__init__.py"), name)
+    return module
+
+
+def _type_checking(node: ast.If) -> bool:
+    """Whether ``node`` is ``if TYPE_CHECKING:``: imports only a type checker reads."""
+    test = node.test
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
 def _statements(nodes) -> Iterator[ast.AST]:
-    """Every statement, nested ones included (function bodies, branches, handlers): imports are statements, so
-    the expressions, most of a module's nodes, need not be visited."""
+    """Every statement that can run, nested ones included (function bodies, branches, handlers), but not those
+    under ``if TYPE_CHECKING:``: imports are statements, so the expressions, most of a module's nodes, need not be
+    visited."""
     for node in nodes:
         yield node
+        if isinstance(node, ast.If) and _type_checking(node):
+            yield from _statements(node.orelse)
+            continue
         for block in ("body", "orelse", "finalbody", "handlers", "cases"):
             children = getattr(node, block, ())
             if isinstance(children, list):

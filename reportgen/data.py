@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .expr import parse_expression
-from .spec import DataSpec
+from .schema import DataSpec
 
 
 @dataclass(frozen=True)

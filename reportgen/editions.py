@@ -14,66 +14,8 @@ from typing import Any, Callable, Iterable
 
 from .executors import LocalProcesses
 from .heap import set_aside
-from .language import DEFAULT, LANGUAGES, speaking
-from .notebooks import notebook_name
-from .publish import BUILD_INFO
-
-AUDIENCES = {"instructor": ("instructor",), "student": ("student",), "all": ("instructor", "student")}
-FORMATS = ("html", "pdf")
-
-
-@dataclass(frozen=True)
-class Edition:
-    """One rendering of the report: the audience it is written for and its language."""
-
-    audience: str
-    language: str = DEFAULT
-    own_language: str = DEFAULT
-    """The course's own language, whose editions have plain file names; the others carry their code."""
-
-    @property
-    def stem(self) -> str:
-        """File name stem: the instructor edition is the full report; another language than the course's
-        adds its code (``report-student.es``)."""
-        stem = "report" if self.audience == "instructor" else f"report-{self.audience}"
-        return stem if self.language == self.own_language else f"{stem}.{self.language}"
-
-    def file_name(self, fmt: str) -> str:
-        """The name of this edition's file in format ``fmt`` (html or pdf)."""
-        return f"{self.stem}.{fmt}"
-
-    @property
-    def name(self) -> str:
-        """How progress lines name it: ``instructor edition``, ``student edition in es``."""
-        return f"{self.audience} edition" + ("" if self.language == self.own_language else f" in {self.language}")
-
-
-def editions(audience: str, languages: tuple[str, ...] = (DEFAULT,),
-             own_language: str | None = None) -> tuple[Edition, ...]:
-    """The editions a build for ``audience`` (instructor, student or all) in ``languages`` renders.
-
-    ``own_language`` is the course's language (default: the first of ``languages``).
-    """
-    own = own_language or languages[0]
-    return tuple(Edition(name, code, own) for code in languages for name in AUDIENCES[audience])
-
-
-def output_names(audience: str, languages: tuple[str, ...] = (DEFAULT,),
-                 own_language: str | None = None, notebooks: bool = True) -> tuple[str, ...]:
-    """The files a build for ``audience`` in ``languages`` writes (with ``notebooks``, each edition's lab
-    notebook too)."""
-    chosen = editions(audience, languages, own_language)
-    names = [edition.file_name(fmt) for edition in chosen for fmt in FORMATS]
-    if notebooks:
-        names += [notebook_name(e.audience, e.language, e.own_language) for e in chosen]
-    if "instructor" in AUDIENCES[audience]:
-        names.append("results.json")  # the numbers are solutions: never beside a student handout alone
-    return tuple(names)
-
-
-ALL_OUTPUTS = tuple(dict.fromkeys(
-    name for own in LANGUAGES for name in output_names("all", tuple(LANGUAGES), own) + (BUILD_INFO,)))
-"""Every file name a build may write, in any language, whatever the course's own (what ``clean`` removes)."""
+from .language import speaking
+from .outputs import FORMATS, Edition
 
 
 @dataclass(frozen=True)
@@ -90,12 +32,16 @@ class Material:
 
     def context(self, edition: Edition) -> dict[str, Any]:
         """The template context of ``edition``."""
+        from .introduction import introduction
         from .render import load_bibliography
 
-        notebook = notebook_name("student", edition.language, edition.own_language) if self.notebooks else None
-        return {"course": self.course, "results": self.results_in(edition.language), "provenance": self.provenance,
+        student = Edition("student", edition.language, edition.own_language)
+        notebook = student.notebook if self.notebooks else None
+        results = self.results_in(edition.language)
+        return {"course": self.course, "results": results, "provenance": self.provenance,
                 "bibliography": load_bibliography(self.folders), "audience": edition.audience,
-                "lang": edition.language, "notebook": notebook}
+                "lang": edition.language, "notebook": notebook,
+                "intro": introduction([result.study for result in results])}
 
     def results_in(self, language: str) -> list:
         """The studies' results as analysed in ``language`` (their captions, labels and ticks in its words)."""

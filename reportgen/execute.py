@@ -19,11 +19,11 @@ from pathlib import Path
 from . import kinds
 from .cache import ResultCache
 from .errors import contained
-from .executors import Executor, InProcess
+from .executors import Executor, InProcess, Stage
 from .language import speaking
-from .plan import Run, analysis_key, plan_study
-from .spec import Study
-from .studies.base import Drawing, StudyResult
+from .model import Run, Study
+from .plan import analysis_key, plan_study
+from .results import Drawing, StudyResult
 
 Progress = kinds.Progress
 
@@ -53,10 +53,10 @@ def work_units(study: Study) -> int:
         return kinds.get(study.kind).work_units(study)
 
 
-def analyze(kind: kinds.StudyKind, study: Study, runs: list[Run], outcomes: list) -> StudyResult:
+def analyze(kind: kinds.Kind, study: Study, runs: list[Run], outcomes: list) -> StudyResult:
     """The kind's analysis of a study's outcomes: the one place every fresh analysis goes through."""
     with contained(f"study kind '{kind.name}': analyze"):
-        return kind.analyze(study, runs, outcomes)
+        return kinds.resolve(kind.analysis)(study, runs, outcomes)
 
 
 @dataclass(frozen=True)
@@ -100,10 +100,6 @@ def draw_figure(unit: FigureUnit) -> dict:
     return json.loads(json.dumps(asdict(figure)))
 
 
-FIGURE_TASKS = (analysis_payload.__name__, draw_figure.__name__)
-"""The work units that analyse and draw, as executors record them (the others compute runs)."""
-
-
 def _folders(kind) -> list[Path]:
     return [Path(kind.templates)] if kind.templates else []
 
@@ -126,9 +122,9 @@ def worker_modules(study: Study, cache_root: Path | None, languages: tuple[str, 
     runs = plan_study(study)
     if all(cache.holds_analysis(analysis_key(study, runs, language)) for language in languages):
         return set()
-    modules = set(kinds.code_modules(kind.analyze)) | set(kinds.code_modules(analysis_payload))
+    modules = set(kinds.code_modules(kind.analysis_module)) | set(kinds.code_modules(__name__))
     if not all(cache.holds(run.key) for run in runs):
-        modules |= set(kinds.code_modules(kind.compute))
+        modules |= set(kinds.code_modules(kind.compute_module))
     return modules
 
 
@@ -136,15 +132,14 @@ def handout_study(study: Study, languages: tuple[str, ...] = ("en",)) -> StudyEx
     """The study as its student edition shows it, in each of ``languages``, computing no run: None when its kind
     cannot say what its handout shows without the runs' results (its ``handout`` is None or missing)."""
     kind = kinds.get(study.kind)
-    shown = getattr(kind, "handout", None)  # optional: a plug-in kind without it has its runs computed
-    if shown is None:
+    if kind.handout is None:  # optional: a plug-in kind without it has its runs computed
         return None
     start = time.perf_counter()
     runs = plan_study(study)
     results: dict[str, StudyResult] = {}
     for language in languages:
         with speaking(language, _folders(kind)), contained(f"study kind '{kind.name}': handout"):
-            fresh = shown(study, runs)
+            fresh = kinds.resolve(kind.handout)(study, runs)
         # Through JSON, as every analysis goes: the handout then renders the bytes an analysed study's would.
         payload = json.loads(json.dumps(fresh.to_payload(), allow_nan=False))
         results[language] = StudyResult.from_payload(study, (), payload)
@@ -162,7 +157,8 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
     """
     start = time.perf_counter()
     kind = kinds.get(study.kind)
-    units = (executor or InProcess()).for_study(study.id)
+    executor = executor or InProcess()
+    units, analysis_units = executor.for_study(study.id), executor.for_study(study.id, Stage.ANALYSIS)
     cache = ResultCache(cache_root)
     runs = plan_study(study)
     previous = cache.previous_keys(study.id)
@@ -175,11 +171,11 @@ def run_study(study: Study, cache_root: Path | None, progress: Progress = lambda
         if result is None:
             if outcomes is None:
                 outcomes, reasons = _outcomes(kind, study, runs, cache, previous, cache_root, progress, units)
-            payload = _analysed(units, study, runs, outcomes, language)
+            payload = _analysed(analysis_units, study, runs, outcomes, language)
             cache.put_analysis(key, payload)
             result = StudyResult.from_payload(study, tuple(runs), payload)
         results[language] = result
-    cache.record_keys(study.id, {run.label: run.key_parts for run in runs})
+    cache.record_keys(study.id, {run.label: run.key_parts.as_dict() for run in runs})
     return StudyExecution(results=results,
                           reused=len(runs) - len(reasons), trained=len(reasons),
                           seconds=time.perf_counter() - start, reasons=tuple(reasons),
@@ -224,21 +220,21 @@ def _why(run: Run, before: dict | None, cache_root: Path | None) -> str:
         return "cache disabled"
     if before is None:
         return "new run"
+    now = run.key_parts
     changed = []
-    if before.get("config") != run.key_parts["config"]:
-        fields = sorted(_differences(before.get("config", {}), run.key_parts["config"]))
+    if before.get("config") != now.config:
+        fields = sorted(_differences(before.get("config", {}), now.config))
         changed.append("config (" + ", ".join(fields) + ")" if fields else "config")
-    if before.get("seed") != run.key_parts["seed"]:
+    if before.get("seed") != now.seed:
         changed.append("seed")
-    if before.get("code") != run.key_parts["code"]:
+    if before.get("code") != now.code:
         changed.append("code version")
-    if before.get("libraries") != run.key_parts["libraries"]:
+    if before.get("libraries") != now.libraries:
         libs = [f"{name} {before.get('libraries', {}).get(name)} -> {version}"
-                for name, version in run.key_parts["libraries"].items()
-                if before.get("libraries", {}).get(name) != version]
+                for name, version in now.libraries.items() if before.get("libraries", {}).get(name) != version]
         changed.append("library versions (" + ", ".join(libs) + ")")
-    if before.get("kernel") != run.key_parts.get("kernel"):
-        changed.append(f"gradient kernel ({before.get('kernel')} -> {run.key_parts.get('kernel')})")
+    if before.get("kernel") != now.kernel:
+        changed.append(f"gradient kernel ({before.get('kernel')} -> {now.kernel})")
     return "changed: " + "; ".join(changed) if changed else "cache entry missing or unreadable"
 
 

@@ -22,6 +22,7 @@ import time
 from abc import ABC, abstractmethod
 from concurrent.futures import CancelledError, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from .heap import set_aside
@@ -40,6 +41,15 @@ class Done:
     seconds: float
 
 
+class Stage(Enum):
+    """What a work unit is for, as whoever submits it says: the timings add up each study's stages apart."""
+
+    COMPUTE = "compute"
+    """Computing runs (training, sampling): a kind's own units."""
+    ANALYSIS = "analysis"
+    """Analysing a study's runs and drawing its figures."""
+
+
 @dataclass(frozen=True)
 class TaskRecord:
     """One finished unit, for build-info.json and ``--timings``."""
@@ -47,6 +57,7 @@ class TaskRecord:
     study: str
     task: str
     """The unit's function, e.g. ``train_chunk``."""
+    stage: Stage
     runs: int
     """Runs the unit computed (0 for an analysis)."""
     worker: str
@@ -85,21 +96,22 @@ class Executor(ABC):
         self._lock = threading.Lock()
 
     def map(self, function: Callable[[Any], Any], items: Sequence[Any], costs: Sequence[float] | None = None,
-            study: str = "") -> Iterator[tuple[int, Any]]:
-        """``function(item)`` for every item, one unit each, costliest first; yields (index, value) as each ends."""
+            study: str = "", stage: Stage = Stage.COMPUTE) -> Iterator[tuple[int, Any]]:
+        """``function(item)`` for every item, one unit each, costliest first; yields (index, value) as each ends.
+        The units are recorded under ``study`` and ``stage``."""
         if self.cancelled:
             raise CancelledError()
         order = sorted(range(len(items)), key=lambda i: -costs[i]) if costs is not None else list(range(len(items)))
         for position, done in self._run(function, [items[i] for i in order], study):
             index = order[position]
             with self._lock:
-                self.records.append(TaskRecord(study, function.__name__, runs_in(items[index]), done.worker,
-                                               done.seconds))
+                self.records.append(TaskRecord(study, function.__name__, stage, runs_in(items[index]),
+                                               done.worker, done.seconds))
             yield index, done.value
 
-    def for_study(self, study: str) -> "StudyExecutor":
-        """This executor as one study's kind sees it: its units are recorded under ``study``."""
-        return StudyExecutor(self, study)
+    def for_study(self, study: str, stage: Stage = Stage.COMPUTE) -> "StudyExecutor":
+        """This executor as one study's kind sees it: its units are recorded under ``study`` and ``stage``."""
+        return StudyExecutor(self, study, stage)
 
     @property
     def concurrent(self) -> bool:
@@ -140,6 +152,7 @@ class StudyExecutor:
 
     executor: Executor
     study: str
+    stage: Stage = Stage.COMPUTE
 
     @property
     def slots(self) -> int:
@@ -149,7 +162,7 @@ class StudyExecutor:
     def map(self, function: Callable[[Any], Any], items: Sequence[Any],
             costs: Sequence[float] | None = None) -> Iterator[tuple[int, Any]]:
         """``function(item)`` for every item as one unit; yields (index, value) as each finishes."""
-        return self.executor.map(function, items, costs, self.study)
+        return self.executor.map(function, items, costs, self.study, self.stage)
 
 
 class InProcess(Executor):
@@ -235,20 +248,3 @@ def _exit_with_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(0.5)
     os._exit(1)
-
-
-def local(jobs: int) -> Executor:
-    """The executor of a build on this machine with ``jobs`` processes."""
-    return LocalProcesses(jobs) if jobs > 1 else InProcess()
-
-
-def for_build(scheduler: str | None, jobs: int) -> Executor:
-    """The executor a build asked for: the Dask scheduler at ``scheduler`` (reached now), else local processes.
-
-    Dask is imported only here and only with a scheduler, so a local build never loads it.
-    """
-    if scheduler:
-        from .cluster import connect
-
-        return connect(scheduler)
-    return local(jobs)

@@ -1,8 +1,10 @@
 """Matplotlib helpers shared by the studies: deterministic SVG figures in one house style.
 
-Figures are built on ``matplotlib.figure.Figure`` directly, never through
-pyplot's global state, inside an ``rc_context`` that fixes the SVG hash salt
-and drops the date, so the same data always give the same bytes.
+Figures are built on ``matplotlib.figure.Figure`` directly, each with its own
+SVG canvas attached, never through pyplot or a process-wide backend (importing
+reportgen leaves the host's matplotlib backend alone), inside an ``rc_context``
+that fixes the SVG hash salt and drops the date, so the same data always give
+the same bytes.
 """
 
 from __future__ import annotations
@@ -10,20 +12,19 @@ from __future__ import annotations
 import io
 import re
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Callable, Iterator
 
 import matplotlib
+import numpy as np
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from matplotlib.figure import Figure as MplFigure
+from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, NullLocator, ScalarFormatter
 
-matplotlib.use("Agg")  # never open a window, whatever the environment says
-
-import numpy as np  # noqa: E402
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.figure import Figure as MplFigure  # noqa: E402
-from matplotlib.ticker import Formatter, FuncFormatter, LogLocator, NullLocator, ScalarFormatter  # noqa: E402
-
-from .language import _, fixed, number, power_of_ten  # noqa: E402
-from .studies.base import Figure, fmt  # noqa: E402,F401  (Figure re-exported: the record figures produce)
-from .svgslim import slim  # noqa: E402
+from .formatting import fmt
+from .language import _, fixed, number, power_of_ten
+from .results import Figure
+from .svgslim import slim
 
 TEXT_WIDTH_IN = 6.6
 """Width of the printed text block (A4 with 2 cm margins), so figures print at 100 %."""
@@ -70,6 +71,7 @@ def figure(nrows: int = 1, ncols: int = 1, height: float = 2.6, **subplot_kw) ->
     with matplotlib.rc_context(STYLE):
         # No layout engine: to_svg arranges the panels once, from measured decorations (see arrange).
         fig = MplFigure(figsize=(TEXT_WIDTH_IN, height))
+        FigureCanvasSVG(fig)  # the figure's own canvas: it prints SVG, and opens no window
         axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
         for ax in axes.flat:
             ax.xaxis.set_major_formatter(LocalFormatter())
@@ -111,7 +113,7 @@ def arrange(fig: MplFigure) -> None:
         fig.set_layout_engine("constrained")  # an inset or a colour bar: not a plain grid
         return
     nrows, ncols = panels[0].get_subplotspec().get_gridspec().get_geometry()
-    renderer = FigureCanvasAgg(fig).get_renderer()  # the SVG backend measures text with the same font metrics
+    renderer = measuring_renderer(fig)
     for ax in panels:
         _wrap_if_wider(ax.title, renderer, fig.bbox.width / ncols - GAP_PX)
     measured = [(ax, ax.get_subplotspec(), ax.get_window_extent(renderer), *_decorations(ax, renderer))
@@ -136,6 +138,13 @@ def arrange(fig: MplFigure) -> None:
         x1 = x0[c1] + panel_w
         y0 = y_top[r1] - panel_h
         ax.set_position([x0[c0] / width, y0 / height, (x1 - x0[c0]) / width, (y_top[r0] - y0) / height])
+
+
+def measuring_renderer(fig: MplFigure) -> RendererAgg:
+    """A renderer that measures ``fig``'s text (the SVG backend uses the same font metrics), attached to no canvas:
+    measuring leaves the figure's own SVG canvas in place."""
+    width, height = fig.bbox.size
+    return RendererAgg(int(width), int(height), fig.dpi)
 
 
 def _decorations(ax, renderer):
@@ -488,3 +497,16 @@ def plain_number(value: float, digits: int = 3) -> str:
         return str(fmt(float(value), digits, html=False)).replace("-", "−")
     exponent = int(np.floor(np.log10(abs(value))))
     return f"{fixed(value / 10.0 ** exponent, digits - 1).replace('-', '−')} × {power_of_ten(exponent)}"
+
+
+def plot(draw: Callable[[np.ndarray], None], *, id: str, caption: str, alt: str, nrows: int = 1, ncols: int = 1,
+         height: float = 2.6, **subplot_kw) -> Figure:
+    """A finished :class:`Figure`: ``draw(axes)`` draws on a fresh figure's axes (a 2-D array, ``nrows`` by
+    ``ncols``) in the house style; its SVG and its tables of plotted values come from what ``draw`` drew.
+
+    ``id`` labels it in the document (``fig-<study>-<name>``); ``caption`` says what it shows and ``alt`` what it
+    finds, in numbers, for readers who cannot see it.
+    """
+    with figure(nrows, ncols, height, **subplot_kw) as (fig, axes):
+        draw(axes)
+        return Figure(id=id, caption=caption, alt=alt, svg=to_svg(fig), values=plotted_values(fig))

@@ -28,11 +28,11 @@ import hmac
 import os
 import secrets
 import stat
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from . import tempfiles
 from .errors import BadInputError
 
 KEY_FILE_VARIABLE = "REPORTGEN_KEY_FILE"
@@ -113,7 +113,7 @@ def _create(path: Path) -> bytes:
     """A new random key at ``path``, published whole; a key that another process made first wins."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     secret = secrets.token_bytes(KEY_BYTES)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".store.key.", suffix=".tmp")  # mode 0600
+    fd, tmp = tempfiles.create(path)  # mode 0600
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(secret)

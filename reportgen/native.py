@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from . import tempfiles
+
 SOURCES = Path(__file__).with_name("kernels")
 """``<kind>.c`` for each kind of model, and the ``common.h`` they include."""
 KINDS = ("polynomial", "mlp")
@@ -81,13 +83,28 @@ def backend_id(kind: str) -> str:
     return f"c {found.identity}" if isinstance(found, Kernel) else "torch"
 
 
-def describe(kinds) -> str:
-    """One line for build logs: which gradient code runs for ``kinds``, and why when it is the slow one."""
+@dataclass(frozen=True)
+class GradientCode:
+    """Which code computes the gradients of the kinds a build trains; its text is the build log's line."""
+
+    native: bool
+    """Whether the C kernels compute every kind's gradients (else torch computes them all, several times slower)."""
+    kinds: tuple[tuple[str, str], ...]
+    """Per kind: its kernel's identity where ``native``; else, for each kind without a kernel, why."""
+
+    def __str__(self) -> str:
+        if self.native:
+            return "C kernel " + ", ".join(f"{kind} {identity}" for kind, identity in self.kinds)
+        return f"torch (no C kernel: {'; '.join(f'{kind}: {reason}' for kind, reason in self.kinds)})"
+
+
+def describe(kinds) -> GradientCode:
+    """Which gradient code runs for ``kinds``, and why when it is the slow one."""
     found = {kind: kernel(kind) for kind in sorted(kinds)}
-    missing = [f"{kind}: {k.reason}" for kind, k in found.items() if isinstance(k, Unavailable)]
+    missing = tuple((kind, k.reason) for kind, k in found.items() if isinstance(k, Unavailable))
     if missing:
-        return f"torch (no C kernel: {'; '.join(missing)})"
-    return "C kernel " + ", ".join(f"{kind} {k.identity}" for kind, k in found.items())
+        return GradientCode(native=False, kinds=missing)
+    return GradientCode(native=True, kinds=tuple((kind, k.identity) for kind, k in found.items()))
 
 
 def forget() -> None:
@@ -157,7 +174,7 @@ def _compile(compiler: str, source: Path, path: Path) -> str | None:
     temporary = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".so")
+        handle, temporary = tempfiles.create(path)
         os.close(handle)
         done = subprocess.run([compiler, *FLAGS, "-o", temporary, str(source), "-lm"], capture_output=True,
                               text=True, timeout=120)

@@ -5,8 +5,8 @@ English), one notebook for the course with a section per study (a build of one s
 notebook, under the same names). They are written from what the report is rendered from: the definitions
 (the setup cells), the catalogues (every sentence, through ``_()``) and the study templates (the activities,
 collected by rendering each study's template as the student edition does). Each kind writes its own
-sections' code through its ``lab`` (see :mod:`reportgen.studies.lab`); a kind without one gets a section of
-words and activities.
+sections' code through its ``lab`` (as the built-in kinds do with :mod:`reportgen.studies.lab`); a kind without
+one gets a section of words and activities.
 
 The student notebook holds the setup as code, and per activity a Markdown cell, a code cell with a TODO and
 runnable defaults, and an answer cell: no result, no output. The solutions notebook adds, per study, the
@@ -26,13 +26,10 @@ from html import unescape
 from typing import Any, Iterable
 
 from . import kinds
+from .labcode import IMPORTS, localized_comments, solution_tools
 from .language import Text, _, speaking
-from .studies.lab import solution_tools
-from .studies.labcode import IMPORTS, localized_comments
+from .outputs import Edition
 
-STEMS = {"student": "lab", "instructor": "lab-solutions"}
-"""File name stem of each audience's notebook."""
-SUFFIX = ".ipynb"
 KERNEL = {
     "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
     "language_info": {"name": "python"},
@@ -42,16 +39,9 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 """nbgrader's markers: what lies between them is replaced by a stub when nbgrader releases a source notebook."""
 
 
-def notebook_name(audience: str, language: str, own_language: str) -> str:
-    """``lab.ipynb`` (student) or ``lab-solutions.ipynb`` (instructor); another language than the course's adds
-    its code, as the report's editions do (``lab.es.ipynb``)."""
-    stem = STEMS[audience]
-    return (stem if language == own_language else f"{stem}.{language}") + SUFFIX
-
-
 def render_notebooks(material, chosen: Iterable) -> dict[str, bytes]:
     """Each chosen edition's notebook, by file name."""
-    return {notebook_name(e.audience, e.language, e.own_language): notebook_bytes(material, e) for e in chosen}
+    return {e.notebook: notebook_bytes(material, e) for e in chosen}
 
 
 def notebook_bytes(material, edition) -> bytes:
@@ -154,8 +144,8 @@ class Lab:
             parts.append(_("Trained one at a time, runs agree with the report's batched training to float rounding "
                            "over the first hundred steps. Over thousands of steps Adam amplifies that rounding: most "
                            "runs end within a few percent of the report's numbers, and a few that fit the noise far "
-                           "below its floor end further apart (see the README, \"Exactness of the batched "
-                           "trainer\")."))
+                           "below its floor end further apart (see reportgen's docs/trainer.md, \"Exactness of "
+                           "the batched trainer\")."))
             parts.append(_("For nbgrader, this is a source notebook: answer cells are graded by hand, and the "
                            "solution code between the BEGIN and END SOLUTION markers is left out of the release."))
         else:
@@ -217,7 +207,6 @@ def lab_of(study):
 
 def activity_texts(material, result, edition) -> list[str]:
     """The activities of one study as its template lists them in the student edition, in Markdown."""
-    from .editions import Edition
     from .render import environment
 
     found: list = []

@@ -1,7 +1,7 @@
 """What one run produced, as plain NumPy records (no torch), so cached builds never import torch.
 
-Each study kind names its outcome dataclass; :func:`stored` registers it so the result store can
-rebuild it. Fields hold NumPy arrays, numbers, strings, booleans or None.
+A study kind's runs return either a dataclass, which :func:`stored` registers so the result store can
+rebuild it, or a plain dict. Fields and values hold NumPy arrays, numbers, strings, booleans or None.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from typing import Any
 import numpy as np
 
 Outcome = Any
-"""Any outcome dataclass registered with :func:`stored`: what one run of some study kind produced."""
+"""What one run of some study kind produced: an outcome dataclass registered with :func:`stored`, or a dict."""
 
 _TYPES: dict[str, type] = {}
+PLAIN = "dict"
+"""How the store names a plain-dict outcome."""
+_VALUES = (np.ndarray, np.generic, int, float, str, bool, type(None))
 
 
 def stored(cls: type) -> type:
@@ -25,6 +28,29 @@ def stored(cls: type) -> type:
 
 def _type_name(cls: type) -> str:
     return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def status_of(outcome: Any) -> str:
+    """A run's ``"ok"`` or ``"diverged"``: its outcome's ``status`` field or key, ``"ok"`` when it has none."""
+    if isinstance(outcome, dict):
+        return outcome.get("status", "ok")
+    return getattr(outcome, "status", "ok")
+
+
+def check_outcome(outcome: Any, expected: type | None) -> str | None:
+    """What is wrong with ``outcome`` as a run's outcome of type ``expected`` (None: a plain dict), or None."""
+    if expected is not None:
+        return None if isinstance(outcome, expected) else f"a {type(outcome).__name__}, not a {expected.__name__}"
+    if not isinstance(outcome, dict):
+        return f"a {type(outcome).__name__}, not a dict of arrays and numbers"
+    for key, value in outcome.items():
+        if not isinstance(key, str) or key.startswith("__"):
+            return f"a dict with the key {key!r} (keys are names, not starting with '__')"
+        if not isinstance(value, _VALUES):
+            return f"a dict whose {key!r} is a {type(value).__name__} (values are arrays, numbers or strings)"
+    if status_of(outcome) not in ("ok", "diverged"):
+        return f"status {status_of(outcome)!r} (expected 'ok' or 'diverged')"
+    return None
 
 
 
@@ -56,26 +82,34 @@ class RegressionOutcome:
 
 def to_arrays(outcome: Any) -> dict[str, np.ndarray]:
     """Flatten an outcome into named arrays (for an ``.npz`` file); None fields are listed, not stored."""
-    if _type_name(type(outcome)) not in _TYPES:
+    if isinstance(outcome, dict):
+        type_name, values = PLAIN, dict(outcome)
+    elif _type_name(type(outcome)) in _TYPES:
+        type_name = _type_name(type(outcome))
+        values = {field.name: getattr(outcome, field.name) for field in fields(outcome)}
+    else:
         raise TypeError(f"{type(outcome).__qualname__} is not a registered outcome (decorate it with @stored)")
-    arrays = {"__type__": np.array(_type_name(type(outcome)))}
-    empty = [field.name for field in fields(outcome) if getattr(outcome, field.name) is None]
-    arrays["__none__"] = np.array(empty, dtype=str)
-    for field in fields(outcome):
-        if field.name not in empty:
-            arrays[field.name] = np.array(getattr(outcome, field.name))
+    empty = [name for name, value in values.items() if value is None]
+    arrays = {"__type__": np.array(type_name), "__none__": np.array(empty, dtype=str)}
+    for name, value in values.items():
+        if name not in empty:
+            arrays[name] = np.array(value)
     return arrays
 
 
 def from_arrays(arrays) -> Any:
     """Rebuild an outcome written by :func:`to_arrays`; raise KeyError or TypeError if it does not fit."""
-    cls = _TYPES[str(arrays["__type__"])]
+    type_name = str(arrays["__type__"])
     empty = {str(name) for name in arrays["__none__"]}
-    values = {}
-    for field in fields(cls):
-        if field.name in empty:
-            values[field.name] = None
-            continue
-        value = arrays[field.name]
-        values[field.name] = value.item() if value.ndim == 0 else value
-    return cls(**values)
+    if type_name == PLAIN:
+        names = sorted((set(arrays) - {"__type__", "__none__"}) | empty)
+        return {name: _value(arrays, name, empty) for name in names}
+    cls = _TYPES[type_name]
+    return cls(**{field.name: _value(arrays, field.name, empty) for field in fields(cls)})
+
+
+def _value(arrays, name: str, empty: set[str]) -> Any:
+    if name in empty:
+        return None
+    value = arrays[name]
+    return value.item() if value.ndim == 0 else value

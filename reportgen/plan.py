@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -13,28 +12,8 @@ from typing import Any
 from . import kinds, native
 from .codehash import files_digest, module_closure
 from .coursefiles import FIXED_LIMIT, read_course_file
-from .spec import Study, StudyFields
-
-
-@dataclass(frozen=True)
-class Run:
-    """One sweep point trained (or sampled) with one seed."""
-
-    study_id: str
-    params: tuple[tuple[str, Any], ...]
-    """Swept fields by dotted key."""
-    seed: int
-    config: StudyFields
-    """The run's configuration, as its kind's schema."""
-    key: str
-    """Content address of the result: a hash of ``key_parts``."""
-    key_parts: dict[str, Any]
-    """What the key covers: ``config``, ``code``, ``libraries`` and, for trained runs, the gradient ``kernel``."""
-
-    @property
-    def label(self) -> str:
-        """A short human name, e.g. ``model.degree=3, data.noise=0.1, seed=0``."""
-        return ", ".join([f"{k}={v}" for k, v in self.params] + [f"seed={self.seed}"])
+from .model import Run, RunKey, Study
+from .schema import StudyFields
 
 
 def plan_study(study: Study) -> list[Run]:
@@ -44,17 +23,12 @@ def plan_study(study: Study) -> list[Run]:
     runs = []
     for point in study.points:
         for seed in study.seeds:
-            parts = {
-                "config": canonical_config(point.config),
-                "seed": seed,
-                "code": code,
-                "libraries": library_versions(),
-            }
-            if kind.trains:
-                # The C kernel and the torch fallback agree to rounding, not bit for bit.
-                parts["kernel"] = native.backend_id(point.config.model.kind)
+            # The C kernel and the torch fallback agree to rounding, not bit for bit.
+            kernel = native.backend_id(point.config.model.kind) if kind.trains else None
+            parts = RunKey(config=canonical_config(point.config), seed=seed, code=code,
+                           libraries=library_versions(), kernel=kernel)
             runs.append(Run(study_id=study.id, params=point.params, seed=seed, config=point.config,
-                            key=_digest(parts), key_parts=parts))
+                            key=_digest(parts.as_dict()), key_parts=parts))
     return runs
 
 
@@ -92,16 +66,16 @@ def analysis_key(study: Study, runs: list[Run], language: str = "en") -> str:
     return _digest(parts)
 
 
-def code_version(kind: kinds.StudyKind) -> str:
+def code_version(kind: kinds.Kind) -> str:
     """Hash of the code that computes a kind's runs (its ``compute`` and all it imports): editing the trainer
     recomputes, editing an analysis or a template does not."""
-    return files_digest(kinds.code_files(kind.compute))
+    return files_digest(kinds.code_files(kind.compute_module))
 
 
-def analysis_code_version(kind: kinds.StudyKind) -> str:
+def analysis_code_version(kind: kinds.Kind) -> str:
     """Hash of the code that turns a kind's outcomes into results (its ``analyze`` and all it imports), and of
     the store that keeps them."""
-    return files_digest(sorted({*kinds.code_files(kind.analyze), *module_closure(f"{__package__}.cache")}))
+    return files_digest(sorted({*kinds.code_files(kind.analysis_module), *module_closure(f"{__package__}.cache")}))
 
 
 @lru_cache(maxsize=1)

@@ -13,8 +13,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from .cache import probe
 from .errors import BadInputError
+from .tempfiles import probe
 
 
 def check_output_folder(out: Path) -> None:

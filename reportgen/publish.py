@@ -21,8 +21,8 @@ a stage folder that carries the marker is from a publish killed before its
 swap; a marker inside ``out`` means killed after it, and names the old
 folder. Either way the user's entries go back into ``out`` when missing
 there, what the marker lists as ours is deleted, and the folder goes. The
-hidden temporary files ``.NAME.XXXXXXXX.tmp`` that :func:`reportgen.cache.stage`
-leaves in ``out`` when killed are removed too (for output names only).
+hidden temporary files ``.NAME.XXXXXXXX.tmp`` (:mod:`reportgen.tempfiles`) that
+:func:`reportgen.cache.stage` leaves in ``out`` when killed are removed too (for output names only).
 
 A lock (``flock`` on the parent folder) serializes publishes and recoveries
 of one parent, so a recovery never takes a live publish for a killed one.
@@ -49,7 +49,6 @@ import hashlib
 import json
 import os
 import platform
-import re
 import secrets
 import sys
 from contextlib import contextmanager
@@ -57,14 +56,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
-from .cache import PROBE_PREFIX, stage, write_synced
+from .cache import stage, write_synced
 from .errors import BuildError
 from .keys import user_key
+from .outputs import ALL_OUTPUTS, BUILD_INFO, MANIFEST
+from .tempfiles import is_probe, staged_for
 
-BUILD_INFO = "build-info.json"
-"""Per-build facts (runs trained or reused, timings): the one output that is not deterministic."""
-MANIFEST = ".reportgen-manifest.json"
-"""Written beside the outputs: the digest of the inputs they were built from, and their hashes."""
 MARKER = ".reportgen-stage.json"
 """In a stage folder (and, between swap and drain, in ``out``): proof that it is ours, and what we wrote."""
 STAGE_INFIX = ".reportgen-stage-"
@@ -165,10 +162,7 @@ def exchange(a: Path, b: Path) -> None:
 
 def is_litter(name: str) -> bool:
     """True for the name of a temporary file that a killed write of one of reportgen's outputs leaves."""
-    if re.fullmatch(rf"{re.escape(PROBE_PREFIX)}[a-z0-9_]{{8}}", name):  # a write probe, killed mid-check
-        return True
-    match = re.fullmatch(r"\.(.+)\.[a-z0-9_]{8}\.tmp", name)
-    return match is not None and match.group(1) in _our_names()
+    return is_probe(name) or staged_for(name) in _our_names()  # a write probe killed mid-check, or a staged output
 
 
 # --------------------------------------------------------------------------- the swap
@@ -383,8 +377,6 @@ def _is_stage_name(out: Path, name: str) -> bool:
 
 @lru_cache(maxsize=None)
 def _our_names() -> frozenset[str]:
-    from .editions import ALL_OUTPUTS  # editions imports this module: import its list of names when first needed
-
     return frozenset((*ALL_OUTPUTS, BUILD_INFO, MANIFEST))
 
 

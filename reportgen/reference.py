@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .spec import MLPSpec, PolynomialSpec
+from .schema import MLPSpec, PolynomialSpec
 from .train import RegressionJob, initial_parameters, polynomial_features
 
 _ACTIVATION_MODULES = {"tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid, "relu": torch.nn.ReLU,

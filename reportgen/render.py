@@ -22,10 +22,10 @@ from . import language as lang
 from .coursefiles import FIXED_LIMIT, parse_toml, read_course_text
 from .discover import builtin_templates
 from .errors import BadInputError
+from .formatting import fmt
 from .mathsvg import typeset_math
 from .resources import external_references, without_scripts
 from .same_data import data_shown_before
-from .studies.base import fmt
 
 BUILTIN_TEMPLATES = builtin_templates()
 
@@ -387,14 +387,7 @@ def _reached_attributes(tree: jinja2.nodes.Template) -> list[tuple[str, int]]:
 
 def render_html(context: dict[str, Any], extra: list[Path] | None = None, language: str = lang.DEFAULT) -> str:
     """Render ``report.html.j2`` in ``language`` and resolve math, numbering, cross-references and citations."""
-    env = environment(extra, language)
-    try:
-        with _template_errors(extra):
-            text = env.get_template("report.html.j2").render(**context)
-    except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as exc:
-        name, line = _template_frame(exc, [folder.resolve() for folder in search_path(extra, language)])
-        where = f"template {name}, line {line}" if name else "template"
-        raise BadInputError(f"{where}: {exc.__class__.__name__}: {exc} {_search_path(extra)}") from None
+    text = render_template(environment(extra, language), context, extra, language)
     references = external_references(without_scripts(text))
     if references:
         problem, line = references[0]
@@ -403,6 +396,18 @@ def render_html(context: dict[str, Any], extra: list[Path] | None = None, langua
     text = typeset_math(text)
     text = number_floats(text)
     return cite(text, context.get("bibliography", []))
+
+
+def render_template(env: jinja2.Environment, context: dict[str, Any], extra: list[Path] | None,
+                    language: str = lang.DEFAULT) -> str:
+    """``report.html.j2`` rendered in ``env``, as the templates wrote it; an error in any template is one line
+    naming it and its line, and the template and line that called it."""
+    try:
+        with _template_errors(extra):
+            return env.get_template("report.html.j2").render(**context)
+    except (jinja2.TemplateError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        frames = _template_frames(exc, [folder.resolve() for folder in search_path(extra, language)])
+        raise BadInputError(f"{_where(frames)}: {exc.__class__.__name__}: {exc} {_search_path(extra)}") from None
 
 
 def _search_path(extra: list[Path] | None) -> str:
@@ -421,17 +426,32 @@ def _template_errors(extra: list[Path] | None) -> Iterator[None]:
         raise BadInputError(f"template {exc.name} not found {_search_path(extra)}") from None
 
 
-def _template_frame(exc: BaseException, folders: list[Path]) -> tuple[str | None, int | None]:
-    """The innermost template (named as in the search path) and line of an error raised while rendering."""
-    found: tuple[str | None, int | None] = (None, None)
+def _template_frames(exc: BaseException, folders: list[Path]) -> list[tuple[str, int, bool]]:
+    """The templates (named as in the search path) and lines an error passed through, outermost first, each
+    with whether it was inside a macro."""
+    found: list[tuple[str, int, bool]] = []
     tb = exc.__traceback__
     while tb is not None:
-        filename = Path(tb.tb_frame.f_code.co_filename).resolve()
+        code = tb.tb_frame.f_code
+        filename = Path(code.co_filename).resolve()
         for folder in folders:
             if filename.is_relative_to(folder):
-                found = (filename.relative_to(folder).as_posix(), tb.tb_lineno)
+                # Jinja names the frames it rewrites by what ran there: a macro's body is neither the top-level
+                # code nor a block, and keeps the plain name "template".
+                found.append((filename.relative_to(folder).as_posix(), tb.tb_lineno, code.co_name == "template"))
+                break
         tb = tb.tb_next
     return found
+
+
+def _where(frames: list[tuple[str, int, bool]]) -> str:
+    """``template T, line N``: the innermost template of an error and, when that is inside a macro, the line of
+    another template that called it, so that the author of the call finds it too."""
+    if not frames:
+        return "template"
+    name, line, in_macro = frames[-1]
+    caller = next(((other, at) for other, at, _ in reversed(frames) if other != name), None) if in_macro else None
+    return f"template {name}, line {line}" + (f" (called from {caller[0]}, line {caller[1]})" if caller else "")
 
 
 def number_floats(text: str) -> str:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidat
 from .expr import ExpressionError, parse_expression
 from .language import LANGUAGES, Text, parse_text
 from .messages import show
+from .outputs import AUDIENCES
 
 LocalText = Annotated[Text, PlainValidator(parse_text), PlainSerializer(Text.as_data)]
 """Text in one or more languages: ``"…"`` or ``{en = "…", es = "…"}``."""
@@ -30,7 +31,7 @@ NonNegativeFloat = Annotated[float, Field(ge=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
-class _Frozen(BaseModel):
+class Strict(BaseModel):
     """Strict, immutable, closed: TOML values are never coerced and unknown keys are errors."""
 
     # TOML spells inf and nan; neither is a usable learning rate, noise level or domain bound.
@@ -56,7 +57,7 @@ def _check_interval(value: tuple[float, float]) -> tuple[float, float]:
     return value
 
 
-class DataSpec(_Frozen):
+class DataSpec(Strict):
     """The synthetic regression data set; the defaults are the lecture's recipe."""
 
     target: str = "x * sin(10 * x)"
@@ -115,7 +116,7 @@ class DataSpec(_Frozen):
         return self
 
 
-class PolynomialSpec(_Frozen):
+class PolynomialSpec(Strict):
     """A polynomial of the given degree with a bias, fitted as a linear model."""
 
     kind: Literal["polynomial"]
@@ -131,7 +132,7 @@ class PolynomialSpec(_Frozen):
         return self.degree
 
 
-class MLPSpec(_Frozen):
+class MLPSpec(Strict):
     """A fully connected network with ``depth`` hidden layers of ``width`` units."""
 
     kind: Literal["mlp"]
@@ -152,7 +153,7 @@ class MLPSpec(_Frozen):
         return self.width * self.depth
 
 
-class TrainSpec(_Frozen):
+class TrainSpec(Strict):
     """Full-batch training; the defaults are the lecture's."""
 
     optimizer: Literal["adam"] = "adam"
@@ -168,7 +169,7 @@ class TrainSpec(_Frozen):
     eps: PositiveFloat = 1e-8
 
 
-class StudyFields(_Frozen):
+class StudyFields(Strict):
     """The fields every study file has, whatever its kind; a kind's schema extends it."""
 
     kind: str
@@ -212,7 +213,7 @@ _MODEL_TAGS: dict[str, type[BaseModel]] = {"polynomial": PolynomialSpec, "mlp": 
 """Model specs by their ``kind`` tag, as pydantic names the members of a model union in its error locations."""
 
 
-class CourseFile(_Frozen):
+class CourseFile(Strict):
     """Schema of ``course.toml``."""
 
     title: RequiredText
@@ -224,7 +225,7 @@ class CourseFile(_Frozen):
     """The languages a build writes by default, the course's own first."""
     date: str | _dt.date | None = None
     studies: tuple[str, ...] | None = None
-    audience: Literal["student", "instructor", "all"] = "instructor"
+    audience: Literal[tuple(AUDIENCES)] = "instructor"  # type: ignore[valid-type]
     templates: str | None = None
     """A folder of the course's own templates, relative to the definitions folder."""
     profiles: dict[str, dict[str, Any]] = {}

@@ -12,6 +12,10 @@ One process stays warm between saves: a study whose definition did not
 change keeps its result in memory, so a prose edit (a template, the
 bibliography, course.toml's title) only renders the HTML again; a changed
 study goes through the result store exactly as in ``build``.
+
+Each save runs build's one pipeline (``build.pipeline``), as mkdocs' serve
+calls its ``build()``: the :class:`Session` is its target, which says what
+serve keeps in memory, renders and delivers instead of an output folder.
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ from __future__ import annotations
 import errno
 import hashlib
 import ipaddress
-import multiprocessing
 import re
 import signal
 import socket
@@ -36,24 +39,17 @@ from urllib.parse import urlsplit
 
 import click
 
-from . import executors
-from .build import (
-    BuildOptions,
-    check_course_templates,
-    collect_provenance,
-    compute_studies,
-    course_warnings,
-    execution_warnings,
-    languages_of,
-    load,
-)
+from . import placement
+from .build import BuildOptions, BuildSummary, StudyMemory, Target, check_course_templates, load, pipeline
 from .cache import ResultCache
-from .editions import Edition, Material, editions, render_editions
+from .editions import Material
 from .errors import BadInputError, ReportgenError
-from .execute import StudyExecution
+from .executors import Executor
 from .livereload import EVENTS, WAITING_PAGE, inject, message
+from .model import Course
+from .outputs import Edition
 from .progress import Reporter
-from .spec import Course, Study, display_path
+from .spec import display_path
 from .watch import WatchSet, changes, watch_set
 
 DEFAULT_PORT = 8000
@@ -183,18 +179,24 @@ def _build_id(pages: dict[str, bytes]) -> str:
 # --------------------------------------------------------------------------- rebuilding
 
 
-class Session:
-    """Rebuilds the served pages from the definitions; keeps each unchanged study's result between rebuilds."""
+class Session(Target):
+    """Serve's target of the build pipeline: the served pages, rebuilt on every save. Each unchanged study's
+    execution stays in memory between rebuilds, and templates are checked again only when one may have changed."""
+
+    live = True
 
     def __init__(self, options: BuildOptions, preview: Preview, reporter: Reporter):
         self.options = options
         self.preview = preview
         self.reporter = reporter
         self.folders: list[Path] = list(options.templates)
-        self._results: dict[str, tuple[tuple[Study, tuple[str, ...]], StudyExecution]] = {}
+        self.memory = StudyMemory()
         self._warned: list[str] = []
         self._checked: tuple | None = None
         """The template folders and study templates last checked, while no template has changed since."""
+        self._changed: list[Path] = []
+        self._start = 0.0
+        """What the rebuild in progress was asked for by, and when it started."""
 
     def watched(self) -> WatchSet:
         """What the last build read (or, before a good load, what the options name)."""
@@ -202,17 +204,12 @@ class Session:
 
     def rebuild(self, changed: list[Path] = ()) -> bool:
         """Build the pages again and publish them, or show why not; True when they were published."""
-        start = time.perf_counter()
+        self._start, self._changed = time.perf_counter(), list(changed)
         self.preview.building()
         try:
-            course, audience, folders = load(self.options)
-            languages = languages_of(self.options, course)
-            self.folders = folders
-            self._check_templates(course, folders, changed, languages)
-            executions, computed = self._compute(course, languages)
-            material = Material(course, [e.results for e in executions], collect_provenance(course), folders)
-            chosen = editions(audience, languages, course.languages[0])
-            pages = render_editions(material, chosen, formats=("html",))
+            loaded = load(self.options)
+            self.folders = loaded[2]
+            pipeline(self.options, loaded, self, self.reporter, BuildSummary())
         except ReportgenError as exc:
             self.preview.fail(exc.format_message())
             kept = "still serving the last good page" if self.preview.pages else "no good page yet"
@@ -222,42 +219,36 @@ class Session:
             self.preview.fail(f"internal error: {exc.__class__.__name__}: {exc}")
             say(f"internal error while rebuilding (the last good page stays):\n{traceback.format_exc()}")
             return False
-        self._warn([*course_warnings(course, languages, folders), *execution_warnings(executions)])
-        what = ", ".join(display_path(path) for path in changed[:3]) + (" ..." if len(changed) > 3 else "")
-        different = self.preview.differs(pages)
-        say(f"{'rebuilt' if different else 'rebuilt, no page changed,'} in {time.perf_counter() - start:.2f} s "
-            f"({computed} runs computed){': ' + what if what else ''}")
-        self.preview.publish(material, chosen, pages)  # after the line: the terminal has it when the page reloads
         return True
 
-    def _check_templates(self, course: Course, folders: list[Path], changed: list[Path],
-                         languages: tuple[str, ...]) -> None:
+    def check_templates(self, course: Course, folders: list[Path], languages: tuple[str, ...]) -> None:
         """Check the templates as build does, unless only definitions changed since they were last checked."""
         checking = (tuple(folders), tuple(sorted({study.template for study in course.studies})), languages)
-        definitions = self.options.definitions.resolve()
+        definitions, changed = self.options.definitions.resolve(), self._changed
         if checking == self._checked and changed and all(path.parent == definitions for path in changed):
             return
         self._checked = None
         check_course_templates(course, folders, languages)
         self._checked = checking
 
-    def _compute(self, course: Course, languages: tuple[str, ...]) -> tuple[list[StudyExecution], int]:
-        """Each study's execution: kept from the last rebuild when its definition and the languages are unchanged,
-        else computed."""
-        stale = [study.id for study in course.studies
-                 if self._results.get(study.id, (None,))[0] != (study, languages)]
-        computed = 0
-        if stale:
-            # The executor lives for one rebuild: nothing is reached (nor a worker forked) while only prose changes.
-            with executors.for_build(self.options.scheduler, self.options.jobs) as executor:
-                fresh = compute_studies(course.select(stale), self.options.cache, executor, self.reporter,
-                                        languages)
-            for study_id, execution in zip(stale, fresh):
-                self._results[study_id] = ((next(s for s in course.studies if s.id == study_id), languages),
-                                           execution)
-                computed += execution.trained
-        self._results = {s.id: self._results[s.id] for s in course.studies}
-        return [self._results[s.id][1] for s in course.studies], computed
+    def executor(self) -> Executor:
+        """An executor for this rebuild alone: nothing is reached (nor a worker forked) while only prose changes.
+
+        Leaving it ends its workers, a Ctrl-C included: they are the only processes serve starts and ends.
+        """
+        return placement.for_build(self.options.scheduler, self.options.jobs)
+
+    def deliver(self, files: dict[str, bytes], material: Material, chosen: tuple[Edition, ...],
+                summary: BuildSummary) -> None:
+        """Say what the rebuild did, then serve its pages."""
+        self._warn(summary.warnings)
+        computed = sum(e.trained for study, e in summary.executions.items() if study not in summary.kept)
+        changed = self._changed
+        what = ", ".join(display_path(path) for path in changed[:3]) + (" ..." if len(changed) > 3 else "")
+        different = self.preview.differs(files)
+        say(f"{'rebuilt' if different else 'rebuilt, no page changed,'} in {time.perf_counter() - self._start:.2f} s "
+            f"({computed} runs computed){': ' + what if what else ''}")
+        self.preview.publish(material, chosen, files)  # after the line: the terminal has it when the page reloads
 
     def _warn(self, warnings: list[str]) -> None:
         """Print the warnings when they differ from the last rebuild's, not on every save."""
@@ -476,9 +467,9 @@ def _interruptible() -> Iterator[None]:
     """Ctrl-C and SIGTERM stop serve at once, worker processes of a rebuild in progress included."""
 
     def interrupt(signum, frame) -> None:
-        # A worker busy with a unit runs it to the end: end them here, or leaving the process pool waits for them.
-        for child in multiprocessing.active_children():
-            child.terminate()
+        # Unwinding leaves the rebuild's executor, whose cancel ends its own workers, a unit running on one too.
+        # Nothing is ended here: another child of this process (serve run from a caller's) is not serve's to end,
+        # and a pool's shutdown may take a lock that the interrupted code holds.
         raise KeyboardInterrupt
 
     previous = {number: signal.signal(number, interrupt) for number in (signal.SIGINT, signal.SIGTERM)}

@@ -9,11 +9,9 @@ integer >= 1, got 0``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
 import itertools
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args, get_origin
 
@@ -25,120 +23,9 @@ from .errors import BadInputError, SpecError
 from .language import Text
 from .limits import Limits
 from .messages import article, did_you_mean, lower_first, one_of, show, show_number
+from .model import Course, Point, Study
 from .overrides import Override, apply, as_tuples, flatten, parse_assignment, profile_overrides, set_path
-from .schema import (  # noqa: F401  (the models are part of this module's interface)
-    _MODEL_TAGS,
-    CourseFile,
-    DataSpec,
-    MLPSpec,
-    PolynomialSpec,
-    RegressionStudyFile,
-    StudyFields,
-    TrainSpec,
-)
-
-EXCERPT_LINES = 120
-EXCERPT_CHARS = 8_000
-
-
-@dataclass(frozen=True)
-class Point:
-    """One point of a study's sweep: the swept values and the full resolved configuration."""
-
-    params: tuple[tuple[str, Any], ...]
-    """Swept fields by dotted key, in the order of the sweep table."""
-    config: StudyFields
-    """The study with this point's values substituted (its ``sweep`` emptied), as its kind's schema."""
-
-
-@dataclass(frozen=True)
-class Study:
-    """A validated study definition."""
-
-    id: str
-    path: str
-    kind: str
-    title: Text
-    summary: Text
-    base: StudyFields
-    """The definition without its sweep, as its kind's schema."""
-    axes: tuple[tuple[str, tuple[Any, ...]], ...]
-    """Swept fields (dotted key, values) in file order."""
-    seeds: tuple[int, ...]
-    points: tuple[Point, ...]
-    source: str
-    """The definition file's text, for the provenance appendix."""
-    @property
-    def template(self) -> str:
-        """The template of the study's report section, as its kind names it."""
-        return kinds.get(self.kind).template
-
-    def swept(self, key: str) -> tuple[Any, ...] | None:
-        """The values the sweep gives the dotted ``key``, or None when the study does not sweep it."""
-        return next((values for name, values in self.axes if name == key), None)
-
-    @property
-    def source_excerpt(self) -> str:
-        """The definition's text as the provenance appendix lists it: a long file shortened to its head."""
-        lines = self.source.splitlines(keepends=True)
-        head = "".join(lines[:EXCERPT_LINES])
-        return head if len(head) <= EXCERPT_CHARS else head[:EXCERPT_CHARS]
-
-    @property
-    def source_omitted(self) -> int:
-        """Characters of the definition's text that :attr:`source_excerpt` leaves out."""
-        return len(self.source) - len(self.source_excerpt)
-
-    @property
-    def n_runs(self) -> int:
-        """Number of runs the sweep expands to (points x seeds)."""
-        return len(self.points) * len(self.seeds)
-
-
-@dataclass(frozen=True)
-class Course:
-    """The validated course: its metadata and its studies in report order."""
-
-    title: Text
-    subtitle: Text
-    authors: tuple[Text, ...]
-    date: str
-    studies: tuple[Study, ...]
-    root: Path
-    audience: str = "instructor"
-    """Default edition: ``instructor`` (everything), ``student`` (no solutions) or ``all`` (both)."""
-    languages: tuple[str, ...] = ("en",)
-    """The languages built when none are asked for; the first is the course's own (plain file names)."""
-    templates: Path | None = None
-    """The course's own template folder, searched before the built-in templates."""
-    profile: str | None = None
-    """Name of the reduced profile the course was loaded with, if any."""
-    profile_description: Text = Text.of("")
-    overrides: tuple[str, ...] = ()
-    """Every override applied, as given (profile entries and ``--set``)."""
-    warnings: tuple[str, ...] = ()
-    """Definitions that exist but take no part (study files the course does not list)."""
-
-    @property
-    def epoch(self) -> int:
-        """The report date as seconds since 1970 (0 when undated), for tools that stamp a time."""
-        try:
-            day = _dt.date.fromisoformat(self.date)
-        except ValueError:
-            return 0
-        return int(_dt.datetime(day.year, day.month, day.day, tzinfo=_dt.timezone.utc).timestamp())
-
-    def select(self, ids: tuple[str, ...] | list[str]) -> "Course":
-        """Return the course restricted to ``ids`` (in course order); unknown ids are bad input."""
-        if not ids:
-            return self
-        known = {s.id for s in self.studies}
-        problems = [f"unknown study '{i}'{did_you_mean(i, known)}" for i in ids if i not in known]
-        if problems:
-            raise SpecError(problems)
-        wanted = set(ids)
-        return dataclasses.replace(self, studies=tuple(s for s in self.studies if s.id in wanted))
-
+from .schema import _MODEL_TAGS, CourseFile, StudyFields
 
 # --------------------------------------------------------------------------- loading
 
@@ -389,17 +276,17 @@ def _validate_study(path: Path, raw: dict, problems: list[str], limits: Limits) 
         problems.append(f"{where}: {too_big}")
         return None
     return Study(id=path.stem, path=where, kind=name, title=base.title, summary=base.summary, base=base,
-                 axes=axes, seeds=seeds, points=points, source=source)
+                 axes=axes, seeds=seeds, points=points, source=source, template=kind.template)
 
 
 def _memory_problem(kind, points: tuple["Point", ...], seeds: int, limits: Limits) -> str | None:
     """Why the study's estimated memory is refused, or None: runs computed together add up."""
     estimates = [point.config.memory_estimate() for point in points]
     if kind.batched:
-        return limits.memory_problem(sum(estimates) * seeds, f"training its {len(points) * seeds:,} runs together")
+        return limits.memory_problem(sum(estimates) * seeds, f"computing its {len(points) * seeds:,} runs together")
     largest = max(range(len(points)), key=estimates.__getitem__)
     shown = ", ".join(f"{k} = {show(v)}" for k, v in points[largest].params) or "its configuration"
-    return limits.memory_problem(estimates[largest], f"sampling ({shown})")
+    return limits.memory_problem(estimates[largest], f"computing its largest run ({shown})")
 
 
 def _with_model_kind(raw: dict, schema: type[BaseModel], kind: str, where: str,

@@ -1,4 +1,5 @@
-"""Shared fixtures: the lecture's data, jobs for the trainer, and a tiny course on disk."""
+"""Shared fixtures: the lecture's data, jobs for the trainer, a tiny course on disk and the names of what a build
+writes, and the one way to run the command line (:func:`run_reportgen`). Helpers that read outputs are in support.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import numpy as np
 import pytest
 
 from reportgen.data import make_dataset
-from reportgen.spec import DataSpec, MLPSpec, PolynomialSpec, TrainSpec
+from reportgen.schema import DataSpec, MLPSpec, PolynomialSpec, TrainSpec
 from reportgen.train import RegressionJob
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,11 +132,39 @@ seeds = [0, 1]
 @pytest.fixture
 def tiny_course(tmp_path) -> Path:
     """A small but complete course (all four kinds, few steps) in a temporary folder."""
-    folder = tmp_path / "experiments"
-    folder.mkdir()
-    for name, text in TINY_COURSE.items():
-        (folder / name).write_text(text.lstrip(), encoding="utf-8")
-    return folder
+    return write_course(tmp_path / "experiments")
+
+
+def write_course(folder: Path, *, edits: dict[str, tuple[str, str]] | None = None,
+                 files: dict[str, str] | None = None, course_lines: str = "") -> Path:
+    """The tiny course (or ``files``) in ``folder``, with ``edits`` (file -> (old, new)) applied and
+    ``course_lines`` appended to course.toml; return the folder."""
+    written = {}
+    for name, text in (files or TINY_COURSE).items():
+        text = text.lstrip() + (course_lines if name == "course.toml" else "")
+        if edits and name in edits:
+            old, new = edits[name]
+            assert old in text, (name, old)
+            text = text.replace(old, new)
+        written[name] = text
+    folder.mkdir(parents=True)
+    return write_files(folder, written)
+
+
+def build_here(definitions: Path, out: Path, cache: Path | None, **options):
+    """``reportgen build`` in this process (jobs=1), through the library rather than the CLI: its summary."""
+    from reportgen.build import BuildOptions, build
+
+    return build(BuildOptions(definitions=definitions, out=out, cache=cache, **options))
+
+
+def result_store(tmp_path_factory) -> Path:
+    """One result store for every build of the tiny course in this session (it is content-addressed)."""
+    return tmp_path_factory.getbasetemp() / "tiny-course-result-store"
+
+
+OUTPUTS = ("report.html", "report.pdf", "results.json", "lab-solutions.ipynb")
+"""What a default build (instructor edition, the course's own language, notebooks on) writes."""
 
 
 EDITIONS = ["report.html", "report.es.html", "report-student.html", "report-student.es.html"]
@@ -169,11 +198,28 @@ def relative_error(a, b) -> float:
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-30)))
 
 
-def run_reportgen(*args, cwd: Path | None = None, env: dict | None = None,
-                  timeout: float = 600) -> "subprocess.CompletedProcess[str]":
-    """Run ``python -m reportgen`` with ``args`` and capture its output."""
-    return subprocess.run([sys.executable, "-m", "reportgen", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd, env=env, timeout=timeout)
+REPORTGEN = (sys.executable, "-m", "reportgen")
+"""The command line that runs reportgen as a user would, for a test that must start it itself (in the
+background, or inside a mount namespace); every other test calls :func:`run_reportgen`."""
+
+
+def run_reportgen(*args, cwd: Path | None = None, env: dict | None = None, timeout: float = 600,
+                  in_process: bool = False) -> "subprocess.CompletedProcess[str]":
+    """Run ``python -m reportgen`` with ``args`` and capture its output.
+
+    ``in_process`` runs the same command line in this process instead, through click's test runner: a second
+    sooner (no interpreter to start), for commands that train and render nothing (bad input, check, init).
+    """
+    args = [str(arg) for arg in args]
+    if in_process:
+        from click.testing import CliRunner
+
+        from reportgen.cli import main
+
+        assert cwd is None and env is None, "a command run in this process has this process's folder and environment"
+        result = CliRunner().invoke(main, args, prog_name="reportgen", catch_exceptions=False)
+        return subprocess.CompletedProcess([*REPORTGEN, *args], result.exit_code, result.stdout, result.stderr)
+    return subprocess.run([*REPORTGEN, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
 
 
 def write_files(folder: Path, files: dict[str, str]) -> Path:
@@ -183,6 +229,23 @@ def write_files(folder: Path, files: dict[str, str]) -> Path:
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_text(text.lstrip(), encoding="utf-8")
     return folder
+
+
+def install_plugin(package: Path, work: Path) -> dict[str, str]:
+    """Pip-install the plug-in package folder ``package`` (from a copy) into ``work``/site, as a third party's kind
+    would be installed; return an environment whose PYTHONPATH holds it, for reportgen subprocesses only, so that
+    importlib.metadata finds its entry point there and the rest of the suite never sees it."""
+    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds.
+    source = shutil.copytree(package, work / "source", ignore=shutil.ignore_patterns("build", "*.egg-info",
+                                                                                     "__pycache__"))
+    site = work / "site"
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
+         "--disable-pip-version-check", "--no-cache-dir", "--quiet", "--target", str(site), str(source)],
+        capture_output=True, text=True, timeout=300)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    paths = [str(site), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from .browser_support import CHROMIUM, Chromium, RecordingServer, console_errors, evaluate, fenced_tab, load, png_size
-from .test_build import reportgen
+from .conftest import run_reportgen
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="chromium is not installed (.ci/run installs Debian's "
                                                           "chromium package)")
@@ -62,8 +62,8 @@ def report(tmp_path_factory) -> Path:
     definitions.mkdir()
     for name, text in TINY_COURSE.items():
         (definitions / name).write_text(text.lstrip())
-    result = reportgen("build", "--definitions", definitions, "--out", root / "build", "--cache", root / "cache",
-                       "--quiet")
+    result = run_reportgen("build", "--definitions", definitions, "--out", root / "build", "--cache", root / "cache",
+                           "--quiet")
     assert result.returncode == 0, result.stderr
     return root / "build"
 

@@ -3,45 +3,34 @@
 from __future__ import annotations
 
 import json
+import math
 import re
-import subprocess
 from html import unescape
-from pathlib import Path
 
 import pytest
 
-from .conftest import run_reportgen as reportgen  # noqa: F401  (others import it from here)
-
-ROOT = Path(__file__).resolve().parent.parent
+from .conftest import OUTPUTS, run_reportgen, write_course
+from .support import pdf_text, poppler, section, text_with_formulas
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """One build of the tiny course, shared by the tests that only read its outputs."""
-    from .conftest import TINY_COURSE
-
     root = tmp_path_factory.mktemp("course")
-    definitions = root / "experiments"
-    definitions.mkdir()
-    for name, text in TINY_COURSE.items():
-        (definitions / name).write_text(text.lstrip())
-    result = reportgen("build", "--definitions", definitions, "--out", root / "build", "--cache", root / "cache")
+    definitions = write_course(root / "experiments")
+    result = run_reportgen("build", "--definitions", definitions, "--out", root / "build", "--cache", root / "cache")
     assert result.returncode == 0, result.stderr
     return root
 
 
 def test_build_writes_html_pdf_and_results(built):
     out = built / "build"
-    assert sorted(p.name for p in out.iterdir()) == [".reportgen-manifest.json", "build-info.json",
-                                                     "lab-solutions.ipynb", "report.html", "report.pdf",
-                                                     "results.json"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([".reportgen-manifest.json", "build-info.json", *OUTPUTS])
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF-")
 
 
 def test_introduction_states_the_recipe_the_definitions_give(built):
-    from .test_prose import _section, _text
-
-    intro = _text(_section((built / "build" / "report.html").read_text(), "introduction"))
+    intro = text_with_formulas(section((built / "build" / "report.html").read_text(), "introduction"))
     assert "All regression studies share one synthetic data set. 20 equally spaced inputs" in intro
     assert "the 5 with indices 9, 10, 11, 12, and 13 are deleted" in intro and "the 15 that remain" in intro
     assert "learning rate 0.01" in intro and "seeded with 0" in intro and "grid of 200 points" in intro
@@ -49,11 +38,34 @@ def test_introduction_states_the_recipe_the_definitions_give(built):
     assert "60 steps (Overfitting; Regularization) and 40 steps (Capacity)" in intro
 
 
-def test_build_info_records_what_differs_between_builds(built):
-    info = json.loads((built / "build" / "build-info.json").read_text())
-    studies = {s["id"]: s for s in info["studies"]}
-    assert studies["overfitting"]["trained"] + studies["overfitting"]["reused"] == 12
-    assert all(s["seconds"] >= 0 for s in info["studies"]) and "pdf" in info["timings"]
+@pytest.fixture(scope="module")
+def selected(built, tmp_path_factory):
+    """Two of the tiny course's studies built again from the first build's result store: the output folder."""
+    out = tmp_path_factory.mktemp("selected") / "build"
+    result = run_reportgen("build", "capacity", "overfitting", "--definitions", built / "experiments", "--out", out,
+                           "--cache", built / "cache", "--quiet")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_build_info_records_what_differs_between_builds(built, selected):
+    runs = {s["id"]: len(s["runs"]) for s in json.loads((built / "build" / "results.json").read_text())["studies"]}
+    cold = json.loads((built / "build" / "build-info.json").read_text())
+    # The first build computed every run, each for the reason it gives.
+    assert {s["id"]: (s["trained"], s["reused"], len(s["recomputed"])) for s in cold["studies"]} == {
+        study: (count, 0, count) for study, count in runs.items()}
+    # A study is timed around its units of work, so its seconds hold each of its units' (timed where they ran),
+    # and every study ran a unit that computed runs.
+    seconds = {s["id"]: s["seconds"] for s in cold["studies"]}
+    assert all(task["seconds"] <= seconds[task["study"]] for task in cold["tasks"]), (seconds, cold["tasks"])
+    assert max(task["seconds"] for task in cold["tasks"]) > 0 and cold["timings"]["pdf"] > 0
+    assert {task["study"] for task in cold["tasks"] if task["runs"]} == set(runs)
+    # Built again from the same store, the selected studies reuse every run and run no unit: their analyses are
+    # stored too.
+    warm = json.loads((selected / "build-info.json").read_text())
+    assert {s["id"]: (s["trained"], s["reused"], s["recomputed"]) for s in warm["studies"]} == {
+        "overfitting": (0, 12, []), "capacity": (0, 8, [])}
+    assert warm["tasks"] == []
 
 
 def test_report_appendix_shows_each_definition_file_and_its_hash(built):
@@ -81,7 +93,13 @@ def test_results_json_has_every_run_with_params_seed_status_and_metrics(built):
     assert studies["regularization"]["runs"][2]["params"] == {"train.weight_decay": 0.1}
     assert studies["capacity"]["runs"][0]["params"] == {"model.width": 1, "model.depth": 1}
     assert "measured_std" in studies["prior"]["runs"][0]["metrics"]
-    assert all(run["status"] in ("ok", "diverged") for s in studies.values() for run in s["runs"])
+    # The tiny course trains gently: every run converged, and "ok" means every metric is a finite number (a
+    # diverged run's non-finite ones are null), so the report lists no diverged run.
+    runs = [run for s in studies.values() for run in s["runs"]]
+    assert [run for run in runs if run["status"] != "ok"] == []
+    assert [run for run in runs if not all(isinstance(value, (int, float)) and math.isfinite(value)
+                                           for value in run["metrics"].values())] == []
+    assert "Diverged runs." not in (built / "build" / "report.html").read_text()
 
 
 def test_html_is_one_self_contained_file(built):
@@ -131,12 +149,12 @@ def test_prose_quotes_numbers_from_the_results(built):
 
 def test_pdf_is_a4_with_page_numbers_and_the_report_text(built):
     pdf = built / "build" / "report.pdf"
-    info = _poppler("pdfinfo", pdf)
+    info = poppler("pdfinfo", pdf)
     assert re.search(r"Page size:\s+595.27\d* x 841.8\d* pts \(A4\)", info)
     assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) >= 8
     assert re.search(r"Tagged:\s+yes", info)
     assert re.search(r"Title:\s+Tiny course", info) and re.search(r"Author:\s+Test Author", info)
-    text = _poppler("pdftotext", pdf, "-")
+    text = pdf_text(pdf)
     assert "page 3 of" in text
     assert "Overfitting" in text and "References" in text and "Provenance" in text
     # The contents page carries page numbers; captions are numbered; the bibliography is there.
@@ -154,34 +172,22 @@ def test_pdf_has_a_bookmark_per_section(built):
         assert title in labels
 
 
-def _poppler(tool: str, *args) -> str:
-    """Output of a poppler-utils tool (installed by .ci/run)."""
-    try:
-        return subprocess.run([tool, *map(str, args)], capture_output=True, text=True, check=True).stdout
-    except FileNotFoundError:
-        pytest.skip(f"{tool} (poppler-utils) is not installed; .ci/run installs it")
-
-
 def test_two_builds_of_the_same_definitions_are_byte_identical(built, tmp_path):
     again = tmp_path / "again"
-    result = reportgen("build", "--definitions", built / "experiments", "--out", again, "--no-cache", "--quiet")
+    result = run_reportgen("build", "--definitions", built / "experiments", "--out", again, "--no-cache", "--quiet")
     assert result.returncode == 0, result.stderr
-    for name in ("report.html", "report.pdf", "results.json", "lab-solutions.ipynb"):
+    for name in OUTPUTS:
         assert (again / name).read_bytes() == (built / "build" / name).read_bytes(), name
 
 
-def test_selected_studies_only_are_built(built, tmp_path):
-    out = tmp_path / "some"
-    result = reportgen("build", "capacity", "overfitting", "--definitions", built / "experiments", "--out", out,
-                       "--cache", built / "cache", "--quiet")
-    assert result.returncode == 0, result.stderr
-    ids = [s["id"] for s in json.loads((out / "results.json").read_text())["studies"]]
+def test_selected_studies_only_are_built(selected):
+    ids = [s["id"] for s in json.loads((selected / "results.json").read_text())["studies"]]
     assert ids == ["overfitting", "capacity"]
-    assert "Prior" not in (out / "report.html").read_text().split("<main")[1].split("Provenance")[0]
+    assert "Prior" not in (selected / "report.html").read_text().split("<main")[1].split("Provenance")[0]
 
 
 def test_unknown_study_is_bad_input(built, tmp_path):
-    result = reportgen("build", "overfiting", "--definitions", built / "experiments", "--out", tmp_path / "x")
+    result = run_reportgen("build", "overfiting", "--definitions", built / "experiments", "--out", tmp_path / "x")
     assert result.returncode == 2
     assert "unknown study 'overfiting' (did you mean 'overfitting'?)" in result.stderr
     assert not (tmp_path / "x").exists()
@@ -193,16 +199,16 @@ def test_failed_build_leaves_the_previous_report_in_place(built, tmp_path):
     definitions.mkdir()
     for f in (built / "experiments").iterdir():
         (definitions / f.name).write_text(f.read_text())
-    assert reportgen("build", "--definitions", definitions, "--out", out, "--cache", built / "cache",
-                     "-q").returncode == 0
+    assert run_reportgen("build", "--definitions", definitions, "--out", out, "--cache", built / "cache",
+                         "-q").returncode == 0
     before = {p.name: p.read_bytes() for p in out.iterdir()}
     # A bibliography that lacks the cited works parses, so the build fails only once the HTML is rendered.
     templates = tmp_path / "templates"
     templates.mkdir()
     (templates / "bibliography.toml").write_text('[[entry]]\nkey = "nobody"\nauthors = "N. Body"\nyear = 2026\n'
                                                  'title = "Not the cited works"\nvenue = "Nowhere"\nurl = "x"\n')
-    result = reportgen("build", "--definitions", definitions, "--out", out, "--cache", built / "cache",
-                       "--templates", templates)
+    result = run_reportgen("build", "--definitions", definitions, "--out", out, "--cache", built / "cache",
+                           "--templates", templates)
     assert result.returncode == 2, result.stderr
     assert "rendering the instructor edition (HTML)" in result.stderr  # it got past the studies, then failed
     assert "names no entry of bibliography.toml" in result.stderr
@@ -217,7 +223,7 @@ def test_diverged_run_is_reported_not_fatal(tmp_path):
     (definitions / "overfitting.toml").write_text(
         'kind = "overfitting"\ntitle = "O"\n[data]\nnoise = 0.1\ntarget = "1e30 * x"\n[model]\nkind = "polynomial"\n'
         '[train]\nsteps = 200\n[sweep]\n"model.degree" = [1, 40]\n"train.lr" = [0.01, 10.0]\n')
-    result = reportgen("build", "--definitions", definitions, "--out", tmp_path / "out", "--no-cache")
+    result = run_reportgen("build", "--definitions", definitions, "--out", tmp_path / "out", "--no-cache")
     assert result.returncode == 0, result.stderr
     assert "diverged" in result.stderr
     runs = json.loads((tmp_path / "out" / "results.json").read_text())["studies"][0]["runs"]

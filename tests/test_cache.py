@@ -24,29 +24,21 @@ from types import SimpleNamespace
 
 import pytest
 
-from .conftest import TINY_COURSE, in_mount_namespace
-from .test_build import reportgen
+from .conftest import (
+    OUTPUTS,
+    REPORTGEN,
+    TINY_COURSE,
+    build_here,
+    in_mount_namespace,
+    run_reportgen,
+    write_course,
+)
 
-OUTPUTS = ("report.html", "report.pdf", "results.json", "lab-solutions.ipynb")
 MANIFEST = ".reportgen-manifest.json"
 RUNS = {"overfitting": 12, "regularization": 6, "prior": 12, "capacity": 8}
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def write_course(folder: Path, edits: dict[str, tuple[str, str]] | None = None,
-                 files: dict[str, str] | None = None) -> Path:
-    """The tiny course in ``folder``, with ``edits`` (file -> (old, new)) applied."""
-    folder.mkdir(parents=True)
-    for name, text in (files or TINY_COURSE).items():
-        text = text.lstrip()
-        if edits and name in edits:
-            old, new = edits[name]
-            assert old in text, (name, old)
-            text = text.replace(old, new)
-        (folder / name).write_text(text, encoding="utf-8")
-    return folder
 
 
 def outputs_of(folder: Path) -> dict[str, bytes]:
@@ -56,13 +48,6 @@ def outputs_of(folder: Path) -> dict[str, bytes]:
 def assert_same_outputs(folder: Path, reference: dict[str, bytes]) -> None:
     for name in OUTPUTS:
         assert (folder / name).read_bytes() == reference[name], f"{name} differs from the clean build's"
-
-
-def build_here(definitions: Path, out: Path, cache: Path | None, **options):
-    """``reportgen build`` in this process (jobs=1), returning its summary."""
-    from reportgen.build import BuildOptions, build
-
-    return build(BuildOptions(definitions=definitions, out=out, cache=cache, **options))
 
 
 def trained(summary) -> dict[str, int]:
@@ -97,8 +82,8 @@ def course(tmp_path_factory):
     """A cold build of the tiny course with a fresh store (two workers): the clean build to compare with."""
     root = tmp_path_factory.mktemp("cached")
     definitions = write_course(root / "experiments")
-    result = reportgen("build", "--definitions", definitions, "--out", root / "build", "--cache", root / "cache",
-                       "--jobs", "2")
+    result = run_reportgen("build", "--definitions", definitions, "--out", root / "build", "--cache", root / "cache",
+                           "--jobs", "2")
     assert result.returncode == 0, result.stderr
     return SimpleNamespace(root=root, definitions=definitions, out=root / "build", cache=root / "cache",
                            outputs=outputs_of(root / "build"))
@@ -109,7 +94,7 @@ def copy(course, tmp_path):
     """A private copy of the course's definitions (with edits) and of its warm store."""
 
     def make(edits: dict[str, tuple[str, str]] | None = None) -> SimpleNamespace:
-        definitions = write_course(tmp_path / "experiments", edits)
+        definitions = write_course(tmp_path / "experiments", edits=edits)
         cache = tmp_path / "cache"
         shutil.copytree(course.cache, cache)
         return SimpleNamespace(definitions=definitions, cache=cache, out=tmp_path / "build")
@@ -315,8 +300,10 @@ def test_switching_the_gradient_kernel_retrains_trained_runs_only_and_names_both
     assert counted_training == {"trained": 12 + 6 + 8, "sampled": 0}
     assert {reason for e in summary.executions.values() for _, reason in e.reasons} == {
         f"changed: gradient kernel ({identity} -> torch)" for identity in before.values()}
-    assert summary.kernel == "torch (no C kernel: mlp: REPORTGEN_KERNEL=torch; polynomial: REPORTGEN_KERNEL=torch)"
-    assert json.loads((c.out / "build-info.json").read_text())["kernel"] == summary.kernel
+    assert not summary.kernel.native
+    assert str(summary.kernel) == \
+        "torch (no C kernel: mlp: REPORTGEN_KERNEL=torch; polynomial: REPORTGEN_KERNEL=torch)"
+    assert json.loads((c.out / "build-info.json").read_text())["kernel"] == str(summary.kernel)
 
 
 def test_sweeping_a_single_value_redraws_the_analysis_without_retraining(tmp_path, stub_pdf):
@@ -472,7 +459,7 @@ def test_analysis_entry_with_one_digit_changed_fails_a_strict_build_and_nothing_
     _, key = study_keys(c.definitions, "capacity")
     path = c.cache / "analysis" / f"{key}.json"
     path.write_bytes(header_of(path) + one_digit_changed(sealed_body(path)))
-    result = reportgen("build", "--definitions", c.definitions, "--out", c.out, "--cache", c.cache, "--strict")
+    result = run_reportgen("build", "--definitions", c.definitions, "--out", c.out, "--cache", c.cache, "--strict")
     assert result.returncode == 1, result.stderr
     assert "Traceback" not in result.stderr
     (error,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
@@ -563,7 +550,7 @@ def _snapshot(root: Path) -> dict[str, bytes | None]:
 def test_build_refuses_a_non_empty_folder_without_the_marker_and_writes_nothing_into_it(course, tmp_path):
     cache, out = _foreign_folder(tmp_path / "home"), tmp_path / "build"
     before = _snapshot(cache)
-    result = reportgen("build", "--definitions", course.definitions, "--out", out, "--cache", cache)
+    result = run_reportgen("build", "--definitions", course.definitions, "--out", out, "--cache", cache)
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, result.stderr
@@ -596,7 +583,7 @@ def test_unmarked_store_from_before_the_marker_is_adopted_and_reused(copy, stub_
     c = copy()
     (c.cache / STORE_MARKER).unlink()
     # Leftovers of an interrupted write and of a probe belong to a store too.
-    (c.cache / "index" / ".overfitting.json.x1y2.tmp").write_text("partial")
+    (c.cache / "index" / ".overfitting.json.x1y2z3w4.tmp").write_text("partial")
     (c.cache / ".probe-abc123").write_text("")
     summary = build_here(c.definitions, c.out, c.cache, force=True)
     assert (c.cache / STORE_MARKER).is_file()
@@ -630,7 +617,7 @@ def test_cache_folder_that_cannot_be_created_is_bad_input(course, tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     cache, out = blocker / "cache", tmp_path / "build"
-    result = reportgen("build", "--definitions", course.definitions, "--out", out, "--cache", cache)
+    result = run_reportgen("build", "--definitions", course.definitions, "--out", out, "--cache", cache)
     _assert_refused(result, cache, out)
 
 
@@ -638,7 +625,7 @@ def test_read_only_empty_cache_folder_is_bad_input_even_for_root(course, tmp_pat
     cache, out = tmp_path / "cache", tmp_path / "build"
     cache.mkdir()
     result = in_mount_namespace(mount_namespace, 'mount -t tmpfs -o ro tmpfs "$1" && shift && exec "$@"', cache,
-                                sys.executable, "-m", "reportgen", "build", "--definitions", course.definitions,
+                                *REPORTGEN, "build", "--definitions", course.definitions,
                                 "--out", out, "--cache", cache)
     _assert_refused(result, cache, out)
     assert "Read-only file system" in result.stderr
@@ -649,7 +636,7 @@ def test_read_only_existing_store_is_bad_input_even_for_root(course, tmp_path, m
     shutil.copytree(course.cache, cache)
     before = _snapshot(cache)
     result = in_mount_namespace(mount_namespace, 'mount --bind -o ro "$1" "$1" && shift && exec "$@"', cache,
-                                sys.executable, "-m", "reportgen", "build", "--definitions", course.definitions,
+                                *REPORTGEN, "build", "--definitions", course.definitions,
                                 "--out", out, "--cache", cache, "--force")
     _assert_refused(result, cache, out)
     assert "Read-only file system" in result.stderr
@@ -754,7 +741,7 @@ def test_killed_build_leaves_the_previous_report_and_the_next_build_completes_it
     # A slower version of the course: the sampling study finishes (and is stored) long before the training one.
     slow = {"course.toml": ('"overfitting", "regularization", "prior", "capacity"', '"prior", "overfitting"'),
             "overfitting.toml": ("steps = 60", "steps = 4000")}
-    definitions = write_course(tmp_path / "experiments", slow)
+    definitions = write_course(tmp_path / "experiments", edits=slow)
     cache, out = tmp_path / "cache", tmp_path / "build"
     # The previous report: a successful build of another version of the course, with its manifest.
     out.mkdir()
@@ -762,7 +749,7 @@ def test_killed_build_leaves_the_previous_report_and_the_next_build_completes_it
         shutil.copy2(course.out / name, out / name)
     before = {p.name: p.read_bytes() for p in out.iterdir()}
 
-    build = subprocess.Popen([sys.executable, "-m", "reportgen", "build", "--definitions", str(definitions),
+    build = subprocess.Popen([*REPORTGEN, "build", "--definitions", str(definitions),
                               "--out", str(out), "--cache", str(cache), "--jobs", "2", "--quiet"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     workers: list[int] = []
@@ -791,10 +778,10 @@ def test_killed_build_leaves_the_previous_report_and_the_next_build_completes_it
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # same files, same bytes, no stray temporaries
 
     # Finish it, and meanwhile build the same definitions from scratch in fresh folders.
-    clean = subprocess.Popen([sys.executable, "-m", "reportgen", "build", "--definitions", str(definitions),
+    clean = subprocess.Popen([*REPORTGEN, "build", "--definitions", str(definitions),
                               "--out", str(tmp_path / "clean"), "--no-cache", "--jobs", "1", "--quiet"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    resumed = reportgen("build", "--definitions", definitions, "--out", out, "--cache", cache, "--explain")
+    resumed = run_reportgen("build", "--definitions", definitions, "--out", out, "--cache", cache, "--explain")
     clean_err = clean.communicate(timeout=600)[1]
     assert clean.returncode == 0, clean_err
     assert resumed.returncode == 0, resumed.stderr
@@ -806,7 +793,7 @@ def test_killed_build_leaves_the_previous_report_and_the_next_build_completes_it
 
 def test_concurrent_builds_on_one_store_and_one_output_folder_both_succeed(course, tmp_path):
     cache, out = tmp_path / "cache", tmp_path / "build"
-    command = [sys.executable, "-m", "reportgen", "build", "--definitions", str(course.definitions), "--out", str(out),
+    command = [*REPORTGEN, "build", "--definitions", str(course.definitions), "--out", str(out),
                "--cache", str(cache), "--quiet"]
     builds = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
     results = [(b, b.communicate(timeout=600)) for b in builds]
@@ -823,8 +810,8 @@ def test_concurrent_builds_on_one_store_and_one_output_folder_both_succeed(cours
 
 def test_cold_builds_are_byte_identical_serial_or_parallel(course, tmp_path):
     # The reference is a cold build with two workers; this one is cold, serial and never touches a store.
-    result = reportgen("build", "--definitions", course.definitions, "--out", tmp_path / "serial", "--no-cache",
-                       "--jobs", "1", "--quiet")
+    result = run_reportgen("build", "--definitions", course.definitions, "--out", tmp_path / "serial", "--no-cache",
+                           "--jobs", "1", "--quiet")
     assert result.returncode == 0, result.stderr
     assert_same_outputs(tmp_path / "serial", course.outputs)
 
@@ -838,7 +825,7 @@ def test_unchanged_second_build_is_a_no_op(copy, course):
     for name in (*OUTPUTS, MANIFEST):
         shutil.copy2(course.out / name, c.out / name)
         os.utime(c.out / name, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
-    result = reportgen("build", "--definitions", c.definitions, "--out", c.out, "--cache", c.cache, "--explain")
+    result = run_reportgen("build", "--definitions", c.definitions, "--out", c.out, "--cache", c.cache, "--explain")
     assert result.returncode == 0, result.stderr
     assert f"{c.out}: up to date" in result.stderr
     assert "nothing was rebuilt" in result.stderr
@@ -893,7 +880,7 @@ def test_clean_removes_the_outputs_and_their_manifest_but_keeps_the_store(course
     out, cache = tmp_path / "build", tmp_path / ".reportgen-cache"
     shutil.copytree(course.out, out)
     shutil.copytree(course.cache, cache)
-    result = reportgen("clean", "--definitions", definitions, "--out", out)
+    result = run_reportgen("clean", "--definitions", definitions, "--out", out)
     assert result.returncode == 0, result.stderr
     assert not out.exists()
     assert npz_entries(cache)
@@ -905,10 +892,10 @@ def test_clean_cache_removes_the_store_beside_the_definitions_or_the_one_named(c
     named = tmp_path / "elsewhere"
     shutil.copytree(course.cache, beside)
     shutil.copytree(course.cache, named)
-    assert reportgen("clean", "--definitions", definitions, "--out", tmp_path / "build", "--cache").returncode == 0
+    assert run_reportgen("clean", "--definitions", definitions, "--out", tmp_path / "build", "--cache").returncode == 0
     assert not beside.exists() and named.exists()
-    assert reportgen("clean", "--definitions", definitions, "--out", tmp_path / "build", "--cache",
-                     "--cache-dir", named).returncode == 0
+    assert run_reportgen("clean", "--definitions", definitions, "--out", tmp_path / "build", "--cache",
+                         "--cache-dir", named).returncode == 0
     assert not named.exists()
 
 

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import EXPERIMENTS
-from .test_build import reportgen
+from .conftest import EXPERIMENTS, run_reportgen
 
 HEAVY = ("torch", "matplotlib", "weasyprint")
 
 
 @pytest.mark.parametrize("command", [[], ["build"], ["list"], ["validate"], ["clean"]])
 def test_every_command_explains_its_options(command):
-    result = reportgen(*command, "--help")
+    result = run_reportgen(*command, "--help")
     assert result.returncode == 0
     assert "Usage: reportgen" in result.stdout
     if command:
@@ -24,7 +23,7 @@ def test_every_command_explains_its_options(command):
 
 
 def test_build_help_names_its_options():
-    text = reportgen("build", "--help").stdout
+    text = run_reportgen("build", "--help").stdout
     for option in ("--out", "--cache", "--no-cache", "--quiet", "--timings", "STUDIES"):
         assert option in text
 
@@ -41,7 +40,7 @@ def test_fast_commands_do_not_import_torch_matplotlib_or_weasyprint(args):
 
 
 def test_list_shows_id_kind_title_and_run_count():
-    result = reportgen("list", "--definitions", EXPERIMENTS)
+    result = run_reportgen("list", "--definitions", EXPERIMENTS)
     assert result.returncode == 0
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["id", "kind", "runs", "title"]
@@ -52,13 +51,13 @@ def test_list_shows_id_kind_title_and_run_count():
 
 
 def test_validate_accepts_the_shipped_definitions():
-    result = reportgen("validate", "--definitions", EXPERIMENTS)
+    result = run_reportgen("validate", "--definitions", EXPERIMENTS)
     assert result.returncode == 0
     assert "4 studies, 126 runs" in result.stdout
 
 
 def test_python_dash_m_is_the_same_program():
-    via_module = reportgen("list", "--definitions", EXPERIMENTS)
+    via_module = run_reportgen("list", "--definitions", EXPERIMENTS)
     via_script = subprocess.run([sys.executable, "-c", "from reportgen.cli import main; main()", "list",
                                  "--definitions", str(EXPERIMENTS)], capture_output=True, text=True)
     # Both must succeed: two crashes with the same (empty) output are not the same program.
@@ -89,11 +88,11 @@ def a_store(folder: Path) -> Path:
 def test_clean_removes_what_reportgen_wrote_and_with_cache_a_marked_store(tmp_path):
     out, cache = tmp_path / "build", a_store(tmp_path / "store")
     built_outputs(out)
-    result = reportgen("clean", "--out", out)
+    result = run_reportgen("clean", "--out", out)
     assert result.returncode == 0, result.stderr
     assert not out.exists() and cache.exists()
     built_outputs(out)
-    result = reportgen("clean", "--out", out, "--cache", "--cache-dir", cache)
+    result = run_reportgen("clean", "--out", out, "--cache", "--cache-dir", cache)
     assert result.returncode == 0, result.stderr
     assert not out.exists() and not cache.exists()
 
@@ -104,7 +103,7 @@ def test_clean_in_a_folder_reportgen_never_built_keeps_the_users_files_and_says_
     mine = {"report.pdf": b"my own report", "results.json": b"[1, 2]", "build-info.json": b"{}", "index.md": b"# me"}
     for name, data in mine.items():
         (docs / name).write_bytes(data)
-    result = reportgen("clean", "--out", "docs", cwd=tmp_path)
+    result = run_reportgen("clean", "--out", "docs", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert {p.name: p.read_bytes() for p in docs.iterdir()} == mine
     for name in ("report.pdf", "results.json", "build-info.json"):
@@ -117,7 +116,7 @@ def test_clean_keeps_an_output_changed_since_reportgen_wrote_it(tmp_path):
     built_outputs(out)
     (out / "report.html").write_text("<html>edited by hand</html>\n")
     (out / "notes.txt").write_text("mine\n")
-    result = reportgen("clean", "--out", out)
+    result = run_reportgen("clean", "--out", out)
     assert result.returncode == 0, result.stderr
     assert f"kept {out / 'report.html'}: changed since reportgen wrote it" in result.stdout
     assert (out / "report.html").read_text() == "<html>edited by hand</html>\n"
@@ -125,7 +124,7 @@ def test_clean_keeps_an_output_changed_since_reportgen_wrote_it(tmp_path):
     assert not (out / "report.pdf").exists() and not (out / "results.json").exists()
     # The manifest stays with the output it describes: a second clean still knows that file was reportgen's.
     assert (out / ".reportgen-manifest.json").exists()
-    assert f"kept {out / 'report.html'}: changed since" in reportgen("clean", "--out", out).stdout
+    assert f"kept {out / 'report.html'}: changed since" in run_reportgen("clean", "--out", out).stdout
 
 
 def test_clean_cache_refuses_a_folder_that_is_not_a_result_store_and_deletes_nothing(tmp_path):
@@ -133,7 +132,7 @@ def test_clean_cache_refuses_a_folder_that_is_not_a_result_store_and_deletes_not
     files = built_outputs(out)
     folder.mkdir()
     (folder / "holiday.jpg").write_bytes(b"jpeg")
-    result = reportgen("clean", "--out", out, "--cache", "--cache-dir", folder)
+    result = run_reportgen("clean", "--out", out, "--cache", "--cache-dir", folder)
     assert result.returncode == 2
     assert result.stderr.strip() == f"Error: {folder}: not a reportgen result store (no .reportgen-store file in " \
                                     "it); left it as it is"
@@ -154,7 +153,7 @@ def test_clean_removes_the_stage_and_temporary_files_of_a_killed_build(tmp_path)
     (stage / "report.pdf").write_bytes(b"a whole new pdf")
     (stage / "figures").mkdir()  # the user's subfolder, taken into the stage just before the kill
     (stage / "figures" / "a.svg").write_text("<svg/>")
-    result = reportgen("clean", "--out", out)
+    result = run_reportgen("clean", "--out", out)
     assert result.returncode == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["build"]
     assert sorted(p.name for p in out.iterdir()) == ["figures", "notes.txt"]

@@ -8,16 +8,13 @@ a section, and the last page, may stay short.
 from __future__ import annotations
 
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-PDFTOPPM, PDFTOTEXT = shutil.which("pdftoppm"), shutil.which("pdftotext")
-pytestmark = pytest.mark.skipif(PDFTOPPM is None or PDFTOTEXT is None,
-                                reason="poppler-utils is not installed (.ci/run installs it)")
+from .support import poppler
 
 PAGE_MM, TOP_MM, BOTTOM_MM = 297, 20, 22
 """A4 and the page margins of report.css's @page: the running header and page number stay out of the count."""
@@ -29,7 +26,7 @@ def page_fill(pdf: Path) -> list[float]:
     from PIL import Image
 
     folder = Path(tempfile.mkdtemp(prefix="pages-"))
-    subprocess.run([PDFTOPPM, "-r", "30", "-gray", str(pdf), str(folder / "page")], check=True, timeout=120)
+    poppler("pdftoppm", "-r", "30", "-gray", pdf, folder / "page")
     fills = []
     for image in sorted(folder.glob("page-*.pgm"), key=lambda p: int(p.stem.split("-")[-1])):
         grey = np.asarray(Image.open(image), dtype=float)
@@ -84,8 +81,7 @@ def test_the_measure_finds_a_hole_left_before_a_figure(tmp_path):
 
 def test_no_word_is_split_across_pages(tiny_editions):
     for edition in ("report.pdf", "report.es.pdf"):
-        text = subprocess.run([PDFTOTEXT, "-layout", str(tiny_editions / edition), "-"], capture_output=True,
-                              text=True, check=True, timeout=120).stdout
+        text = poppler("pdftotext", "-layout", tiny_editions / edition, "-")
         split = []
         for number, page in enumerate(text.split("\f")[:-1], start=1):
             body = [line.strip() for line in page.splitlines() if line.strip()][:-1]  # less "page N of M"

@@ -21,12 +21,11 @@ from reportgen.cluster import connect
 from reportgen.errors import BadInputError, BuildError
 from reportgen.progress import Reporter
 
-from .conftest import TINY_COURSE, run_reportgen, write_files
+from .conftest import OUTPUTS, TINY_COURSE, run_reportgen, write_files
 
 # Workers unpickle this module's hook and plugin by value: they cannot import the test suite.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
-OUTPUTS = ("report.html", "report.pdf", "results.json")
 STUDIES = ("overfitting", "prior", "capacity")
 """The tiny course less regularization, which trains polynomials as overfitting does: both kernels, and sampling."""
 TRAINED_RUNS = 12 + 8  # overfitting's and capacity's
@@ -138,7 +137,7 @@ def test_build_info_says_which_worker_computed_what(local_cluster_build, local_c
     by_task = {}
     for task in info["tasks"]:
         by_task[task["task"]] = by_task.get(task["task"], 0) + task["runs"]
-    assert by_task == {"train_chunk": TRAINED_RUNS, "sample_run": PRIOR_RUNS, "analysis_payload": 0, "draw_figure": 0}
+    assert by_task == {"train_chunk": TRAINED_RUNS, "compute_run": PRIOR_RUNS, "analysis_payload": 0, "draw_figure": 0}
     assert sum(1 for task in info["tasks"] if task["task"] == "analysis_payload") == len(STUDIES)
     # The prior's grids of draws, one per depth (1 and 2), are drawn as units of their own, on the cluster too.
     drawn = [task for task in info["tasks"] if task["task"] == "draw_figure"]
@@ -166,7 +165,8 @@ def test_a_worker_with_another_gradient_kernel_fails_its_task_naming_both(local_
     with connect(local_cluster[0].scheduler_address) as executor, pytest.raises(BuildError) as failure:
         compute_studies(definitions, None, executor, Reporter("quiet"))
     message = failure.value.message
-    assert message.startswith("worker tcp://127.0.0.1:") and message.split()[1].rstrip(":") in local_cluster[1].nthreads()
+    assert message.startswith("worker tcp://127.0.0.1:")
+    assert message.split()[1].rstrip(":") in local_cluster[1].nthreads()
     assert "polynomial gradients with 'c " in message and "cache keys assume 'torch'" in message
 
 

@@ -8,8 +8,7 @@ import sys
 
 from reportgen.executors import InProcess, LocalProcesses
 
-from .conftest import TINY_COURSE
-from .test_cache import build_here, write_course
+from .conftest import TINY_COURSE, build_here, write_course
 
 
 def loaded(name: str) -> bool:
@@ -71,3 +70,25 @@ def test_editions_typeset_in_worker_processes_give_the_bytes_typeset_here_in_the
              for name in ("first", "second", "third")]
     assert typeset(pages, epoch=86_400, jobs=2) == typeset(pages, epoch=86_400, jobs=1)
     assert gc.get_freeze_count() == 0
+
+
+def test_units_are_recorded_with_the_stage_their_submitter_names_and_timed_by_it(tmp_path):
+    """Analysis and figures are told apart from computing runs by the record's stage, set where they are submitted,
+    not by the functions' names."""
+    from reportgen.build import study_stages
+    from reportgen.execute import run_study
+    from reportgen.executors import Stage
+    from reportgen.spec import load_course
+
+    # The prior study: its analysis leaves figures to be drawn as units of their own.
+    prior_only = {"course.toml": 'title = "Stages"\nstudies = ["prior"]\n', "prior.toml": TINY_COURSE["prior.toml"]}
+    (study,) = load_course(write_course(tmp_path / "experiments", files=prior_only)).studies
+    executor = InProcess()
+    run_study(study, None, executor=executor)
+    stages = {(record.task, record.stage) for record in executor.records}
+    assert {task for task, stage in stages if stage is Stage.ANALYSIS} == {"analysis_payload", "draw_figure"}
+    computed = {task for task, stage in stages if stage is Stage.COMPUTE}  # the kind's own units, whatever named
+    assert computed and not computed & {"analysis_payload", "draw_figure"}
+    computing, analysis = study_stages(executor.records)[study.id]
+    assert computing == sum(r.seconds for r in executor.records if r.stage is Stage.COMPUTE) > 0
+    assert analysis == sum(r.seconds for r in executor.records if r.stage is Stage.ANALYSIS) > 0

@@ -12,8 +12,9 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-from reportgen.figures import FigureCanvasAgg, figure, log_scale, matplotlib_svg, power_label, to_svg
+from reportgen.figures import figure, log_scale, matplotlib_svg, power_label, to_svg
 from reportgen.mathsvg import render_latex
 from reportgen.svgslim import slim
 

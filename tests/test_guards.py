@@ -8,7 +8,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,8 +16,8 @@ import pytest
 from reportgen.progress import Reporter
 
 from .conftest import COURSE as SLOW_COURSE
-from .conftest import SLOW_STUDY, TINY_COURSE, run_reportgen, write_files
-from .test_kinds import _course_using, _fake_distribution
+from .conftest import REPORTGEN, SLOW_STUDY, TINY_COURSE, run_reportgen, write_files
+from .support import course_using, fake_distribution
 
 REFUSAL_TIMEOUT = 60
 """Seconds a refusal may take; the slow course trains for far longer than this."""
@@ -55,8 +54,8 @@ QUITTER = '''
 import sys
 from typing import Literal
 
-from reportgen.studies.prior import analyze
-from reportgen.studies.prior_sampling import PriorStudyFile, SamplingKind
+from reportgen.plugin import Kind
+from reportgen.studies.prior_sampling import PriorOutcome, PriorStudyFile
 
 
 class QuitterFile(PriorStudyFile):
@@ -67,23 +66,17 @@ def leave(*args):
     sys.exit(0)
 
 
-class Quitter(SamplingKind):
-    def compute(self, runs, progress, executor):
-        if WHERE != "unit":
-            return super().compute(runs, progress, executor)
-        return [outcome for _, outcome in executor.map(leave, list(runs))]
-
-
 WHERE = {where!r}
-KIND = Quitter(name="quitter", schema=QuitterFile, analyze=leave if WHERE == "analyze" else analyze,
-               template="studies/prior.html.j2")
+KIND = Kind(name="quitter", schema=QuitterFile, outcome=PriorOutcome, template="studies/prior.html.j2",
+            run="brokenkind:leave" if WHERE == "unit" else "reportgen.studies.prior_draws:sample",
+            analysis="brokenkind:leave" if WHERE == "analyze" else "reportgen.studies.prior_analysis:analyze")
 '''
 
 
 def test_a_kind_that_calls_sys_exit_on_import_is_bad_input_naming_it_and_writes_nothing(tmp_path):
-    env = _fake_distribution(tmp_path / "site", "import sys\nsys.exit(0)\n")
+    env = fake_distribution(tmp_path / "site", "import sys\nsys.exit(0)\n")
     out = tmp_path / "out"
-    result = run_reportgen("build", "--definitions", _course_using(tmp_path, "broken"), "--out", out, env=env,
+    result = run_reportgen("build", "--definitions", course_using(tmp_path, "broken"), "--out", out, env=env,
                            timeout=REFUSAL_TIMEOUT)
     assert one_line(result, 2) == ("Error: study kind 'broken' cannot be loaded (plug-in brokenkind, entry point "
                                    "broken = brokenkind:KIND): importing it called sys.exit(0)")
@@ -92,10 +85,10 @@ def test_a_kind_that_calls_sys_exit_on_import_is_bad_input_naming_it_and_writes_
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
 @pytest.mark.parametrize("where, culprit", [("analyze", "study kind 'quitter': analyze"),
-                                            ("unit", "work unit brokenkind.leave")])
+                                            ("unit", "study kind 'quitter': brokenkind:leave")])
 def test_a_kind_whose_code_calls_sys_exit_while_building_fails_the_build_and_writes_nothing(tmp_path, jobs, where,
                                                                                              culprit):
-    env = _fake_distribution(tmp_path / "site", QUITTER.format(where=where), "quitter = brokenkind:KIND")
+    env = fake_distribution(tmp_path / "site", QUITTER.format(where=where), "quitter = brokenkind:KIND")
     course = write_files(tmp_path / "c", {"course.toml": 'title = "T"\nstudies = ["s"]\n',
                                           "s.toml": TINY_COURSE["prior.toml"].replace('"prior"', '"quitter"')})
     out = tmp_path / "out"
@@ -141,7 +134,7 @@ def _group(leader: int) -> list[str]:
 @pytest.mark.parametrize("to_group", [True, False], ids=["ctrl-c", "kill-int"])
 def test_ctrl_c_while_training_ends_the_build_and_its_workers_at_once_in_one_line(tmp_path, to_group):
     course, out = write_files(tmp_path / "course", LONG_CHUNKS), tmp_path / "out"
-    build = subprocess.Popen([sys.executable, "-m", "reportgen", "build", "--definitions", str(course),
+    build = subprocess.Popen([*REPORTGEN, "build", "--definitions", str(course),
                               "--out", str(out), "--no-cache", "--jobs", "2"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:

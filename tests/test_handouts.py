@@ -8,103 +8,25 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
 from reportgen.discover import builtin_templates
-from reportgen.language import fixed
-from reportgen.studies.base import fmt
 
-from .conftest import TINY_COURSE
-from .conftest import run_reportgen as reportgen  # noqa: F401  (others import it from here)
+from .conftest import result_store, run_reportgen, write_course
+from .support import (
+    assert_shows_no_result,
+    contains_number,
+    definition_values,
+    pdf_text,
+    result_numbers,
+    shown_as_figures,
+    visible_text,
+)
 
 STUDIES = ["overfitting", "regularization", "prior", "capacity"]
 REGRESSION = ["overfitting", "regularization", "capacity"]
-BIBLIOGRAPHY = (builtin_templates() / "bibliography.toml").read_text(encoding="utf-8")
 RESULT_FIGURE = re.compile(r"fig-[\w-]+-(?:fits|errors|losses|tradeoff|draws-\d+|spread)")
-
-
-
-
-def write_course(folder: Path, extra_course_lines: str = "") -> Path:
-    """The tiny course in ``folder`` (created), with ``extra_course_lines`` appended to course.toml."""
-    folder.mkdir(parents=True)
-    for name, text in TINY_COURSE.items():
-        if name == "course.toml":
-            text += extra_course_lines
-        (folder / name).write_text(text.lstrip(), encoding="utf-8")
-    return folder
-
-
-def result_store(tmp_path_factory) -> Path:
-    """One result store for every build of the tiny course in this session (it is content-addressed)."""
-    return tmp_path_factory.getbasetemp() / "tiny-course-result-store"
-
-
-class _VisibleText(HTMLParser):
-    """The text a reader sees without JavaScript: no tags, attributes (so no data URIs), head, style, script, inline
-    SVG, or element marked ``hidden`` (an explorer before its script shows it)."""
-
-    HIDDEN = {"head", "style", "script", "svg", "title", "math"}  # math: a formula's MathML, read aloud, not shown
-    INLINE = {"a", "abbr", "b", "code", "em", "i", "img", "small", "span", "strong", "sub", "sup"}
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.hidden = 0
-
-    def handle_starttag(self, tag, attrs):
-        if self.hidden:
-            self.hidden += tag not in self.VOID  # inside a hidden element, count its nesting
-        elif tag in self.HIDDEN or any(name == "hidden" for name, _ in attrs):
-            self.hidden = 1
-        elif tag not in self.INLINE:
-            self.parts.append(" ")  # block boundaries separate words; inline tags do not
-
-    def handle_endtag(self, tag):
-        if self.hidden:
-            self.hidden -= 1
-        elif tag not in self.INLINE:
-            self.parts.append(" ")
-
-    def handle_data(self, data):
-        if not self.hidden:
-            self.parts.append(data)
-
-
-def visible_text(html: str) -> str:
-    """The visible text of an HTML document (or fragment), whitespace collapsed."""
-    parser = _VisibleText()
-    parser.feed(html)
-    parser.close()
-    return " ".join("".join(parser.parts).split())
-
-
-def shown_as_figures(html: str) -> str:
-    """``html`` without the figures' folded "Plotted values": in a student edition they list the data set (the
-    student's to see), whose hundreds of values coincide with a metric's now and then. What a student edition's
-    figures are is pinned by test_student_edition_has_no_result_figure_or_table_but_every_data_figure."""
-    return re.sub(r'<details class="figure-values">.*?</details>', "", html, flags=re.S)
-
-
-def pdf_text(pdf: Path) -> str:
-    """The text of a PDF (pdftotext, from poppler-utils, which .ci/run installs), whitespace collapsed."""
-    try:
-        text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
-    except FileNotFoundError:
-        pytest.skip("pdftotext (poppler-utils) is not installed; .ci/run installs it")
-    text = re.sub(r"([a-z])[-\u2010]\n([a-z])", r"\1\2", text)  # words hyphenated at a line end (hyphens: auto)
-    return " ".join(text.split())
-
-
-def contains_number(text: str, number: str, decimal: str = ".") -> bool:
-    """Whether ``number`` occurs in ``text`` as a whole number, not as part of a longer one or of a hash."""
-    mark = re.escape(decimal)
-    return re.search(rf"(?<![\w.,]){re.escape(number)}(?![\w]|{mark}\d)", text) is not None
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +34,8 @@ def editions(tmp_path_factory):
     """The tiny course built once with --audience all: both editions and results.json."""
     root = tmp_path_factory.mktemp("editions")
     definitions = write_course(root / "experiments")
-    result = reportgen("build", "--definitions", definitions, "--out", root / "build", "--audience", "all",
-                       "--cache", result_store(tmp_path_factory), "--quiet")
+    result = run_reportgen("build", "--definitions", definitions, "--out", root / "build", "--audience", "all",
+                           "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     out = root / "build"
     return {
@@ -141,9 +63,9 @@ def test_audience_all_writes_both_editions_and_results(editions):
 def student_by_default(tmp_path_factory):
     """A course whose course.toml says audience = "student", built without --audience (one study, to be quick)."""
     root = tmp_path_factory.mktemp("student-default")
-    definitions = write_course(root / "experiments", '\naudience = "student"\n')
-    result = reportgen("build", "capacity", "--definitions", definitions, "--out", root / "build",
-                       "--cache", result_store(tmp_path_factory), "--quiet")
+    definitions = write_course(root / "experiments", course_lines='\naudience = "student"\n')
+    result = run_reportgen("build", "capacity", "--definitions", definitions, "--out", root / "build",
+                           "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     return root
 
@@ -159,8 +81,8 @@ def test_course_audience_student_is_the_default_and_writes_no_results_json(stude
 
 def test_audience_option_overrides_the_course_default(student_by_default, tmp_path_factory):
     out = student_by_default / "instructor"
-    result = reportgen("build", "capacity", "--definitions", student_by_default / "experiments",
-                       "--out", out, "--audience", "instructor", "--cache", result_store(tmp_path_factory), "-q")
+    result = run_reportgen("build", "capacity", "--definitions", student_by_default / "experiments",
+                           "--out", out, "--audience", "instructor", "--cache", result_store(tmp_path_factory), "-q")
     assert result.returncode == 0, result.stderr
     assert (out / "report.html").is_file() and (out / "report.pdf").is_file() and (out / "results.json").is_file()
     assert not (out / "report-student.html").exists() and not (out / "report-student.pdf").exists()
@@ -168,84 +90,6 @@ def test_audience_option_overrides_the_course_default(student_by_default, tmp_pa
 
 
 # --------------------------------------------------------------------------- the leak test
-
-
-def _floats(value):
-    """Every float in a JSON value (not ints, not booleans)."""
-    if type(value) is float:
-        yield value
-    elif isinstance(value, dict):
-        for inner in value.values():
-            yield from _floats(inner)
-    elif isinstance(value, list):
-        for inner in value:
-            yield from _floats(inner)
-
-
-def _printed_forms(name: str, value: float) -> set[str]:
-    """The ways the report prints a number in the current language: fmt with 3 and 2 digits (plain and as HTML
-    text), and 2 decimals for ratios."""
-    forms = {fmt(value, 3, html=False), fmt(value, 2, html=False),
-             visible_text(str(fmt(value, 3))), visible_text(str(fmt(value, 2)))}
-    if name == "ratio" or "ratio" in name:
-        forms.add(fixed(value, 2))
-    return forms
-
-
-def _definition_values(definitions: Path) -> str:
-    """Text of the definitions' own values: the files, every resolved field, and what the data figure says."""
-    from reportgen.data import make_dataset
-    from reportgen.spec import load_course
-
-    parts = [p.read_text() for p in sorted(definitions.glob("*.toml"))]
-    course = load_course(definitions)
-    for study in course.studies:
-        configs = [study.base] + [point.config for point in study.points]
-        for config in configs:
-            parts.append(json.dumps(config.model_dump(mode="json")))
-            if study.kind != "prior":
-                data = make_dataset(config.data)
-                numbers = [data.x_train.min(), data.x_train.max(), *(data.gap or ())]
-                parts.append(" ".join(f"{x:.2f}" for x in numbers))
-    return "\n".join(parts)
-
-
-def result_numbers(results: dict, definitions: Path) -> dict[str, str]:
-    """Every metric of ``results`` (results.json), printed as the report prints numbers in the current language,
-    mapped to the run it comes from; numbers that the definitions or the provenance also hold are left out."""
-    # Numbers that are not results may coincide with one: definition values, versions in the provenance and the
-    # references (a year such as 2020, a page number).
-    own_values = (_definition_values(definitions) + json.dumps(results["provenance"]) + BIBLIOGRAPHY).replace(
-        ".", decimal_mark())
-    candidates: dict[str, str] = {}
-    for study in results["studies"]:
-        for run in study["runs"]:
-            for name, value in run["metrics"].items():
-                for number in _printed_forms(name, value) if type(value) is float else ():
-                    if len(number) >= 4 and not contains_number(own_values, number, decimal_mark()):
-                        candidates.setdefault(number, f"{study['id']} {run['params']} seed {run['seed']}: {name}")
-    return candidates
-
-
-def decimal_mark() -> str:
-    """The decimal mark of the current language."""
-    return fixed(0.5, 1)[1]
-
-
-def assert_shows_no_result(candidates: dict[str, str], instructor_html: str, student_html: str,
-                           student_pdf: Path) -> None:
-    """The student edition (HTML, then PDF) shows none of ``candidates``, which the instructor edition does show."""
-    # Not vacuous: the metrics give hundreds of numbers, and the instructor edition prints some of them.
-    assert len(candidates) > 100
-    instructor = visible_text(instructor_html)
-    assert sum(contains_number(instructor, number, decimal_mark()) for number in candidates) >= 10
-    # The HTML is checked before the PDF is read: without poppler, only the PDF half may skip.
-    student = visible_text(shown_as_figures(student_html))
-    leaked_html = {n: where for n, where in candidates.items() if contains_number(student, n, decimal_mark())}
-    assert leaked_html == {}, "student HTML shows result numbers"
-    student_text = pdf_text(student_pdf)
-    leaked_pdf = {n: where for n, where in candidates.items() if contains_number(student_text, n, decimal_mark())}
-    assert leaked_pdf == {}, "student PDF shows result numbers"
 
 
 def test_student_edition_shows_no_number_of_the_results(editions):
@@ -257,7 +101,7 @@ def test_student_edition_shows_no_number_of_the_results(editions):
 
 def test_student_edition_shows_no_number_of_the_instructor_results_sections(editions):
     """Means, spreads and other numbers the results prose and tables print (not only results.json's) stay out."""
-    own_values = _definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
+    own_values = definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
     student, instructor = editions["student_html"], editions["instructor_html"]
     student_ids = set(re.findall(r'\bid="([^"]+)"', student))
     numbers = set()
@@ -374,7 +218,7 @@ def test_student_notebook_shows_no_result_of_the_instructor_edition(editions):
     candidates = result_numbers(editions["results"], editions["definitions"])
     assert len(candidates) > 100
     assert {n: where for n, where in candidates.items() if contains_number(notebook, n)} == {}
-    own_values = _definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
+    own_values = definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
     exact = {repr(value) for study in editions["results"]["studies"] for run in study["runs"]
              for value in run["metrics"].values() if type(value) is float}
     exact = {number for number in exact if len(number) >= 8 and not contains_number(own_values, number)}
@@ -399,8 +243,8 @@ def test_student_edition_keeps_the_setup_of_every_study(editions):
 @pytest.fixture(scope="module")
 def handout(editions, tmp_path_factory):
     out = editions["root"] / "handout"
-    result = reportgen("build", "overfitting", "--audience", "student", "--definitions", editions["definitions"],
-                       "--out", out, "--cache", result_store(tmp_path_factory), "--quiet")
+    result = run_reportgen("build", "overfitting", "--audience", "student", "--definitions", editions["definitions"],
+                           "--out", out, "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     return out
 
@@ -442,7 +286,7 @@ def test_student_edition_has_no_script_explorer_or_embedded_run_data(editions):
     assert re.findall(r"<script\b", student, re.I) == []
     assert "explorer" not in student and "data-widget" not in student
     assert [e[:24] for e in encoded if e in student] == []
-    own_values = _definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
+    own_values = definition_values(editions["definitions"]) + json.dumps(editions["results"]["provenance"])
     exact = {repr(value) for study in editions["results"]["studies"] for run in study["runs"]
              for value in run["metrics"].values() if type(value) is float}
     exact = {number for number in exact if len(number) >= 8 and not contains_number(own_values, number)}

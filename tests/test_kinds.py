@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import os
 import re
 from importlib import metadata
 from pathlib import Path
@@ -14,8 +13,14 @@ from reportgen import kinds
 from reportgen.codehash import files_digest, module_closure
 
 from .conftest import ROOT, run_reportgen, write_files
+from .support import course_using, fake_distribution
 
 BUILT_IN = ("capacity", "overfitting", "prior", "regularization")
+SCHEMA = (
+    "from typing import Literal\nfrom reportgen.plugin import Kind, StudyFields\n\n"
+    "class BrokenFile(StudyFields):\n    kind: Literal['broken']\n\n"
+)
+"""The head of a one-module plug-in: its schema, then a KIND that each test gets wrong in one way."""
 KIND_NAME = re.compile(r"\b(overfitting|regularization|prior|capacity)\b", re.I)
 
 
@@ -24,7 +29,7 @@ def test_built_in_kinds_register_through_the_public_entry_point_group():
     assert points == {name: f"reportgen.studies.{name}:KIND" for name in BUILT_IN}
     for name in BUILT_IN:
         kind = kinds.get(name)
-        assert kind.name == name and kinds.protocol_problem(kind, name) is None
+        assert kind.name == name and kinds.kind_problem(kind, name) is None
 
 
 def _core_sources() -> list[Path]:
@@ -77,24 +82,9 @@ def test_unknown_kind_is_refused_with_a_suggestion_over_the_installed_kinds(tmp_
     assert "got \"capacty\" (did you mean 'capacity'?)" in result.stderr
 
 
-def _fake_distribution(site: Path, module_source: str, entry: str = "broken = brokenkind:KIND") -> dict:
-    """A distribution on ``site`` (dist-info and module) registering one study kind; the env to see it."""
-    write_files(site, {
-        "brokenkind.py": module_source,
-        "brokenkind-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: brokenkind\nVersion: 0.1\n",
-        "brokenkind-0.1.dist-info/entry_points.txt": f"[reportgen.study_kinds]\n{entry}\n",
-    })
-    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
-
-
-def _course_using(tmp_path: Path, kind: str) -> Path:
-    return write_files(tmp_path / "c", {"course.toml": 'title = "T"\nstudies = ["s"]\n',
-                                        "s.toml": f'kind = "{kind}"\ntitle = "S"\n'})
-
-
 def test_plug_in_that_fails_to_import_is_one_line_naming_it(tmp_path):
-    env = _fake_distribution(tmp_path / "site", "import a_module_that_is_not_there\n")
-    course = _course_using(tmp_path, "broken")
+    env = fake_distribution(tmp_path / "site", "import a_module_that_is_not_there\n")
+    course = course_using(tmp_path, "broken")
     out = tmp_path / "out"
     result = run_reportgen("build", "--definitions", course, "--out", out, env=env)
     assert result.returncode == 2, result.stderr
@@ -105,19 +95,28 @@ def test_plug_in_that_fails_to_import_is_one_line_naming_it(tmp_path):
     assert not out.exists()
 
 
-def test_plug_in_that_breaks_the_protocol_is_one_line_naming_what_is_missing(tmp_path):
-    env = _fake_distribution(tmp_path / "site", "class Half:\n    name = 'broken'\n\nKIND = Half()\n")
-    course = _course_using(tmp_path, "broken")
+@pytest.mark.parametrize("source, problem", [
+    ("class Half:\n    name = 'broken'\n\nKIND = Half()\n", "expected a reportgen.plugin.Kind, got Half"),
+    (SCHEMA + "KIND = Kind(name='broken', schema=BrokenFile, analysis='brokenkind:f', template='t.html.j2')\n",
+     "it names no run function (run = \"module:function\") and does not override compute"),
+    (SCHEMA + "KIND = Kind(name='broken', schema=BrokenFile, run='brokenkind.f', analysis='brokenkind:f', "
+              "template='t.html.j2')\n", "run: expected \"module:function\", got 'brokenkind.f'"),
+    (SCHEMA + "KIND = Kind(name='broken', schema=BrokenFile, run='nowhere_at_all:f', analysis='brokenkind:f', "
+              "template='t.html.j2')\n", "run: no module nowhere_at_all is installed"),
+])
+def test_plug_in_that_is_not_a_usable_kind_is_one_line_naming_what_is_wrong(tmp_path, source, problem):
+    env = fake_distribution(tmp_path / "site", source)
+    course = course_using(tmp_path, "broken")
     result = run_reportgen("validate", "--definitions", course, env=env)
     assert result.returncode == 2, result.stderr
-    assert "study kind 'broken' breaks the study-kind protocol (plug-in brokenkind" in result.stderr
-    assert "missing schema, outcome, trains, batched, template, templates, work_units, compute, analyze" in \
-        result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert "study kind 'broken' is not a usable kind (plug-in brokenkind" in result.stderr
+    assert result.stderr.strip().endswith(problem)
 
 
 def test_installed_plug_in_kinds_are_listed_without_importing_them(tmp_path):
-    env = _fake_distribution(tmp_path / "site", "raise SystemExit('imported')\n")
-    course = _course_using(tmp_path, "capacty")
+    env = fake_distribution(tmp_path / "site", "raise SystemExit('imported')\n")
+    course = course_using(tmp_path, "capacty")
     result = run_reportgen("validate", "--definitions", course, env=env)
     # The broken plug-in is offered as a name, and nothing imported it: no course uses it.
     assert "'broken', 'capacity'" in result.stderr and "imported" not in result.stderr
@@ -137,10 +136,10 @@ def test_code_hash_follows_imports_so_no_file_list_is_kept_by_hand(tmp_path, mon
 def test_analysis_key_covers_the_kind_module_and_what_it_imports():
     from reportgen.plan import analysis_code_version, code_version
 
-    analysis = {p.name for p in kinds.code_files(kinds.get("overfitting").analyze)}
-    assert {"overfitting.py", "regression.py", "figures.py", "base.py"} <= analysis
-    computing = {p.name for p in kinds.code_files(kinds.get("overfitting").compute)}
-    assert {"trained.py", "train.py", "data.py", "expr.py"} <= computing
+    analysis = {p.name for p in kinds.code_files(kinds.get("overfitting").analysis_module)}
+    assert {"overfitting_analysis.py", "regression.py", "figures.py", "results.py"} <= analysis
+    computing = {p.name for p in kinds.code_files(kinds.get("overfitting").compute_module)}
+    assert {"trained.py", "schedule.py", "data.py", "expr.py"} <= computing
     assert "figures.py" not in computing  # redrawing a figure must not retrain
     # Kinds that train the same models share their runs' code, hence their cached runs.
     assert code_version(kinds.get("overfitting")) == code_version(kinds.get("capacity"))
@@ -154,3 +153,14 @@ def test_a_fully_cached_kind_loads_without_torch(name):
 
     probe = f"import sys; from reportgen import kinds; kinds.get({name!r}); print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_a_name_taken_from_the_plugin_api_is_hashed_with_the_module_that_defines_it(tmp_path, monkeypatch):
+    write_files(tmp_path, {"leankind/__init__.py": "",
+                           "leankind/runs.py": "from reportgen.plugin import Kind, make_dataset\n"})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    names = {p.relative_to(p.parent.parent).as_posix() for p in kinds.code_files("leankind.runs")}
+    # The registry and the data recipe, not the API's other homes: editing a figure helper recomputes no run.
+    assert {"reportgen/kinds.py", "reportgen/data.py"} <= names
+    assert not names & {"reportgen/plugin.py", "reportgen/figures.py", "reportgen/results.py", "reportgen/render.py"}
+

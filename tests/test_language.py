@@ -18,12 +18,12 @@ import pytest
 
 from reportgen import language
 from reportgen.discover import builtin_templates
-from reportgen.editions import ALL_OUTPUTS
 from reportgen.language import speaking
+from reportgen.outputs import ALL_OUTPUTS
 from reportgen.render import environment
 
 from .conftest import CATALOGUE, EXPERIMENTS, figure_svg, po_text, run_reportgen, write_files
-from .test_handouts import assert_shows_no_result, result_numbers, visible_text
+from .support import assert_shows_no_result, result_numbers, visible_text
 
 ACTIVITY = 'activities = [{ en = "Sketch the fit you expect.", es = "Dibuja el ajuste que esperas." }]\n'
 REDUCED = ("--profile", "quick", "--set", "train.steps=40", "--set", "prior.sampling.points=40")
@@ -256,8 +256,8 @@ def test_numbers_follow_the_language():
 
 
 def test_numbers_inside_formulas_are_written_for_latex_in_the_language():
+    from reportgen.formatting import fmt
     from reportgen.render import in_math
-    from reportgen.studies.base import fmt
 
     with speaking("en"):
         assert [in_math(v) for v in (1e-8, -1e-8, 2.5e-5, -0.05)] == ["10^{-8}", "{-}10^{-8}", "2.5 \\times 10^{-5}",

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,7 +11,7 @@ import pytest
 from reportgen import native
 from reportgen.train import train_runs
 
-from .conftest import mlp_job, polynomial_job
+from .conftest import mlp_job, polynomial_job, run_reportgen
 
 
 @pytest.fixture(autouse=True)
@@ -61,7 +59,8 @@ def test_failed_compile_falls_back_to_torch_with_the_compiler_message(tmp_path, 
     assert isinstance(found, native.Unavailable)
     assert found.reason.endswith("failed: mlp.c:1: error: no such luck")
     assert native.backend_id("mlp") == "torch"
-    assert native.describe(["mlp"]).startswith("torch (no C kernel: mlp: ")
+    described = native.describe(["mlp"])
+    assert not described.native and str(described).startswith("torch (no C kernel: mlp: ")
     fallback = train_runs([job])[0]
     assert np.array_equal(fallback.losses, with_torch.losses)
     assert np.array_equal(fallback.parameters, with_torch.parameters)
@@ -125,11 +124,22 @@ def test_build_without_the_kernel_says_so_and_still_writes_the_report(tmp_path, 
     environment = {**os.environ, "CC": str(fake_compiler(tmp_path, "cc: error: broken on purpose")),
                    "XDG_CACHE_HOME": str(tmp_path / "cache")}
     environment.pop("REPORTGEN_KERNEL", None)
-    result = subprocess.run([sys.executable, "-m", "reportgen", "build", "capacity", "--definitions", str(tiny_course),
-                             "--out", str(tmp_path / "build"), "--no-cache", "--timings"],
-                            capture_output=True, text=True, env=environment, timeout=600)
+    result = run_reportgen("build", "capacity", "--definitions", tiny_course, "--out", tmp_path / "build",
+                           "--no-cache", "--timings", env=environment)
     assert result.returncode == 0, result.stderr
     note = "note: gradients come from torch (no C kernel: "
     assert note in result.stderr and "error: broken on purpose); MLPs train several times slower" in result.stderr
     assert "gradients  torch (no C kernel: " in result.stderr
     assert (tmp_path / "build" / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_the_gradient_code_is_a_record_that_says_whether_the_kernels_run(monkeypatch):
+    """The build's note about slow gradients reads the record's flag, not its wording; the wording is made from it."""
+    found = native.kernel("polynomial")
+    if isinstance(found, native.Kernel):
+        described = native.describe(["polynomial"])
+        assert described.native and str(described) == f"C kernel polynomial {found.identity}"
+    monkeypatch.setenv("REPORTGEN_KERNEL", "torch")
+    described = native.describe(["polynomial", "mlp"])
+    assert not described.native
+    assert described.kinds == (("mlp", "REPORTGEN_KERNEL=torch"), ("polynomial", "REPORTGEN_KERNEL=torch"))

@@ -16,10 +16,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-from reportgen.studies.labcode import COMMENTS
+from reportgen.labcode import COMMENTS
 
-from .conftest import run_reportgen as reportgen
-from .test_handouts import result_store, write_course
+from .conftest import result_store, run_reportgen, write_course
 
 NOTEBOOKS = ("lab.ipynb", "lab-solutions.ipynb", "lab.es.ipynb", "lab-solutions.es.ipynb")
 ONE_AT_A_TIME = 1e-6
@@ -50,8 +49,8 @@ def lab(tmp_path_factory):
     """The tiny course built once with --audience all --lang all: its output folder and definitions."""
     root = tmp_path_factory.mktemp("lab")
     definitions = write_course(root / "experiments")
-    result = reportgen("build", "--definitions", definitions, "--out", root / "build", "--audience", "all",
-                       "--lang", "all", "--cache", result_store(tmp_path_factory), "--quiet")
+    result = run_reportgen("build", "--definitions", definitions, "--out", root / "build", "--audience", "all",
+                           "--lang", "all", "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     return {"root": root, "out": root / "build", "definitions": definitions}
 
@@ -89,9 +88,9 @@ def test_audience_all_lang_all_writes_the_four_notebooks_beside_the_report(lab):
 
 def test_no_notebooks_writes_none_and_a_single_study_notebook_follows_set(lab, tmp_path, tmp_path_factory):
     out = tmp_path / "handout"
-    result = reportgen("build", "overfitting", "--audience", "student", "--definitions", lab["definitions"],
-                       "--set", "overfitting.train.steps=7", "--out", out,
-                       "--cache", result_store(tmp_path_factory), "--quiet")
+    result = run_reportgen("build", "overfitting", "--audience", "student", "--definitions", lab["definitions"],
+                           "--set", "overfitting.train.steps=7", "--out", out,
+                           "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     student = read(out, "lab.ipynb")
     sources = [cell.source for cell in student.cells]
@@ -100,8 +99,8 @@ def test_no_notebooks_writes_none_and_a_single_study_notebook_follows_set(lab, t
     assert not any("Regularization" in source or "weight_decay = 0.1" in source for source in sources)
     assert not (out / "lab-solutions.ipynb").exists()
     off = tmp_path / "off"
-    result = reportgen("build", "overfitting", "--audience", "student", "--definitions", lab["definitions"],
-                       "--no-notebooks", "--out", off, "--cache", result_store(tmp_path_factory), "--quiet")
+    result = run_reportgen("build", "overfitting", "--audience", "student", "--definitions", lab["definitions"],
+                           "--no-notebooks", "--out", off, "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     assert not list(off.glob("*.ipynb"))
     assert "lab.ipynb" not in (off / "report-student.html").read_text(encoding="utf-8")
@@ -113,8 +112,8 @@ def test_student_build_computes_nothing_and_writes_the_same_handout_and_notebook
     bytes of the student edition and notebook of an --audience all build: notebooks are byte-identical across
     builds (the solutions notebook is checked so by test_build's and test_cache's determinism tests)."""
     again, store = tmp_path / "again", tmp_path / "store"
-    result = reportgen("build", "--definitions", lab["definitions"], "--out", again, "--audience", "student",
-                       "--cache", store, "--quiet")
+    result = run_reportgen("build", "--definitions", lab["definitions"], "--out", again, "--audience", "student",
+                           "--cache", store, "--quiet")
     assert result.returncode == 0, result.stderr
     info = json.loads((again / "build-info.json").read_text())
     assert [(s["trained"], s["reused"]) for s in info["studies"]] == [(0, 0)] * 4 and info["kernel"] is None

@@ -18,11 +18,10 @@ import pytest
 from reportgen.build import default_cache
 from reportgen.discover import builtin_templates, find_definitions, lecture_definitions
 
-from .conftest import EXPERIMENTS, ROOT, run_reportgen
+from .conftest import EXPERIMENTS, OUTPUTS, ROOT, run_reportgen
 
 TEMPLATES = ROOT / "templates"
 LECTURE_STUDIES = ["overfitting", "regularization", "prior", "capacity"]
-OUTPUTS = ("report.html", "report.pdf", "results.json")
 
 
 def one_line(text: str) -> str:

@@ -15,7 +15,7 @@ import pytest
 
 from reportgen.mathsvg import FORMULA_MARK
 
-from .test_handouts import visible_text
+from .support import visible_text
 
 PDFS = ["report.pdf", "report.es.pdf", "report-student.pdf", "report-student.es.pdf"]
 """The PDF editions of a course built with --audience all --lang all (``tiny_editions``)."""

@@ -23,31 +23,20 @@ import pytest
 from reportgen.data import make_dataset
 from reportgen.schema import DataSpec
 
-from .conftest import run_reportgen
+from .conftest import OUTPUTS, install_plugin, run_reportgen
+from .support import english_left
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "examples" / "reportgen-basis"
 COURSE = ROOT / "examples" / "basis-course"
 TEMPLATES = PACKAGE / "reportgen_basis" / "templates"
 LOCALE = TEMPLATES / "locale"
-OUTPUTS = ("report.html", "report.pdf", "results.json")
 
 
 @pytest.fixture(scope="module")
 def plugin_env(tmp_path_factory) -> dict[str, str]:
     """Environment whose PYTHONPATH holds the example package, freshly installed (with its dist-info)."""
-    work = tmp_path_factory.mktemp("plugin")
-    # Built from a copy: setuptools writes build/ and *.egg-info beside the sources it builds.
-    source = shutil.copytree(PACKAGE, work / "source", ignore=shutil.ignore_patterns("build", "*.egg-info",
-                                                                                    "__pycache__"))
-    site = work / "site"
-    installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "--no-index",
-         "--disable-pip-version-check", "--no-cache-dir", "--quiet", "--target", str(site), str(source)],
-        capture_output=True, text=True, timeout=300)
-    assert installed.returncode == 0, installed.stdout + installed.stderr
-    paths = [str(site), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    return install_plugin(PACKAGE, tmp_path_factory.mktemp("plugin"))
 
 
 @pytest.fixture(scope="module")
@@ -147,13 +136,11 @@ def test_closed_form_train_sse_equals_numpy_lstsq_on_the_same_design_matrix(firs
 
 
 def test_ridge_fit_solves_the_penalised_normal_equations(plugin_env, tmp_path):
-    # In a subprocess: importing the plug-in here would register its outcome type in the suite's process.
+    # In a subprocess: the plug-in is on the PYTHONPATH of reportgen's subprocesses only.
     script = textwrap.dedent("""
         import numpy as np
-        from reportgen.data import make_dataset
-        from reportgen.schema import DataSpec
-        from reportgen_basis.fit import design_matrix, solve
-        from reportgen_basis.schema import BasisSpec
+        from reportgen.plugin import DataSpec, make_dataset
+        from reportgen_basis.kind import BasisSpec, design_matrix, solve
 
         data = make_dataset(DataSpec())
         for family in ("gaussian", "fourier"):
@@ -210,14 +197,8 @@ def test_course_of_the_plugin_kind_builds_in_spanish_from_its_catalogue(plugin_e
     assert "Ajustes en forma cerrada sobre una base fija" in section  # the figure's caption, from the analysis
     assert "MSE de prueba en el hueco" in section  # a table header
     # No English sentence of the section is left: no stretch of any of its messages between two fields.
-    from reportgen.catalogues import read
-
-    english = [text for message in read(LOCALE / "messages.pot") if message.id
-               for msgid in (message.id if isinstance(message.id, tuple) else (message.id,))
-               for text in re.split(r"\{\w+\}|\\\(.*?\\\)", msgid) if len(text.strip()) >= 20]
-    assert len(english) > 40
-    left = [text for text in english if text.strip() in section]
-    assert not left, left
+    stretches, left = english_left(LOCALE / "messages.pot", section)
+    assert stretches > 40 and not left, left
 
 
 def test_the_example_catalogue_is_complete_and_current(tmp_path):

@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import re
-from html import unescape
-
 import pytest
 
 from .conftest import TINY_COURSE, run_reportgen, write_files
-
-
-def _text(html: str) -> str:
-    """What a reader sees, with each formula replaced by its LaTeX source (the image's alt text)."""
-    html = re.sub(r'<img[^>]*\balt="([^"]*)"[^>]*>', lambda m: f" {m.group(1)} ", html)
-    html = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S)
-    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
-
-
-def _section(html: str, ident: str) -> str:
-    start = html.index(f'id="{ident}"')
-    return html[start:html.index("</section>", start)]
+from .support import section, text_with_formulas
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +24,7 @@ def changed(tmp_path_factory):
 
 
 def test_introduction_states_the_changed_data_recipe(changed):
-    intro = _text(_section(changed, "introduction"))
+    intro = text_with_formulas(section(changed, "introduction"))
     assert "30 equally spaced inputs" in intro
     assert "the 2 with indices 3 and 4 are deleted" in intro and "the 28 that remain" in intro
     assert "seeded with 7" in intro and "grid of 150 points" in intro
@@ -48,7 +34,7 @@ def test_introduction_states_the_changed_data_recipe(changed):
 
 
 def test_introduction_states_training_per_study_where_studies_differ(changed):
-    intro = _text(_section(changed, "introduction"))
+    intro = text_with_formulas(section(changed, "introduction"))
     assert "learning rate 0.005" in intro and "learning rate 0.01" not in intro
     assert "(betas 0.9 and 0.999, epsilon 10⁻⁸)" in intro  # eps = 1e-8 as written, not 0.00000001
     assert "70 steps (Overfitting; Regularization) and 50 steps (Capacity)" in intro
@@ -56,12 +42,12 @@ def test_introduction_states_training_per_study_where_studies_differ(changed):
 
 
 def test_study_sections_state_their_own_recipe(changed):
-    capacity = _text(_section(changed, "capacity"))
+    capacity = text_with_formulas(section(changed, "capacity"))
     assert "learning rate 0.005" in capacity and "for 50 steps" in capacity
     assert "sigmoid hidden units" in capacity and "Explore the solutions with 1 and 3 units" in capacity
     assert "5,000" not in capacity and "tanh hidden units" not in capacity
     for study in ("overfitting", "regularization", "capacity"):
-        setup = _text(changed.split(f'id="{study}-setup"', 1)[1].split("</dl>", 1)[0])
+        setup = text_with_formulas(changed.split(f'id="{study}-setup"', 1)[1].split("</dl>", 1)[0])
         assert "30 equally spaced inputs" in setup and "indices 3, 4 removed (28 left)" in setup
         assert "NumPy seed 7" in setup and "test grid of 150 points" in setup
         assert "learning rate 0.005" in setup

@@ -23,12 +23,11 @@ import pytest
 
 from reportgen.build import staleness
 from reportgen.errors import BuildError
-from reportgen.publish import MANIFEST, MARKER, STAGE_INFIX, publish
+from reportgen.outputs import MANIFEST
+from reportgen.publish import MARKER, STAGE_INFIX, publish
 
-from .conftest import in_mount_namespace
-from .test_build import reportgen
+from .conftest import OUTPUTS, in_mount_namespace, run_reportgen
 
-OUTPUTS = ("report.html", "report.pdf", "results.json", "lab-solutions.ipynb")
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -126,7 +125,7 @@ def test_publish_killed_around_the_swap_leaves_one_whole_report_and_clean_leaves
     # The user's files never leave the folder; their subfolders join the new one before the swap.
     assert_user_entries(out, {k: v for k, v in user.items() if when == "after_swap" or "/" not in k})
 
-    result = reportgen("clean", "--out", out)
+    result = run_reportgen("clean", "--out", out)
     assert result.returncode == 0, result.stderr
     assert litter(out) == []
     assert not any((out / name).exists() for name in (*OUTPUTS, MANIFEST, "build-info.json"))
@@ -137,9 +136,9 @@ def test_publish_killed_around_the_swap_leaves_one_whole_report_and_clean_leaves
 def small_course(tmp_path_factory):
     """A one-study course, built once into ``first`` with a warm store."""
     root = tmp_path_factory.mktemp("small")
-    assert reportgen("init", root / "course").returncode == 0
+    assert run_reportgen("init", root / "course").returncode == 0
     args = ["--definitions", root / "course", "--cache", root / "cache", "--jobs", "1", "--set", "train.steps=200"]
-    result = reportgen("build", "--out", root / "first", "--quiet", *args)
+    result = run_reportgen("build", "--out", root / "first", "--quiet", *args)
     assert result.returncode == 0, result.stderr
     return root, args
 
@@ -162,7 +161,7 @@ def test_build_killed_around_the_swap_leaves_one_whole_report_and_the_next_build
     assert title_shown == (when == "after_swap")
     whole_report(out)
 
-    result = reportgen("build", "--out", out, *second)
+    result = run_reportgen("build", "--out", out, *second)
     assert result.returncode == 0, result.stderr
     assert ("up to date" in result.stderr) == (when == "after_swap")  # the swapped report is complete and current
     assert litter(out) == []
@@ -208,7 +207,7 @@ def test_publish_killed_during_file_by_file_renames_is_not_taken_as_up_to_date_a
     for digest in ("digest-1", "digest-2"):
         assert staleness(out, digest, OUTPUTS) == f"{out / MANIFEST}: no record of a previous build"
 
-    result = reportgen("clean", "--out", out)
+    result = run_reportgen("clean", "--out", out)
     assert result.returncode == 0, result.stderr
     assert not any(p.name.endswith(".tmp") for p in out.iterdir())
     assert litter(out) == []
@@ -262,7 +261,7 @@ def test_recovery_leaves_a_stage_like_folder_without_the_marker_alone(tmp_path):
     (lookalike / "report.pdf").write_text("not reportgen's\n")
     (out / ".notes.abcd1234.tmp").write_text("a temporary of the user's own\n")
     write_version(out, 2)
-    assert reportgen("clean", "--out", out).returncode == 0
+    assert run_reportgen("clean", "--out", out).returncode == 0
     assert (lookalike / "report.pdf").read_text() == "not reportgen's\n"
     assert (out / ".notes.abcd1234.tmp").exists()
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,12 +14,14 @@ from .conftest import (
     COURSE,
     QUICK_STUDY,
     REFUSAL_TIMEOUT,
+    REPORTGEN,
     SLOW_STUDY,
     in_mount_namespace,
     refuse,
     run_reportgen,
     write_files,
 )
+from .support import pdf_text
 
 
 def assert_nothing_written(root: Path, out: Path, cache: Path) -> None:
@@ -117,7 +117,7 @@ def test_read_only_output_folder_is_refused_before_any_training(slow_course, tmp
     (out / "report.html").write_text("previous")
     # A read-only mount binds root too, as CI runs.
     result = in_mount_namespace(mount_namespace, 'mount --bind -o ro "$1" "$1" && shift && exec "$@"', out,
-                                sys.executable, "-m", "reportgen", "build", "--definitions", slow_course,
+                                *REPORTGEN, "build", "--definitions", slow_course,
                                 "--out", out, "--cache", cache, timeout=REFUSAL_TIMEOUT)
     assert result.returncode == 2, result.stderr
     assert "read-only file system" in result.stderr and str(out) in result.stderr
@@ -245,8 +245,7 @@ def test_user_text_that_looks_like_report_markup_is_shown_as_text(tmp_path):
 
     assert "line 399" not in listing and "line 100" in listing
     assert hashlib.sha256(source.decode().encode()).hexdigest() in html
-    text = subprocess.run(["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    text = pdf_text(out / "report.pdf")
     assert r"See \ref{fig-nothing} \(\frac{1}{\) \cite{nobody}" in text
 
 

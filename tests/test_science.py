@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from reportgen.data import least_squares_sse, make_dataset
-from reportgen.spec import DataSpec
+from reportgen.schema import DataSpec
 from reportgen.studies.prior_draws import prior_variance, sample_functions
 from reportgen.studies.prior_sampling import PriorMLPSpec
 from reportgen.train import train_runs

@@ -15,17 +15,18 @@ import numpy as np
 import pytest
 
 from reportgen.data import make_dataset, polynomial_map, region_errors
+from reportgen.formatting import fmt_pm
 from reportgen.language import speaking
 from reportgen.outcomes import RegressionOutcome
 from reportgen.plan import plan_study
-from reportgen.render import environment
-from reportgen.spec import DataSpec, load_course
+from reportgen.schema import DataSpec
+from reportgen.spec import load_course
 from reportgen.stats import Interval, interval
-from reportgen.studies.base import fmt_pm
 from reportgen.studies.capacity_analysis import analyze, panel_title, relation
 from reportgen.studies.regression import dataset_of, noise_floor
 
 from .conftest import write_files
+from .support import render_section
 
 FIT = {"train": 0.07, "inside": 0.008, "gap": 0.003, "outside": 0.01}
 """A good fit: below the noise floor (15 × 0.1² = 0.15), as close to the target in the gap as inside."""
@@ -94,10 +95,7 @@ def study_result(study, table, language="en", **kw):
 
 def rendered(result, audience="instructor", language="en") -> str:
     """The study's section as a reader sees it (tags dropped, image alt text kept)."""
-    env = environment(None, language)
-    with speaking(language):
-        html = env.from_string('{% import "macros.html.j2" as m with context %}{% include result.study.template %}'
-                               ).render(result=result, audience=audience, lang=language)
+    html = render_section(result, audience, language)
     html = re.sub(r'<img[^>]*\balt="([^"]*)"[^>]*>', lambda m: f" {m.group(1)} ", html)
     html = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S)
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())
@@ -310,9 +308,11 @@ def test_depth_ten_is_titled_ten_hidden_layers(tmp_path):
     assert panel_title((("model.depth", 1),)) == "one hidden layer"
     assert panel_title((("model.depth", 2),)) == "two hidden layers"
     assert panel_title((("model.depth", 10),)) == "10 hidden layers"
+    assert panel_title((("model.depth", 11),)) == "11 hidden layers"
     assert panel_title((("model.depth", 10), ("data.noise", 0.3))) == "10 hidden layers, noise 0.3"
     with speaking("es"):
-        assert panel_title((("model.depth", 10),)) == "10 capas ocultas"
+        assert [panel_title((("model.depth", d),)) for d in (1, 2, 10, 11)] == \
+            ["una capa oculta", "dos capas ocultas", "10 capas ocultas", "11 capas ocultas"]
     deep = study_result(course(tmp_path / "deep", depths=(1, 10)), BASE)
     svg = deep.figures["fits"].svg
     assert "10 hidden layers" in svg and "one hidden layer" in svg and "layer0" not in svg

@@ -13,9 +13,8 @@ import torch
 
 from reportgen.language import speaking
 from reportgen.plan import plan_study
-from reportgen.render import environment
+from reportgen.results import Drawing, Figure, StudyResult
 from reportgen.spec import load_course
-from reportgen.studies.base import Drawing, Figure, StudyResult
 from reportgen.studies.prior_analysis import analyze, turning_points
 from reportgen.studies.prior_draws import sample_functions
 from reportgen.studies.prior_sampling import (
@@ -28,6 +27,7 @@ from reportgen.studies.prior_sampling import (
 )
 
 from .conftest import write_files
+from .support import render_section
 
 LECTURE_WIDTHS = [1, 10, 100, 1000]
 SPREAD_X = np.linspace(-5.0, 5.0, 11)
@@ -178,9 +178,7 @@ def _section(prior_runs, outcomes, language: str, audience: str = "instructor") 
                    for name, fig in result.figures.items()}
         result = StudyResult(study=result.study, runs=result.runs, statuses=result.statuses, metrics=result.metrics,
                              figures=figures, tables=result.tables, facts=result.facts, explorers=result.explorers)
-        template = environment(language=language).from_string(
-            '{% import "macros.html.j2" as m with context %}{% include "studies/prior.html.j2" %}')
-        return result.facts, " ".join(template.render(result=result, audience=audience).split())
+    return result.facts, " ".join(render_section(result, audience, language).split())
 
 
 AGREE = {"en": "The measured slopes agree with the predictions: each prediction lies inside",

@@ -14,12 +14,13 @@ from reportgen.data import make_dataset, penalty_weight, polynomial_features, po
 from reportgen.execute import AnalysisUnit, analysis_payload
 from reportgen.outcomes import RegressionOutcome
 from reportgen.plan import plan_study
-from reportgen.render import environment
-from reportgen.spec import DataSpec, load_course
-from reportgen.studies.base import StudyResult
+from reportgen.results import StudyResult
+from reportgen.schema import DataSpec
+from reportgen.spec import load_course
 from reportgen.train import train_runs
 
 from .conftest import polynomial_job, write_files
+from .support import render_section
 
 # --------------------------------------------------------------------------- regions of the test grid
 
@@ -155,9 +156,7 @@ def _section(study, outcomes) -> tuple[str, StudyResult]:
     payload, drawings = analysis_payload(AnalysisUnit(study, tuple(runs), tuple(outcomes), "en"))
     assert not drawings
     result = StudyResult.from_payload(study, tuple(runs), payload)
-    template = environment().from_string('{% import "macros.html.j2" as m with context %}'
-                                         '{% include result.study.template %}')
-    html = template.render(result=result, audience="instructor", lang="en", explorers=False)
+    html = render_section(result)
     html = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S)
     return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split()), result
 
@@ -253,9 +252,7 @@ def test_the_regularization_handout_does_not_give_away_the_prior_variance(tmp_pa
         outcomes.append(_outcome(run, fit.train_sse, fit.predict(data.x_test), fit.parameters))
     payload, _ = analysis_payload(AnalysisUnit(study, tuple(runs), tuple(outcomes), "en"))
     result = StudyResult.from_payload(study, tuple(runs), payload)
-    template = environment().from_string('{% import "macros.html.j2" as m with context %}'
-                                         '{% include result.study.template %}')
     for audience, shown in (("student", False), ("instructor", True)):
-        html = template.render(result=result, audience=audience, lang="en", explorers=False)
+        html = render_section(result, audience)
         assert ("\\sigma^2/\\lambda" in html) is shown, audience
         assert "sum of squared errors, weight decay" not in html  # the swept decay is not stated as one value

@@ -26,8 +26,8 @@ from reportgen.discover import builtin_templates
 from reportgen.livereload import EVENTS
 from reportgen.watch import watch_set
 
-from .conftest import TINY_COURSE, run_reportgen, write_files
-from .test_browser import CHROMIUM, Chromium, console_errors, evaluate
+from .browser_support import CHROMIUM, Chromium, console_errors, evaluate
+from .conftest import REPORTGEN, TINY_COURSE, run_reportgen, write_files
 
 STUDY = "capacity"  # the tiny course's quickest study to compute
 SCRIPT = re.compile(rb'<script data-events="[^"]*" data-build="[^"]*">.*?</script>\n', re.S)
@@ -36,9 +36,9 @@ SCRIPT = re.compile(rb'<script data-events="[^"]*" data-build="[^"]*">.*?</scrip
 class Served:
     """A ``reportgen serve`` process on a free port, its stderr read line by line in a thread."""
 
-    def __init__(self, root: Path, *args: str, cache: Path | None = None):
-        command = [sys.executable, "-m", "reportgen", "serve", STUDY, "--definitions", "experiments", "--cache",
-                   str(cache or root / "cache"), "--port", "0", *args]
+    def __init__(self, root: Path, *args: str, cache: Path | None = None, command: list[str] | None = None):
+        command = command or [*REPORTGEN, "serve", STUDY, "--definitions", "experiments", "--cache",
+                              str(cache or root / "cache"), "--port", "0", *args]
         self.process = subprocess.Popen(command, cwd=root, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                         stderr=subprocess.PIPE, text=True, start_new_session=True)
         self.lines: list[str] = []
@@ -437,6 +437,52 @@ def test_ctrl_c_while_computing_stops_its_workers_too(tmp_path):
             break
         assert time.monotonic() < deadline, "a worker process outlived serve"
         time.sleep(0.1)
+
+
+BYSTANDER = """
+import multiprocessing, signal, sys, time
+from pathlib import Path
+from reportgen.build import BuildOptions
+from reportgen.serve import ServeOptions, serve
+
+def linger(ready):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a worker of anyone's would: only a terminate ends it
+    ready.set()
+    time.sleep(600)
+
+if __name__ == "__main__":
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    bystander = context.Process(target=linger, args=(ready,), daemon=True)
+    bystander.start()
+    ready.wait(60)
+    serve(BuildOptions(definitions=Path("experiments"), studies=(sys.argv[1],), cache=Path(sys.argv[2])),
+          ServeOptions(port=0))
+    print(f"bystander alive: {bystander.is_alive()}", file=sys.stderr, flush=True)
+"""
+
+
+def test_stopping_serve_spares_child_processes_it_did_not_start(course, served):
+    # serve run from a caller's own Python process: a child of the caller's is not serve's to end.
+    caller = Served(course, command=[sys.executable, "-c", BYSTANDER, STUDY, str(course / "cache")])
+    caller.wait_for("rebuilt")  # the store is full: a quick build
+    status, stderr = caller.stop()
+    assert status == 0 and "Traceback" not in stderr, stderr
+    assert stderr.endswith("stopped\nbystander alive: True"), stderr
+
+
+def test_student_preview_computes_no_run_as_the_student_build(tmp_path, capsys):
+    from reportgen.build import BuildOptions
+    from reportgen.progress import Reporter
+    from reportgen.serve import Preview, Session
+
+    write_files(tmp_path / "experiments", TINY_COURSE)
+    options = BuildOptions(definitions=tmp_path / "experiments", studies=(STUDY,), cache=tmp_path / "store",
+                           audience="student")
+    session = Session(options, Preview(), Reporter("quiet"))  # the rebuild serve runs on a save, in this process
+    assert session.rebuild()
+    assert re.fullmatch(r"rebuilt in [\d.]+ s \(0 runs computed\)\n", capsys.readouterr().err)
+    assert list(session.preview.pages) == ["report-student.html"] and not (tmp_path / "store").exists()
 
 
 def test_busy_port_foreign_host_and_missing_course_are_refused_before_anything_is_written(course, tmp_path):

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,8 +14,8 @@ from reportgen.errors import SpecError
 from reportgen.plan import plan_study
 from reportgen.spec import load_course
 
-ROOT = Path(__file__).resolve().parent.parent
-EXPERIMENTS = ROOT / "experiments"
+from .conftest import EXPERIMENTS, run_reportgen
+
 CORPUS = Path(__file__).resolve().parent / "bad_definitions"
 CASES = sorted(p for p in CORPUS.iterdir() if (p / "expected.txt").is_file())
 # `build` costs the same as `validate` on bad input (it stops before importing torch); a few cases suffice
@@ -27,13 +25,6 @@ BUILD_CASES = ("invalid-toml-syntax", "target-imports-os", "sweep-bad-value", "c
 HEADER = re.compile(r"Error: (\d+) problems in the definitions:")
 PROBLEM = re.compile(r"\S+\.toml: \S.*")
 """``file.toml: key.path: message``, or ``file.toml: message`` for the file as a whole."""
-
-
-def _reportgen(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run ``python -m reportgen`` as a user would, from ``cwd``."""
-    env = os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    return subprocess.run([sys.executable, "-m", "reportgen", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=120)
 
 
 def _expected(case: Path) -> list[str]:
@@ -64,7 +55,7 @@ def _assert_rejected(result: subprocess.CompletedProcess, case: Path) -> None:
 def test_bad_definition_is_rejected_with_one_clear_line_per_problem(case: Path, tmp_path: Path) -> None:
     """``validate`` names file, key, expectation and value, and writes nothing anywhere."""
     before = _listing(case)
-    result = _reportgen("validate", "--definitions", str(case), cwd=tmp_path)
+    result = run_reportgen("validate", "--definitions", case, cwd=tmp_path, timeout=120)
     _assert_rejected(result, case)
     assert _listing(tmp_path) == []  # no build/ in the working folder
     assert _listing(case) == before
@@ -76,8 +67,8 @@ def test_build_with_bad_definitions_runs_nothing_and_writes_nothing(name: str, t
     """``build`` rejects bad definitions like ``validate``, before creating its output or cache folder."""
     case = CORPUS / name
     out, cache = tmp_path / "out", tmp_path / "cache"
-    result = _reportgen("build", "--definitions", str(case), "--out", str(out), "--cache", str(cache),
-                        cwd=tmp_path)
+    result = run_reportgen("build", "--definitions", case, "--out", out, "--cache", cache, cwd=tmp_path,
+                           timeout=120)
     _assert_rejected(result, case)
     assert not out.exists()
     assert not cache.exists()

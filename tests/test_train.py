@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from reportgen.reference import build_module, train_alone
-from reportgen.spec import MLPSpec, PolynomialSpec
+from reportgen.schema import MLPSpec, PolynomialSpec
 from reportgen.train import RegressionJob, initial_parameters, train_runs
 from reportgen.training.adam import BatchedAdam as _BatchedAdam
 from reportgen.training.job import SNAPSHOTS, checkpoint_steps

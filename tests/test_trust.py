@@ -16,8 +16,8 @@ import pytest
 
 from reportgen import language as lang
 from reportgen.cache import ResultCache, seal, unseal
+from reportgen.outputs import MANIFEST
 from reportgen.pdf import render_pdf
-from reportgen.publish import MANIFEST
 
 from .conftest import CATALOGUE, COURSE, QUICK_STUDY, ROOT, po_text, refuse, run_reportgen, write_files
 

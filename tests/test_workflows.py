@@ -1,8 +1,9 @@
 """Workflows around a build: profiles, --set, own templates, --strict, check, init and the CI workflow.
 
 Builds run the real command (``python -m reportgen``); commands that stop before any rendering (bad
-input, ``check``, ``init``) run in this process through click's test runner. All builds of the tiny course
-share one result store with tests/test_handouts.py, so only the first one trains.
+input, ``check``, ``init``) run in this process (``run_reportgen(..., in_process=True)``), a second each
+sooner. All builds of the tiny course share one result store with tests/test_handouts.py, so only the first
+one trains.
 """
 
 from __future__ import annotations
@@ -15,19 +16,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from reportgen.cli import main
 from reportgen.render import BUILTIN_TEMPLATES
 
-from .test_handouts import pdf_text, reportgen, result_store, visible_text, write_course
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def invoke(*args) -> Result:
-    """Run a reportgen command in this process (for commands that train and render nothing)."""
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+from .conftest import ROOT, result_store, run_reportgen, write_course
+from .support import pdf_text, visible_text
 
 
 def results_of(out: Path) -> dict:
@@ -47,8 +40,8 @@ def base(tmp_path_factory):
     """The tiny course built with --strict (instructor edition): outputs to compare and check against."""
     root = tmp_path_factory.mktemp("base")
     definitions = write_course(root / "experiments")
-    result = reportgen("build", "--strict", "--definitions", definitions, "--out", root / "build",
-                       "--cache", result_store(tmp_path_factory), "--quiet")
+    result = run_reportgen("build", "--strict", "--definitions", definitions, "--out", root / "build",
+                           "--cache", result_store(tmp_path_factory), "--quiet")
     return root, result
 
 
@@ -75,9 +68,9 @@ description = "smoke run"
 def quick(tmp_path_factory):
     """Two studies of the tiny course built with --profile quick."""
     root = tmp_path_factory.mktemp("profile")
-    definitions = write_course(root / "experiments", QUICK)
-    result = reportgen("build", "overfitting", "capacity", "--profile", "quick", "--definitions", definitions,
-                       "--out", root / "build", "--cache", result_store(tmp_path_factory), "--quiet")
+    definitions = write_course(root / "experiments", course_lines=QUICK)
+    result = run_reportgen("build", "overfitting", "capacity", "--profile", "quick", "--definitions", definitions,
+                           "--out", root / "build", "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     return root / "build"
 
@@ -112,9 +105,10 @@ def test_build_without_profile_has_no_banner(base):
 
 
 def test_unknown_profile_is_bad_input_with_a_suggestion(tmp_path):
-    definitions = write_course(tmp_path / "experiments", QUICK)
-    result = invoke("build", "--profile", "quik", "--definitions", definitions, "--out", tmp_path / "out")
-    assert result.exit_code == 2
+    definitions = write_course(tmp_path / "experiments", course_lines=QUICK)
+    result = run_reportgen("build", "--profile", "quik", "--definitions", definitions, "--out", tmp_path / "out",
+                           in_process=True)
+    assert result.returncode == 2
     assert "--profile quik: course.toml defines no such profile" in result.stderr
     assert "(did you mean 'quick'?)" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -127,8 +121,8 @@ def test_unknown_profile_is_bad_input_with_a_suggestion(tmp_path):
 def seven_steps(tmp_path_factory):
     root = tmp_path_factory.mktemp("set")
     definitions = write_course(root / "experiments")
-    result = reportgen("build", "capacity", "--set", "capacity.train.steps=7", "--definitions", definitions,
-                       "--out", root / "build", "--cache", result_store(tmp_path_factory), "--quiet")
+    result = run_reportgen("build", "capacity", "--set", "capacity.train.steps=7", "--definitions", definitions,
+                           "--out", root / "build", "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     return root / "build"
 
@@ -152,9 +146,9 @@ def test_set_is_shown_on_the_title_page(seven_steps):
 
 def test_set_with_an_invalid_value_names_the_override_and_writes_nothing(tmp_path):
     definitions = write_course(tmp_path / "experiments")
-    result = invoke("build", "--set", "overfitting.train.steps=0", "--definitions", definitions,
-                    "--out", tmp_path / "out")
-    assert result.exit_code == 2
+    result = run_reportgen("build", "--set", "overfitting.train.steps=0", "--definitions", definitions,
+                           "--out", tmp_path / "out", in_process=True)
+    assert result.returncode == 2
     expected = "--set overfitting.train.steps=0: train.steps: expected an integer >= 1, got 0"
     assert result.stderr.strip() == f"Error: {expected}"
     assert not (tmp_path / "out").exists()
@@ -163,8 +157,9 @@ def test_set_with_an_invalid_value_names_the_override_and_writes_nothing(tmp_pat
 def test_set_of_an_unknown_field_suggests_the_closest(tmp_path):
     definitions = write_course(tmp_path / "experiments")
     for key in ("overfitting.train.stpes", "train.stpes"):
-        result = invoke("build", "--set", f"{key}=5", "--definitions", definitions, "--out", tmp_path / "out")
-        assert result.exit_code == 2
+        result = run_reportgen("build", "--set", f"{key}=5", "--definitions", definitions, "--out", tmp_path / "out",
+                               in_process=True)
+        assert result.returncode == 2
         assert f"--set {key}=5: train.stpes: no such field" in result.stderr
         assert "(did you mean 'train.steps'?)" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -172,11 +167,11 @@ def test_set_of_an_unknown_field_suggests_the_closest(tmp_path):
 
 def test_set_without_equals_sign_is_bad_input(tmp_path):
     definitions = write_course(tmp_path / "experiments")
-    result = invoke("build", "--set", "overfitting.train.steps", "--definitions", definitions,
-                    "--out", tmp_path / "out")
-    assert result.exit_code == 2
+    result = run_reportgen("build", "--set", "overfitting.train.steps", "--definitions", definitions,
+                           "--out", tmp_path / "out", in_process=True)
+    assert result.returncode == 2
     assert "--set overfitting.train.steps: expected [study.]section.field=value" in result.stderr
-    assert "Traceback" not in result.output
+    assert "Traceback" not in result.stdout + result.stderr
 
 
 def test_set_without_study_applies_to_every_study_with_the_field(tmp_path):
@@ -194,8 +189,9 @@ def test_set_without_study_applies_to_every_study_with_the_field(tmp_path):
 
 def test_set_without_study_with_a_bad_value_is_reported_once(tmp_path):
     definitions = write_course(tmp_path / "experiments")
-    result = invoke("build", "--set", "train.steps=abc", "--definitions", definitions, "--out", tmp_path / "out")
-    assert result.exit_code == 2
+    result = run_reportgen("build", "--set", "train.steps=abc", "--definitions", definitions, "--out", tmp_path / "out",
+                           in_process=True)
+    assert result.returncode == 2
     assert result.stderr.count('--set train.steps=abc: train.steps: expected an integer, got "abc"') == 1
 
 
@@ -223,24 +219,24 @@ def test_templates_option_overrides_one_partial(own_templates, base, tmp_path, t
     out = tmp_path / "out"
     args = ("overfitting", "capacity", "--templates", own_templates, "--definitions", root / "experiments",
             "--out", out)
-    result = reportgen("build", *args, "--cache", result_store(tmp_path_factory), "--quiet")
+    result = run_reportgen("build", *args, "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     _assert_own_capacity_partial((out / "report.html").read_text(encoding="utf-8"),
                                  "This study fits polynomials of degree 1, 3, and 12")
     # The user's templates are inputs: editing one makes the outputs out of date.
-    assert invoke("check", *args).exit_code == 0
+    assert run_reportgen("check", *args, in_process=True).returncode == 0
     (own_templates / "studies" / "capacity.html.j2").write_text(OWN_CAPACITY.replace("Own", "My own"))
     try:
-        assert invoke("check", *args).exit_code == 1
+        assert run_reportgen("check", *args, in_process=True).returncode == 1
     finally:
         (own_templates / "studies" / "capacity.html.j2").write_text(OWN_CAPACITY)
 
 
 def test_course_templates_folder_overrides_one_partial(own_templates, tmp_path, tmp_path_factory):
-    definitions = write_course(tmp_path / "experiments", '\ntemplates = "mine"\n')
+    definitions = write_course(tmp_path / "experiments", course_lines='\ntemplates = "mine"\n')
     shutil.copytree(own_templates, definitions / "mine")
-    result = reportgen("build", "prior", "capacity", "--definitions", definitions, "--out", tmp_path / "out",
-                       "--cache", result_store(tmp_path_factory), "--quiet")
+    result = run_reportgen("build", "prior", "capacity", "--definitions", definitions, "--out", tmp_path / "out",
+                           "--cache", result_store(tmp_path_factory), "--quiet")
     assert result.returncode == 0, result.stderr
     _assert_own_capacity_partial((tmp_path / "out" / "report.html").read_text(encoding="utf-8"),
                                  "From neurons to networks")
@@ -252,8 +248,8 @@ def _build_with_broken_partial(base, tmp_path, tmp_path_factory, text: str):
     templates = tmp_path / "t"
     (templates / "studies").mkdir(parents=True)
     (templates / "studies" / "capacity.html.j2").write_text(text)
-    result = reportgen("build", "capacity", "--templates", templates, "--definitions", root / "experiments",
-                       "--out", tmp_path / "out", "--cache", result_store(tmp_path_factory))
+    result = run_reportgen("build", "capacity", "--templates", templates, "--definitions", root / "experiments",
+                           "--out", tmp_path / "out", "--cache", result_store(tmp_path_factory))
     return templates, result
 
 
@@ -279,13 +275,13 @@ def test_template_syntax_error_names_the_template_and_the_line(base, tmp_path, t
 
 def test_nonexistent_templates_folder_is_bad_input(tmp_path):
     definitions = write_course(tmp_path / "experiments")
-    result = invoke("build", "--templates", tmp_path / "nowhere", "--definitions", definitions,
-                    "--out", tmp_path / "out")
-    assert result.exit_code == 2
+    result = run_reportgen("build", "--templates", tmp_path / "nowhere", "--definitions", definitions,
+                           "--out", tmp_path / "out", in_process=True)
+    assert result.returncode == 2
     assert f"{tmp_path / 'nowhere'}: templates folder not found" in result.stderr
     (definitions / "course.toml").write_text((definitions / "course.toml").read_text() + 'templates = "nope"\n')
-    result = invoke("build", "--definitions", definitions, "--out", tmp_path / "out")
-    assert result.exit_code == 2
+    result = run_reportgen("build", "--definitions", definitions, "--out", tmp_path / "out", in_process=True)
+    assert result.returncode == 2
     assert f"{definitions / 'nope'}: templates folder not found" in result.stderr
     assert not (tmp_path / "out").exists()
 
@@ -307,8 +303,8 @@ def diverged(tmp_path_factory):
     (root / "experiments").mkdir()
     for name, text in DIVERGING.items():
         (root / "experiments" / name).write_text(text)
-    result = reportgen("build", "--definitions", root / "experiments", "--out", root / "build",
-                       "--cache", root / "cache", "--quiet")
+    result = run_reportgen("build", "--definitions", root / "experiments", "--out", root / "build",
+                           "--cache", root / "cache", "--quiet")
     assert result.returncode == 0, result.stderr
     assert "warning: overfitting: run diverged" in result.stderr
     return root
@@ -316,8 +312,8 @@ def diverged(tmp_path_factory):
 
 def test_strict_fails_on_a_diverged_run_and_leaves_the_outputs(diverged):
     before = snapshot(diverged / "build")
-    result = reportgen("build", "--strict", "--force", "--definitions", diverged / "experiments",
-                       "--out", diverged / "build", "--cache", diverged / "cache")
+    result = run_reportgen("build", "--strict", "--force", "--definitions", diverged / "experiments",
+                           "--out", diverged / "build", "--cache", diverged / "cache")
     assert result.returncode == 1
     assert "--strict:" in result.stderr and "run diverged: model.degree=" in result.stderr
     assert "nothing was written" in result.stderr
@@ -326,14 +322,14 @@ def test_strict_fails_on_a_diverged_run_and_leaves_the_outputs(diverged):
 
 def test_strict_fails_on_a_diverged_run_even_when_the_outputs_are_up_to_date(diverged):
     before = snapshot(diverged / "build")
-    result = reportgen("build", "--strict", "--definitions", diverged / "experiments", "--out", diverged / "build",
-                       "--cache", diverged / "cache")
+    result = run_reportgen("build", "--strict", "--definitions", diverged / "experiments", "--out", diverged / "build",
+                           "--cache", diverged / "cache")
     assert result.returncode == 1
     assert "run diverged: model.degree=" in result.stderr
     assert snapshot(diverged / "build") == before
     # Without --strict the up-to-date build still repeats its warnings.
-    result = reportgen("build", "--definitions", diverged / "experiments", "--out", diverged / "build",
-                       "--cache", diverged / "cache")
+    result = run_reportgen("build", "--definitions", diverged / "experiments", "--out", diverged / "build",
+                           "--cache", diverged / "cache")
     assert result.returncode == 0 and "up to date" in result.stderr
     assert "warning: overfitting: run diverged" in result.stderr
 
@@ -342,8 +338,8 @@ def test_strict_fails_on_a_study_file_course_toml_does_not_list(tmp_path, tmp_pa
     definitions = write_course(tmp_path / "experiments")
     course = definitions / "course.toml"
     course.write_text(re.sub(r"studies = \[.*\]", 'studies = ["capacity"]', course.read_text()))
-    result = reportgen("build", "--strict", "--definitions", definitions, "--out", tmp_path / "out",
-                       "--cache", result_store(tmp_path_factory))
+    result = run_reportgen("build", "--strict", "--definitions", definitions, "--out", tmp_path / "out",
+                           "--cache", result_store(tmp_path_factory))
     assert result.returncode == 1
     assert "overfitting.toml: not listed in course.toml studies, so not built" in result.stderr
     assert not (tmp_path / "out").exists()
@@ -360,8 +356,9 @@ def test_strict_passes_on_the_clean_course(base):
 
 
 def test_check_after_a_build_is_up_to_date(base_copy):
-    result = invoke("check", "--definitions", base_copy / "experiments", "--out", base_copy / "build")
-    assert result.exit_code == 0, result.output
+    result = run_reportgen("check", "--definitions", base_copy / "experiments", "--out", base_copy / "build",
+                           in_process=True)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert "up to date" in result.stdout
 
 
@@ -377,8 +374,9 @@ def test_check_after_changing_a_definition_is_out_of_date(base_copy, monkeypatch
     study = base_copy / "experiments" / "capacity.toml"
     study.write_text(study.read_text().replace("steps = 40", "steps = 41"))
     before = snapshot(base_copy / "build")
-    result = invoke("check", "--definitions", base_copy / "experiments", "--out", base_copy / "build")
-    assert result.exit_code == 1
+    result = run_reportgen("check", "--definitions", base_copy / "experiments", "--out", base_copy / "build",
+                           in_process=True)
+    assert result.returncode == 1
     assert result.stderr.startswith("out of date: ")
     assert snapshot(base_copy / "build") == before
 
@@ -398,15 +396,16 @@ def test_check_runs_nothing_heavy(base_copy):
 def test_check_after_editing_an_output_is_out_of_date(base_copy):
     with open(base_copy / "build" / "report.html", "a") as handle:
         handle.write("<!-- edited -->\n")
-    result = invoke("check", "--definitions", base_copy / "experiments", "--out", base_copy / "build")
-    assert result.exit_code == 1
+    result = run_reportgen("check", "--definitions", base_copy / "experiments", "--out", base_copy / "build",
+                           in_process=True)
+    assert result.returncode == 1
     assert "out of date: " in result.stderr and "report.html" in result.stderr
 
 
 def test_check_with_other_options_than_the_build_is_out_of_date(base_copy):
-    result = invoke("check", "--audience", "all", "--definitions", base_copy / "experiments",
-                    "--out", base_copy / "build")
-    assert result.exit_code == 1 and "out of date" in result.stderr
+    result = run_reportgen("check", "--audience", "all", "--definitions", base_copy / "experiments",
+                           "--out", base_copy / "build", in_process=True)
+    assert result.returncode == 1 and "out of date" in result.stderr
 
 
 # --------------------------------------------------------------------------- init
@@ -414,12 +413,12 @@ def test_check_with_other_options_than_the_build_is_out_of_date(base_copy):
 
 def test_init_writes_a_course_that_builds_as_it_is(tmp_path, tmp_path_factory):
     folder = tmp_path / "lecture"
-    result = invoke("init", folder)
-    assert result.exit_code == 0, result.output
+    result = run_reportgen("init", folder, in_process=True)
+    assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(p.name for p in folder.iterdir()) == [".gitignore", "course.toml", "overfitting.toml"]
-    assert invoke("validate", "--definitions", folder).exit_code == 0
-    build = reportgen("build", "--definitions", folder, "--out", tmp_path / "out",
-                      "--cache", result_store(tmp_path_factory), "--quiet")
+    assert run_reportgen("validate", "--definitions", folder, in_process=True).returncode == 0
+    build = run_reportgen("build", "--definitions", folder, "--out", tmp_path / "out",
+                          "--cache", result_store(tmp_path_factory), "--quiet")
     assert build.returncode == 0, build.stderr
     assert (tmp_path / "out" / "report.html").is_file() and (tmp_path / "out" / "report.pdf").is_file()
     assert len(runs_by_study(tmp_path / "out")["overfitting"]) == 6
@@ -427,11 +426,11 @@ def test_init_writes_a_course_that_builds_as_it_is(tmp_path, tmp_path_factory):
 
 def test_init_refuses_a_folder_that_holds_definitions(tmp_path):
     folder = tmp_path / "lecture"
-    assert invoke("init", folder).exit_code == 0
+    assert run_reportgen("init", folder, in_process=True).returncode == 0
     course = (folder / "course.toml").read_text()
     (folder / "course.toml").write_text(course + "# mine\n")
-    result = invoke("init", folder)
-    assert result.exit_code == 2
+    result = run_reportgen("init", folder, in_process=True)
+    assert result.returncode == 2
     assert "already holds definitions" in result.stderr
     assert (folder / "course.toml").read_text() == course + "# mine\n"
 
@@ -439,8 +438,8 @@ def test_init_refuses_a_folder_that_holds_definitions(tmp_path):
 def test_init_refuses_a_path_that_is_a_file(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("notes")
-    result = invoke("init", path)
-    assert result.exit_code == 2 and "not a folder" in result.stderr
+    result = run_reportgen("init", path, in_process=True)
+    assert result.returncode == 2 and "not a folder" in result.stderr
     assert path.read_text() == "notes"
 
 

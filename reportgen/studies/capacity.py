@@ -14,20 +14,6 @@ from .lab import RegressionLab
 from .trained import RegressionKind
 
 
-def analyze(study, runs, outcomes):
-    """The study's metrics, figures, tables and facts (see :func:`.capacity_analysis.analyze`)."""
-    from .capacity_analysis import analyze as analysis
-
-    return analysis(study, runs, outcomes)
-
-
-def handout(study, runs):
-    """The study as a student edition shows it, computing no run (see :func:`.handout.capacity`)."""
-    from .handout import capacity as shown
-
-    return shown(study, runs)
-
-
 class CapacityFile(RegressionStudyFile):
     """Schema of a capacity study file: MLPs fitted to the lecture's data."""
 
@@ -35,6 +21,7 @@ class CapacityFile(RegressionStudyFile):
     model: MLPSpec
 
 
-KIND = RegressionKind(name="capacity", schema=CapacityFile, analyze=analyze, template="studies/capacity.html.j2",
-                      handout=handout, lab=RegressionLab(more="range_metrics"))
+KIND = RegressionKind(name="capacity", schema=CapacityFile, template="studies/capacity.html.j2",
+                      analysis="reportgen.studies.capacity_analysis:analyze",
+                      handout="reportgen.studies.handout:capacity", lab=RegressionLab(more="range_metrics"))
 """The capacity study kind, registered as the ``capacity`` entry point of ``reportgen.study_kinds``."""

@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 
 from ..data import Dataset, polynomial_map, region_errors
-from ..figures import DATA_COLOR, Figure, figure, log_scale, ordered_colors, plotted_values, to_svg
+from ..figures import DATA_COLOR, figure, log_scale, ordered_colors, plotted_values, to_svg
+from ..formatting import fmt, fmt_pm
 from ..language import _, conjoined, current, ngettext, number, power_of_ten
+from ..model import Run, Study
 from ..outcomes import RegressionOutcome
-from ..plan import Run
-from ..spec import Study
+from ..results import Figure, StudyResult, Table, assemble
 from ..stats import Interval, interval
-from .base import StudyResult, Table, assemble, fmt, fmt_pm
 from .regression import (
     Cell,
     cells,

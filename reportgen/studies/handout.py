@@ -9,9 +9,8 @@ templates read both) and are computed by the same helpers.
 
 from __future__ import annotations
 
-from ..plan import Run
-from ..spec import Study
-from .base import StudyResult
+from ..model import Run, Study
+from ..results import StudyResult
 from .regression import Cell, cells, data_figure, series_label, split_by
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..language import _
-from ..stats import _T975
-from .labcode import (
+from ..labcode import (
     DATA,
     MLP,
     POLYNOMIAL,
@@ -20,7 +18,6 @@ from .labcode import (
     PRIOR_TOOLS,
     REGRESSION_TOOLS,
     SHOW,
-    SOLUTION_TOOLS,
     TRAIN,
     Code,
     fill,
@@ -28,6 +25,7 @@ from .labcode import (
     numpy_expression,
     targets_table,
 )
+from ..language import _
 
 DATA_NAMES = {"seed": "data_seed"}
 """Variables of the data cell named otherwise than their definition field (the run's seed is ``seed``)."""
@@ -175,8 +173,3 @@ def compare_cell(study, metrics: list[str], lowest: list[str]) -> str:
     (errors on different data are not compared) the lowest of ``lowest`` against the next best."""
     within = [key for key, _values in study.axes if key.startswith("data.")]
     return f"compare(results[{literal(study.id)}], {literal(metrics)}, {literal(lowest)}, within={literal(within)})"
-
-
-def solution_tools() -> str:
-    """The helpers every solutions notebook defines, the t quantiles of the report's intervals filled in."""
-    return fill(SOLUTION_TOOLS, t975=list(_T975))

@@ -14,20 +14,6 @@ from .lab import RegressionLab
 from .trained import RegressionKind
 
 
-def analyze(study, runs, outcomes):
-    """The study's metrics, figures, tables and facts (see :func:`.overfitting_analysis.analyze`)."""
-    from .overfitting_analysis import analyze as analysis
-
-    return analysis(study, runs, outcomes)
-
-
-def handout(study, runs):
-    """The study as a student edition shows it, computing no run (see :func:`.handout.overfitting`)."""
-    from .handout import overfitting as shown
-
-    return shown(study, runs)
-
-
 class OverfittingFile(RegressionStudyFile):
     """Schema of an overfitting study file: polynomials fitted to the lecture's data."""
 
@@ -35,7 +21,7 @@ class OverfittingFile(RegressionStudyFile):
     model: PolynomialSpec
 
 
-KIND = RegressionKind(name="overfitting", schema=OverfittingFile, analyze=analyze,
-                      template="studies/overfitting.html.j2", handout=handout,
-                      lab=RegressionLab(more="least_squares_metrics"))
+KIND = RegressionKind(name="overfitting", schema=OverfittingFile, template="studies/overfitting.html.j2",
+                      analysis="reportgen.studies.overfitting_analysis:analyze",
+                      handout="reportgen.studies.handout:overfitting", lab=RegressionLab(more="least_squares_metrics"))
 """The overfitting study kind, registered as the ``overfitting`` entry point of ``reportgen.study_kinds``."""

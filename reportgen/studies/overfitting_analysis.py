@@ -12,7 +12,6 @@ import numpy as np
 
 from ..data import Dataset, polynomial_map, region_errors
 from ..figures import (
-    Figure,
     figure,
     log_scale,
     ordered_colors,
@@ -22,11 +21,11 @@ from ..figures import (
     unlisted,
     values_only,
 )
+from ..formatting import fmt
 from ..language import _, conjoined, ngettext
+from ..model import Run, Study
 from ..outcomes import RegressionOutcome
-from ..plan import Run
-from ..spec import Study
-from .base import StudyResult, Table, assemble, fmt
+from ..results import Figure, StudyResult, Table, assemble
 from .regression import (
     Cell,
     cells,

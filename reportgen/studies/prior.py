@@ -7,25 +7,12 @@ are imported only when needed.
 
 from __future__ import annotations
 
+from ..kinds import Kind
 from .lab import PriorLab
-from .prior_sampling import SamplingKind
+from .prior_sampling import PriorOutcome, PriorStudyFile
 
-
-def analyze(study, runs, outcomes):
-    """The study's spread per configuration with its interval, figures of draws, the spread and slope tables, and
-    the facts its prose states (see :mod:`.prior_analysis`)."""
-    from .prior_analysis import analyze as analysis
-
-    return analysis(study, runs, outcomes)
-
-
-def handout(study, runs):
-    """The study as a student edition shows it, computing no run (see :func:`.handout.prior`)."""
-    from .handout import prior as shown
-
-    return shown(study, runs)
-
-
-KIND = SamplingKind(name="prior", analyze=analyze, template="studies/prior.html.j2", handout=handout,
-                    lab=PriorLab())
-"""The prior-sampling study kind, registered as the ``prior`` entry point of ``reportgen.study_kinds``."""
+KIND = Kind(name="prior", schema=PriorStudyFile, template="studies/prior.html.j2", outcome=PriorOutcome,
+            run="reportgen.studies.prior_draws:sample", analysis="reportgen.studies.prior_analysis:analyze",
+            handout="reportgen.studies.handout:prior", lab=PriorLab())
+"""The prior-sampling study kind, registered as the ``prior`` entry point of ``reportgen.study_kinds``: each
+configuration sampled as one work unit, the widest first (its memory estimate)."""

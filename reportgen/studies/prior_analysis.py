@@ -14,7 +14,6 @@ from typing import Sequence
 import numpy as np
 
 from ..figures import (
-    Figure,
     categorical_colors,
     figure,
     log_scale,
@@ -25,11 +24,11 @@ from ..figures import (
     unlisted,
     values_only,
 )
+from ..formatting import fmt
 from ..language import _, conjoined, fixed, number
-from ..plan import Run
-from ..spec import Study
+from ..model import Run, Study
+from ..results import Drawing, Figure, StudyResult, Table, assemble
 from ..stats import interval, t975
-from .base import Drawing, StudyResult, Table, assemble, fmt
 from .prior_explorer import prior_explorers
 from .prior_sampling import PriorOutcome, exact_recursion, log_slope, predicted_slope, second_moment
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .prior_sampling import PriorMLPSpec, PriorOutcome, SamplingSpec, exact_recursion, prior_variance
+from ..threads import torch_threads
+from .prior_sampling import PriorMLPSpec, PriorOutcome, PriorStudyFile, SamplingSpec, exact_recursion, prior_variance
 
-__all__ = ["draw_prior", "prior_variance", "sample_at_points", "sample_functions"]
+__all__ = ["draw_prior", "prior_variance", "sample", "sample_at_points", "sample_functions"]
 
 _ACTIVATIONS = {"tanh": torch.tanh, "sigmoid": torch.sigmoid, "relu": torch.relu, "identity": lambda z: z}
 
@@ -63,6 +64,12 @@ def sample_at_points(model: PriorMLPSpec, x: np.ndarray, draws: int, generator: 
             z = root @ noise
         h = z if layer == len(sizes) - 2 else activation(z)
     return h[:, :, 0].numpy()
+
+
+def sample(config: PriorStudyFile, seed: int) -> PriorOutcome:
+    """One prior configuration's draws, where the executor placed it, on one torch thread."""
+    with torch_threads(1):
+        return draw_prior(config.model, config.sampling, seed)
 
 
 def draw_prior(model: PriorMLPSpec, sampling: SamplingSpec, seed: int) -> PriorOutcome:

@@ -8,8 +8,7 @@ from typing import Sequence
 import numpy as np
 
 from ..explorer import Explorer, axes_of, half, single, sweep_point
-from ..plan import Run
-from ..spec import Study
+from ..model import Run, Study
 from .prior_sampling import PriorOutcome
 
 DRAW_POINTS = 70

@@ -1,21 +1,17 @@
-"""The prior-sampling kind's definition schema, its outcome, its kind object, and the theory the draws are
-checked against: the variance of f(x) layer by layer (no torch: cached builds never import it; the sampling
-itself is in :mod:`reportgen.studies.prior_draws`)."""
+"""The prior-sampling kind's definition schema, its outcome, and the theory the draws are checked against: the
+variance of f(x) layer by layer (no torch: cached builds never import it; the sampling itself is in
+:mod:`reportgen.studies.prior_draws`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Annotated, Callable, Literal, Sequence
+from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 
-from ..executors import StudyExecutor
-from ..kinds import Progress
 from ..outcomes import stored
-from ..plan import Run
-from ..schema import FLOAT32, FLOAT64, MLPSpec, NonNegativeFloat, PositiveFloat, StudyFields, _check_interval, _Frozen
+from ..schema import FLOAT32, FLOAT64, MLPSpec, NonNegativeFloat, PositiveFloat, Strict, StudyFields, _check_interval
 
 
 class PriorMLPSpec(MLPSpec):
@@ -29,7 +25,7 @@ class PriorMLPSpec(MLPSpec):
 
 
 
-class SamplingSpec(_Frozen):
+class SamplingSpec(Strict):
     """How functions are drawn from the prior and where they are evaluated."""
 
     draws: Annotated[int, Field(ge=1, le=1000)] = 10
@@ -95,57 +91,6 @@ class PriorOutcome:
     """Per spread draw, its squared deviation from the mean over draws, averaged over ``spread_x``: the mean
     of ``measured_std ** 2`` over ``spread_x`` is their sum over (draws - 1), so their scatter gives its interval
     (None: not kept, and the spread has no interval)."""
-
-
-@dataclass(frozen=True)
-class SamplingKind:
-    """A study kind whose runs draw functions from a Gaussian weight prior (see :class:`StudyKind`)."""
-
-    name: str
-    analyze: Callable
-    template: str
-    schema: type[BaseModel] = PriorStudyFile
-    templates: Path | None = None
-    outcome: type = PriorOutcome
-    trains: bool = False
-    batched: bool = False
-    """Configurations are sampled one after another."""
-    handout: Callable | None = None
-    """``handout(study, runs)``: the study as a student edition shows it, from its definition alone (a
-    :class:`StudyResult` without runs), so that a build of student editions alone computes nothing; None: the
-    handout needs the runs' results."""
-    lab: object | None = None
-    """Writes the kind's sections of the lab notebooks (see :mod:`reportgen.studies.lab`); None: a section with
-    words and activities only."""
-
-    def work_units(self, study) -> int:
-        """One unit per run."""
-        return study.n_runs
-
-    def compute(self, runs: Sequence[Run], progress: Progress, executor: StudyExecutor) -> list[PriorOutcome]:
-        """Sample every run as its own work unit (a prior configuration); seeded per run, so the executor does not
-        matter."""
-        outcomes: list = [None] * len(runs)
-        costs = [run.config.memory_estimate() for run in runs]  # the widest first, so a narrow one ends the study
-        for i, outcome in executor.map(sample_run, list(runs), costs):
-            outcomes[i] = outcome
-            progress(1)
-        return outcomes
-
-
-def sample_run(run: Run) -> PriorOutcome:
-    """One prior configuration's draws, where the executor placed it, on one torch thread."""
-    # Imported here: the client of a cached build, or of a cluster build, never loads torch for sampling.
-    import torch
-
-    from . import prior_draws
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return prior_draws.draw_prior(run.config.model, run.config.sampling, run.seed)
-    finally:
-        torch.set_num_threads(threads)
 
 
 # ------------------------------------------------------------------------------------------------- the theory

@@ -11,7 +11,6 @@ from ..data import Dataset, make_dataset, region_errors
 from ..figures import (
     DATA_COLOR,
     TRUTH_COLOR,
-    Figure,
     data_limits,
     figure,
     log_scale,
@@ -22,11 +21,12 @@ from ..figures import (
     shade_gap,
     to_svg,
 )
+from ..formatting import fmt, fmt_pm
 from ..language import _, current, fixed, number
+from ..model import Run
 from ..outcomes import RegressionOutcome
-from ..plan import Run
+from ..results import Figure
 from ..stats import Interval, interval
-from .base import fmt, fmt_pm
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,8 @@ import numpy as np
 
 from ..explorer import Explorer, axes_of, half, single, sweep_point
 from ..figures import data_limits
+from ..model import Run, Study
 from ..outcomes import RegressionOutcome
-from ..plan import Run
-from ..spec import Study
 from .regression import dataset_of
 
 CURVE_POINTS = 48

@@ -14,20 +14,6 @@ from .lab import RegressionLab
 from .trained import RegressionKind
 
 
-def analyze(study, runs, outcomes):
-    """The study's metrics, figures, tables and facts (see :func:`.regularization_analysis.analyze`)."""
-    from .regularization_analysis import analyze as analysis
-
-    return analysis(study, runs, outcomes)
-
-
-def handout(study, runs):
-    """The study as a student edition shows it, computing no run (see :func:`.handout.regularization`)."""
-    from .handout import regularization as shown
-
-    return shown(study, runs)
-
-
 class RegularizationFile(RegressionStudyFile):
     """Schema of a regularization study file: a polynomial fitted with weight decay."""
 
@@ -35,7 +21,7 @@ class RegularizationFile(RegressionStudyFile):
     model: PolynomialSpec
 
 
-KIND = RegressionKind(name="regularization", schema=RegularizationFile, analyze=analyze,
-                      template="studies/regularization.html.j2", handout=handout,
-                      lab=RegressionLab(more="map_metrics"))
+KIND = RegressionKind(name="regularization", schema=RegularizationFile, template="studies/regularization.html.j2",
+                      analysis="reportgen.studies.regularization_analysis:analyze",
+                      handout="reportgen.studies.handout:regularization", lab=RegressionLab(more="map_metrics"))
 """The regularization study kind, registered as the ``regularization`` entry point of ``reportgen.study_kinds``."""

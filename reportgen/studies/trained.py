@@ -3,37 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Sequence
-
-from pydantic import BaseModel
+from typing import Sequence
 
 from ..executors import StudyExecutor
-from ..kinds import Progress
+from ..kinds import Kind, Progress
+from ..model import Run
 from ..outcomes import RegressionOutcome
-from ..plan import Run
 
 
 @dataclass(frozen=True)
-class RegressionKind:
-    """A study kind whose runs are regression models trained by the sweep trainer (see :class:`StudyKind`)."""
+class RegressionKind(Kind):
+    """A study kind whose runs are regression models trained together by the sweep trainer."""
 
-    name: str
-    schema: type[BaseModel]
-    analyze: Callable
-    template: str
-    templates: Path | None = None
-    outcome: type = RegressionOutcome
+    outcome: type | None = RegressionOutcome
     trains: bool = True
     batched: bool = True
     """The sweep trainer holds every missing run of a study together."""
-    handout: Callable | None = None
-    """``handout(study, runs)``: the study as a student edition shows it, from its definition alone (a
-    :class:`StudyResult` without runs), so that a build of student editions alone computes nothing; None: the
-    handout needs the runs' results."""
-    lab: object | None = None
-    """Writes the kind's sections of the lab notebooks (see :mod:`reportgen.studies.lab`); None: a section with
-    words and activities only."""
 
     def work_units(self, study) -> int:
         """Run-steps: every sweep point's steps, once per seed."""

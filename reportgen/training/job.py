@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..outcomes import RegressionOutcome
-from ..spec import MLPSpec, PolynomialSpec, TrainSpec
+from ..schema import MLPSpec, PolynomialSpec, TrainSpec
 
 REPORT_EVERY = 500
 """Steps between two progress reports."""

@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from typing import Callable, ClassVar
 
 from ..outcomes import RegressionOutcome
-from ..spec import MLPSpec, PolynomialSpec
+from ..schema import MLPSpec, PolynomialSpec
 from . import kernel_backend, torch_backend
 from .job import RegressionJob
 

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from ..spec import MLPSpec, PolynomialSpec
+from ..schema import MLPSpec, PolynomialSpec
 
 
 def initial_parameters(model: PolynomialSpec | MLPSpec, seed: int) -> list[torch.Tensor]:

@@ -13,9 +13,10 @@ from typing import Callable, Sequence
 
 import torch
 
-from .. import executors, native
+from .. import native, placement
 from ..executors import Executor, StudyExecutor, Unfit
 from ..outcomes import RegressionOutcome
+from ..threads import torch_threads
 from .job import RegressionJob
 from .kernel_backend import train_with_kernel
 from .models import chunk_size, kind_of
@@ -30,7 +31,7 @@ def train_runs(jobs: Sequence[RegressionJob], progress: Callable[[int], None] | 
     of every chunk that ends. Every run's result is the same either way.
     """
     if executor is None:
-        with executors.local(workers) as own:
+        with placement.local(workers) as own:
             return train_runs(jobs, progress, executor=own)
     report = progress or (lambda _: None)
     chunks = _chunks(jobs, executor.slots)
@@ -68,17 +69,12 @@ def train_chunk(chunk: Chunk) -> list[RegressionOutcome]:
 
 
 def _train_chunk(chunk: list[RegressionJob], report: Callable[[int], None] = lambda _: None) -> list[RegressionOutcome]:
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # kernels must not change their blocking with the thread count
-    try:
-        with torch.no_grad():
-            kind = kind_of(chunk[0].model)
-            found = native.kernel(kind.name)
-            if isinstance(found, native.Kernel):
-                return train_with_kernel(chunk, report, found.library, kind.kernel_calls)
-            return kind.train_torch(chunk, report)
-    finally:
-        torch.set_num_threads(previous_threads)
+    with torch_threads(1), torch.no_grad():  # kernels must not change their blocking with the thread count
+        kind = kind_of(chunk[0].model)
+        found = native.kernel(kind.name)
+        if isinstance(found, native.Kernel):
+            return train_with_kernel(chunk, report, found.library, kind.kernel_calls)
+        return kind.train_torch(chunk, report)
 
 
 def _chunk_cost(chunk: list[RegressionJob]) -> float:

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ..outcomes import RegressionOutcome
-from ..spec import MLPSpec
+from ..schema import MLPSpec
 from .adam import BatchedAdam
 from .job import REPORT_EVERY, RegressionJob, collect
 from .parameters import initial_parameters, layer_shapes, polynomial_features

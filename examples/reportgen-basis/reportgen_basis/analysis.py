@@ -1,57 +1,73 @@
-"""A basis study's metrics, its figures, its table and the facts its template quotes.
+"""A basis study's metrics, its two figures, its table and the facts its template quotes.
 
-Every word goes through ``reportgen.language._`` and ``ngettext``: ``analyze`` runs once per language of a build,
-and the Spanish is in ``templates/locale/es/LC_MESSAGES/messages.po`` (``reportgen translations update``).
+Every word goes through ``_`` and ``ngettext``: ``analyze`` runs once per language of a build, and the Spanish is
+in ``templates/locale/es/LC_MESSAGES/messages.po`` (``reportgen translations update``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from reportgen.data import Dataset
-from reportgen.figures import Figure
-from reportgen.language import _, current, ngettext, number
-from reportgen.plan import Run
-from reportgen.spec import Study
-from reportgen.studies.base import StudyResult, Table, assemble, fmt
-from reportgen.studies.regression import (
-    Cell,
-    cells,
-    data_figure,
-    dataset_of,
-    fit_panels,
-    series_label,
-    split_by,
-)
-
-from .fit import BasisOutcome
+from reportgen.plugin import Dataset, Table, _, assemble, conjoined, fmt, make_dataset, ngettext, number, plot
 
 AXIS = "model.count"
+"""The swept key each series runs along; every other swept value makes a series of its own."""
 
 
-def analyze(study: Study, runs: list[Run], outcomes: list[BasisOutcome]) -> StudyResult:
+def analyze(study, runs, outcomes):
     """Errors per run; the data and the fits (one panel per setting); the error table; the facts."""
-    metrics = [_metrics(run, outcome, dataset_of(run)) for run, outcome in zip(runs, outcomes)]
-    grid = cells(runs, outcomes, metrics)
-    series = split_by(grid, AXIS)
+    metrics = [_metrics(outcome, make_dataset(run.config.data)) for run, outcome in zip(runs, outcomes)]
+    series = _series(runs, outcomes, metrics)
     facts = _facts(series)
-    figures = {"data": data_figure(study, grid), "fits": _fits_figure(study, series, facts)}
-    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series)}, facts)
+    figures = {"data": _data_figure(study, runs), "fits": _fits_figure(study, series, facts)}
+    return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series, facts)}, facts)
 
 
-def _metrics(run: Run, outcome: BasisOutcome, data: Dataset) -> dict[str, float]:
-    error = outcome.test_pred - data.f_test
+def _metrics(outcome: dict, data: Dataset) -> dict[str, float]:
+    error = outcome["test_pred"] - data.f_test
     metrics = {
-        "train_sse": float(outcome.train_sse),
+        "train_sse": float(outcome["train_sse"]),
         "test_mse": float(np.mean(error ** 2)),
-        "weight_norm": float(np.sqrt(np.sum(outcome.coefficients ** 2))),
-        "n_parameters": int(outcome.coefficients.size),
-        "rank": int(outcome.rank),
+        "weight_norm": float(np.sqrt(np.sum(outcome["coefficients"] ** 2))),
+        "n_parameters": int(outcome["coefficients"].size),
+        "rank": int(outcome["rank"]),
     }
     if data.gap is not None:
         inside = (data.x_test > data.gap[0]) & (data.x_test < data.gap[1])
         metrics["gap_mse"] = float(np.mean(error[inside] ** 2)) if inside.any() else float("nan")
     return metrics
+
+
+class _Cell:
+    """The runs of one sweep point (every seed): their outcomes, metrics and means over the healthy seeds."""
+
+    def __init__(self, params: dict, members: list[tuple]):
+        self.params, self.runs, self.metrics = params, [r for r, _o, _m in members], [m for _r, _o, m in members]
+        self.healthy = [(outcome, metric) for _r, outcome, metric in members if outcome.get("status", "ok") == "ok"]
+        self.config = self.runs[0].config
+        self.count = self.config.model.count
+
+    def mean(self, metric: str) -> float:
+        """Mean of ``metric`` over the healthy seeds (NaN when every seed failed, or when no run has it)."""
+        values = [m[metric] for _o, m in self.healthy if metric in m]
+        return float(np.mean(values)) if values else float("nan")
+
+    @property
+    def fit(self) -> np.ndarray | None:
+        """The first healthy seed's fit on the evaluation grid, the one the figure draws."""
+        return self.healthy[0][0]["test_pred"] if self.healthy else None
+
+
+def _series(runs, outcomes, metrics) -> dict[tuple, list[_Cell]]:
+    """Runs grouped by sweep point (in sweep order), the points grouped by every swept value but ``AXIS``."""
+    points: dict[tuple, list[tuple]] = {}
+    for member in zip(runs, outcomes, metrics):
+        points.setdefault(member[0].params, []).append(member)
+    series: dict[tuple, list[_Cell]] = {}
+    for params, members in points.items():
+        rest = tuple((key, value) for key, value in params if key != AXIS)
+        series.setdefault(rest, []).append(_Cell(dict(params), members))
+    return series
 
 
 def _family_name(family: str) -> str:
@@ -60,99 +76,136 @@ def _family_name(family: str) -> str:
 
 
 def _parameter(key: str, value: object) -> str:
-    """One value a series holds fixed, as a reader names it: ``width 0.05``, ``noise 0.3``."""
+    """One value a series holds fixed, as a reader names it: ``width 0.05``; a key without words of its own
+    as the definition spells it (``data.noise = 0.3``)."""
     if key == "model.width":
         return _("width {width}", width=number(value))
     if key == "model.ridge":
         return _("ridge penalty {ridge}", ridge=number(value))
-    return series_label(((key, value),))  # the data's keys, as the built-in studies name them
+    return f"{key} = {number(value)}"
 
 
-def _other(rest: tuple[tuple[str, object], ...]) -> str:
+def _other(rest: tuple) -> str:
     """What a series holds fixed besides its family (``""`` when nothing)."""
-    return current().separator.join(_parameter(key, value) for key, value in rest if key != "model.family")
+    return conjoined(_parameter(key, value) for key, value in rest if key != "model.family")
 
 
-def _setting(rest: tuple[tuple[str, object], ...], family: str) -> str:
-    """What a series holds fixed, as a reader names it: ``Fourier features, noise 0.3``."""
-    return current().separator.join([_family_name(family), *filter(None, [_other(rest)])])
-
-
-def _count(cell: Cell) -> int:
-    return cell.runs[0].config.model.count
-
-
-def _best(members: list[Cell]) -> Cell:
+def _best(cells: list[_Cell]) -> _Cell:
     """The cell of lowest mean test error (a failed one counts as infinitely bad), the fewest functions on a tie."""
-    return min(members, key=lambda c: (np.nan_to_num(c.mean("test_mse"), nan=np.inf), _count(c)))
+    return min(cells, key=lambda c: (np.nan_to_num(c.mean("test_mse"), nan=np.inf), c.count))
 
 
 def _facts(series: dict) -> dict:
     per_series = []
-    for rest, members in series.items():
-        best, low, high = _best(members), min(members, key=_count), max(members, key=_count)
-        data = dataset_of(members[0].runs[0])
-        model = members[0].runs[0].config.model
-        other = _other(rest)
+    for rest, cells in series.items():
+        best, low, high = _best(cells), min(cells, key=lambda c: c.count), max(cells, key=lambda c: c.count)
+        data, model = make_dataset(cells[0].config.data), cells[0].config.model
+        other, family = _other(rest), _family_name(model.family)
         per_series.append({
-            "label": _setting(rest, model.family), "family": model.family,
-            "family_name": _family_name(model.family),
-            # What else the series holds fixed ("" when nothing), and the family named with it, for the prose.
-            "other": other,
-            "name": _("{family} ({setting})", family=_family_name(model.family), setting=other) if other
-            else _family_name(model.family),
-            "width": model.width, "ridge": model.ridge,
-            "counts": [_count(c) for c in members],
-            "best_count": _count(best), "best_test_mse": best.mean("test_mse"),
-            "lowest_count": _count(low), "lowest_test_mse": low.mean("test_mse"),
+            "family": model.family, "family_name": family, "other": other,
+            # The setting as a label ("Fourier features, width 0.05") and as the prose names it.
+            "label": _("{family}, {setting}", family=family, setting=other) if other else family,
+            "name": _("{family} ({setting})", family=family, setting=other) if other else family,
+            "counts": [c.count for c in cells],
+            "best_count": best.count, "best_test_mse": best.mean("test_mse"),
+            "lowest_count": low.count, "lowest_test_mse": low.mean("test_mse"),
             "lowest_train_sse": low.mean("train_sse"),
-            "highest_count": _count(high), "highest_test_mse": high.mean("test_mse"),
-            "highest_train_sse": high.mean("train_sse"), "highest_gap_mse": high.metrics[0].get("gap_mse"),
+            "highest_count": high.count, "highest_test_mse": high.mean("test_mse"),
+            "highest_train_sse": high.mean("train_sse"),
+            "highest_gap_mse": high.mean("gap_mse") if "gap_mse" in high.metrics[0] else None,
             "best_weight_norm": best.mean("weight_norm"), "highest_weight_norm": high.mean("weight_norm"),
+            # The training SSE of the noiseless target itself: the noise drawn into these very points.
             "noise_floor": float(np.sum((data.y_train - data.f_train) ** 2)),
-            "n_train": len(data.x_train),
         })
     overall = min(per_series, key=lambda s: (np.nan_to_num(s["best_test_mse"], nan=np.inf), s["best_count"]))
     return {"series": per_series, "families": sorted({s["family"] for s in per_series}),
-            "gap": any(dataset_of(m[0].runs[0]).gap is not None for m in series.values()),
-            "best": {"family_name": overall["family_name"], "other": overall["other"], "name": overall["name"],
-                     "count": overall["best_count"], "test_mse": overall["best_test_mse"]}}
+            "gap": any(make_dataset(cells[0].config.data).gap is not None for cells in series.values()),
+            "best": {"name": overall["name"], "count": overall["best_count"], "test_mse": overall["best_test_mse"]}}
 
 
-def _fits_figure(study: Study, series: dict, facts: dict) -> Figure:
-    # fit_panels titles each panel by its series label ("family fourier"); name the family as the prose does.
-    titles = {series_label(rest): s["label"] for rest, s in zip(series, facts["series"])}
-    svg, values = fit_panels(series, lambda cell: ngettext("{n} function", "{n} functions", _count(cell)),
-                             title=lambda label: titles.get(label, label))
+def _draw_data(ax, data: Dataset, legend: bool) -> None:
+    """Training points, the noiseless target (dashed) and the gap (shaded) on one panel."""
+    if data.gap is not None:
+        ax.axvspan(*data.gap, color="#bbbbbb", alpha=0.3, lw=0)
+    ax.plot(data.x_test, data.f_test, color="#d62728", lw=1.2, ls="--", label=_("target f(x)"), zorder=3)
+    ax.plot(data.x_train, data.y_train, "o", ms=3.7, color="#222222", label=_("training data") if legend else "_",
+            zorder=4)
+    # The data's range with a margin: a fit that swings far beyond it leaves the panel rather than flatten the data.
+    values = np.concatenate([data.y_train, data.f_test])
+    margin = 0.35 * (values.max() - values.min())
+    ax.set_ylim(values.min() - margin, values.max() + margin)
+    ax.set_xlim(data.x_test[0], data.x_test[-1])
+    ax.set_xlabel("x")
+
+
+def _data_figure(study, runs):
+    """The training data (one panel per distinct data set, four at most): what a student gets to see."""
+    shown = list({run.config.data.model_dump_json(): run.config.data for run in runs}.values())[:4]
+    sets = [make_dataset(spec) for spec in shown]
+
+    def draw(axes):
+        for ax, data in zip(axes[0], sets):
+            _draw_data(ax, data, legend=True)
+        axes[0][0].set_ylabel("y")
+        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+
+    data = sets[0]
+    if data.gap is not None:
+        caption = _("The training data: {points} noisy observations of the target (dashed), with no points between "
+                    "x = {low} and {high} (shaded).", points=number(len(data.x_train)),
+                    low=fmt(data.gap[0], 2, html=False), high=fmt(data.gap[1], 2, html=False))
+    else:
+        caption = _("The training data: {points} noisy observations of the target (dashed).",
+                    points=number(len(data.x_train)))
+    ys = np.concatenate([d.y_train for d in sets])
+    alt = ngettext("{n} panel of {points} noisy observations of the target, x from {low} to {high}, y from {ymin} "
+                   "to {ymax}.", "{n} panels, each of {points} noisy observations of the target, x from {low} to "
+                   "{high}; y from {ymin} to {ymax} over all panels.", len(sets), points=number(len(data.x_train)),
+                   low=fmt(data.x_train.min(), 2, html=False), high=fmt(data.x_train.max(), 2, html=False),
+                   ymin=fmt(ys.min(), 3, html=False), ymax=fmt(ys.max(), 3, html=False))
+    return plot(draw, id=f"fig-{study.id}-data", caption=caption, alt=alt, ncols=len(sets), height=2.4, sharey=True)
+
+
+def _fits_figure(study, series: dict, facts: dict):
+    """One panel per setting: the data, the target and each count's fit (its first healthy seed)."""
+    def draw(axes):
+        for ax, cells, s in zip(axes[0], series.values(), facts["series"]):
+            data = make_dataset(cells[0].config.data)
+            _draw_data(ax, data, legend=False)
+            for k, cell in enumerate(cells):
+                if cell.fit is not None:
+                    ax.plot(data.x_test, cell.fit, lw=1.1, color=f"C{k}",
+                            label=ngettext("{n} function", "{n} functions", cell.count))
+            if len(series) > 1:
+                ax.set_title(s["label"])
+        axes[0][0].set_ylabel("y")
+        axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+
     described = " ".join(
         ngettext("{setting}: lowest test error with {n} function ({error}).",
                  "{setting}: lowest test error with {n} functions ({error}).", s["best_count"],
                  setting=s["label"], error=fmt(s["best_test_mse"], html=False)) for s in facts["series"])
     if facts["gap"]:
         caption = _("Closed-form fits on a fixed basis (a bias plus the given number of functions) to the training "
-                    "data, with the noiseless target dashed and the gap in the data shaded.")
+                    "data (dots), with the noiseless target dashed and the gap in the data shaded.")
     else:
         caption = _("Closed-form fits on a fixed basis (a bias plus the given number of functions) to the training "
-                    "data, with the noiseless target dashed.")
-    return Figure(
-        id=f"fig-{study.id}-fits", svg=svg, values=values, caption=caption,
-        alt=_("Training points, the target and the fitted curves, one panel per setting. {described}",
-              described=described),
-    )
+                    "data (dots), with the noiseless target dashed.")
+    alt = _("Training points, the target and the fitted curves, one panel per setting. {described}",
+            described=described)
+    return plot(draw, id=f"fig-{study.id}-fits", caption=caption, alt=alt, ncols=len(series), height=2.7,
+                sharey=True)
 
 
-def _table(study: Study, series: dict) -> Table:
+def _table(study, series: dict, facts: dict) -> Table:
     multi = len(series) > 1
-    gap = any("gap_mse" in c.metrics[0] for members in series.values() for c in members)
+    gap = facts["gap"]
     rows = []
-    for rest, members in series.items():
-        setting = _setting(rest, members[0].runs[0].config.model.family)
-        for cell in members:
-            row = [setting] if multi else []
-            row += [number(_count(cell)), number(cell.metrics[0]["rank"]), fmt(cell.mean("train_sse")),
-                    fmt(cell.mean("test_mse"))]
-            inside = fmt(cell.mean("gap_mse")) if "gap_mse" in cell.metrics[0] else "—"
-            rows.append(tuple(row + ([inside] if gap else [])))
+    for cells, s in zip(series.values(), facts["series"]):
+        for cell in cells:
+            row = ([s["label"]] if multi else []) + [number(cell.count), number(cell.metrics[0]["rank"]),
+                                                     fmt(cell.mean("train_sse")), fmt(cell.mean("test_mse"))]
+            rows.append(tuple(row + ([fmt(cell.mean("gap_mse"))] if gap else [])))
     columns = ([_("setting")] if multi else []) + [_("basis functions"), _("rank"), _("train SSE"), _("test MSE")]
     columns += [_("test MSE in the gap")] if gap else []
     if gap:

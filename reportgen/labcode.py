@@ -1,6 +1,6 @@
 """The code cells of the lab notebooks: plain PyTorch in the lecture's style, filled with a definition's values.
 
-What a cell computes must match what the sweep trainer computes for the same run (see the README, "Exactness of
+What a cell computes must match what the sweep trainer computes for the same run (see docs/trainer.md, "Exactness of
 the batched trainer"): the data as ``reportgen.data.make_dataset`` makes them (the legacy NumPy seed, deletion,
 then noise), the initial weights as ``torch.manual_seed(seed)`` followed by building the module (what
 ``reportgen.training.parameters.initial_parameters`` reproduces), and the lecture's training loop. The
@@ -16,9 +16,10 @@ import re
 from string import Template
 from typing import Any, Iterable
 
-from .. import language as lang
-from ..expr import CONSTANTS, FUNCTIONS, parse_expression
-from ..words import N_
+from . import language as lang
+from .expr import CONSTANTS, FUNCTIONS, parse_expression
+from .stats import _T975
+from .words import N_
 
 IMPORTS = """\
 import numpy as np
@@ -484,3 +485,8 @@ _COMMENT_MARK = re.compile(r"^([ ]*)#: (\w+)$", re.M)
 def localized_comments(source: str) -> str:
     """``source`` with each ``#: name`` line as the comment :data:`COMMENTS` names, in the current language."""
     return _COMMENT_MARK.sub(lambda m: f"{m.group(1)}# {lang.translation(COMMENTS[m.group(2)])}", source)
+
+
+def solution_tools() -> str:
+    """The helpers every solutions notebook defines, the t quantiles of the report's intervals filled in."""
+    return fill(SOLUTION_TOOLS, t975=list(_T975))

@@ -1,18 +1,17 @@
-"""What every study's analysis produces for the report and for ``results.json``."""
+"""What every study's analysis produces for the report and for ``results.json``: figures, tables and facts.
+
+Leaf records like :mod:`reportgen.model`, which they build on: kinds, the build and the renderer import them.
+"""
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-from markupsafe import Markup
-
-from ..explorer import Explorer
-from ..language import fixed, number
-from ..plan import Run
-from ..spec import Study
-from ..svgslim import data_uri
+from .explorer import Explorer
+from .model import Run, Study
+from .outcomes import status_of
+from .svgslim import data_uri
 
 
 @dataclass(frozen=True)
@@ -133,31 +132,6 @@ class StudyResult:
 def assemble(study: Study, runs, outcomes, metrics, figures, tables, facts,
              explorers: dict[str, Explorer] | None = None) -> StudyResult:
     """A StudyResult recording each run's status from its outcome."""
-    return StudyResult(study=study, runs=tuple(runs), statuses=tuple(o.status for o in outcomes),
+    return StudyResult(study=study, runs=tuple(runs), statuses=tuple(status_of(o) for o in outcomes),
                        metrics=tuple(metrics), figures=figures, tables=tables, facts=facts,
                        explorers=explorers or {})
-
-
-def fmt(value: float, digits: int = 3, html: bool = True) -> str:
-    """A number with ``digits`` significant digits, in the current language; powers of ten as superscripts
-    (or ``e`` when not html)."""
-    if value != value:
-        return "—"
-    if value == 0:
-        return "0"
-    if 1e-3 <= abs(value) < 1e5:
-        decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
-        rounded = float(f"{value:.{decimals}f}")  # rounded once, as Python rounds; Babel writes it
-        # Whole numbers are grouped as the language groups them (23,738; 23.738), like every other number.
-        text = number(int(rounded)) if decimals == 0 else fixed(rounded, decimals)
-        return text.replace("-", "−") if html else text
-    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
-    mantissa = fixed(float(mantissa), digits - 1)
-    if not html:
-        return f"{mantissa}e{int(exponent)}"
-    return Markup(f"{mantissa.replace('-', '−')} × 10<sup>{str(int(exponent)).replace('-', '−')}</sup>")
-
-
-def fmt_pm(mean: float, spread: float, digits: int = 3) -> str:
-    """``mean ± spread`` as HTML."""
-    return Markup(f"{fmt(mean, digits)} ± {fmt(spread, 2)}")

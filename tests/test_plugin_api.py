@@ -1,0 +1,139 @@
+"""A minimal kind through ``reportgen.plugin``: plain-dict outcomes, its own ``train`` table, its own introduction,
+and templates checked against stand-in results before any run is computed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import run_reportgen, write_files
+
+PLUGIN = '''
+"""A kind that counts: each run's total is scale * rounds + seed (nothing is trained)."""
+
+from pathlib import Path
+from typing import Literal
+
+from reportgen.plugin import Kind, Strict, StudyFields, Table, assemble, number
+
+
+class Train(Strict):
+    """The kind's own table named ``train``: not reportgen's training recipe."""
+
+    rounds: int = 3
+
+
+class CountFile(StudyFields):
+    kind: Literal["counting"]
+    train: Train = Train()
+    scale: float = 1.0
+
+
+def run(config, seed):
+    return {"total": config.scale * config.train.rounds + seed}
+
+
+def analyze(study, runs, outcomes):
+    totals = [outcome["total"] for outcome in outcomes]
+    table = Table(id=f"tab-{study.id}-totals", caption="Totals per run.", columns=("run", "total"),
+                  rows=tuple((run.label, number(total)) for run, total in zip(runs, totals)), numeric=(False, True))
+    return assemble(study, runs, outcomes, [{"total": total} for total in totals], {}, {"totals": table},
+                    {"largest": max(totals), "rounds": study.base.train.rounds})
+
+
+KIND = Kind(name="counting", schema=CountFile, run="countkind:run", analysis="countkind:analyze",
+            template="studies/counting.html.j2", introduction="intro/counting.html.j2",
+            templates=Path(__file__).parent / "countkind_templates")
+'''
+SECTION = '''<p>{{ t("Each run adds its seed to {rounds} rounds.", rounds=result.facts.rounds | number) }}
+{{ t("The largest total is {total}.", total=result.facts.largest | number) }}</p>
+{{ m.table(result.tables.totals) }}
+'''
+INTRO = '<p id="counting-intro">{{ t("Counting studies add numbers; nothing is trained.") }}</p>\n'
+COURSE = {
+    "course.toml": 'title = "Counting"\nstudies = ["count"]\n',
+    "count.toml": 'kind = "counting"\ntitle = "Count"\n[train]\nrounds = 4\n[sweep]\n"scale" = [1.0, 2.5]\n'
+                  'seeds = [0, 1]\n',
+}
+
+
+def install(site: Path, section: str = SECTION) -> dict[str, str]:
+    """The counting kind as an installed distribution on ``site``; the environment that sees it."""
+    import os
+
+    write_files(site, {
+        "countkind.py": PLUGIN,
+        "countkind_templates/studies/counting.html.j2": section,
+        "countkind_templates/intro/counting.html.j2": INTRO,
+        "countkind-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: countkind\nVersion: 0.1\n",
+        "countkind-0.1.dist-info/entry_points.txt": "[reportgen.study_kinds]\ncounting = countkind:KIND\n",
+    })
+    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
+
+
+def one_line(result: subprocess.CompletedProcess, status: int) -> str:
+    """The only line of stderr, with exit ``status`` and no traceback."""
+    assert result.returncode == status, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, dict[str, str], subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """The counting course built twice with one store, into ``out`` and then ``again``: (work folder, env, first,
+    second)."""
+    work = tmp_path_factory.mktemp("counting")
+    env = install(work / "site")
+    course = write_files(work / "course", COURSE)
+    builds = [run_reportgen("build", "--definitions", course, "--out", work / out, "--cache", work / "store",
+                            "--no-notebooks", cwd=work, env=env, timeout=300) for out in ("out", "again")]
+    return work, env, *builds
+
+
+def test_a_minimal_kind_with_plain_dict_outcomes_builds_and_reuses_its_stored_runs(built):
+    work, _, first, second = built
+    assert first.returncode == 0, first.stderr
+    runs = json.loads((work / "out" / "results.json").read_text())["studies"][0]["runs"]
+    assert [(run["params"], run["seed"], run["metrics"]["total"]) for run in runs] == [
+        ({"scale": 1.0}, 0, 4.0), ({"scale": 1.0}, 1, 5.0), ({"scale": 2.5}, 0, 10.0), ({"scale": 2.5}, 1, 11.0)]
+    assert second.returncode == 0, second.stderr
+    first_info, second_info = (json.loads((work / out / "build-info.json").read_text()) for out in ("out", "again"))
+    assert [(s["trained"], s["reused"]) for s in first_info["studies"]] == [(4, 0)]
+    assert [(s["trained"], s["reused"]) for s in second_info["studies"]] == [(0, 4)]
+
+
+def test_the_introduction_is_the_courses_own_and_ignores_a_table_that_is_merely_named_train(built):
+    work, *_ = built
+    html = (work / "out" / "report.html").read_text()
+    intro = html.split('id="introduction"')[1].split("</section>")[0]
+    # The kind's paragraph, and none of the lecture's: no data recipe, no polynomials, no likelihood, no Adam.
+    assert "Counting studies add numbers; nothing is trained." in intro
+    for lecture in ('id="data"', 'id="linear-in-a-basis"', 'id="likelihood"', 'id="training"', "polynomial",
+                    "Adam"):
+        assert lecture not in intro
+    assert "The largest total is 11." in html and "adds its seed to 4 rounds" in html
+
+
+@pytest.mark.parametrize("line, expected", [
+    ('{{ result.study.base.train.optimizer }}',
+     "template studies/counting.html.j2, line 4: UndefinedError: "
+     "'countkind.Train object' has no attribute 'optimizer'"),
+    ('{{ m.training_row(result.study.base.train) }}',
+     "template macros.html.j2, line 112 (called from studies/counting.html.j2, line 4): UndefinedError: "
+     "'countkind.Train object' has no attribute 'optimizer'"),
+])
+def test_a_template_error_is_refused_by_validate_and_build_before_any_run(tmp_path, line, expected):
+    env = install(tmp_path / "site", SECTION + line + "\n")
+    course = write_files(tmp_path / "course", COURSE)
+    checked = run_reportgen("validate", "--definitions", course, cwd=tmp_path, env=env, timeout=120)
+    assert one_line(checked, 2).startswith(f"Error: {expected} (search path: ")
+    out, store = tmp_path / "out", tmp_path / "store"
+    built = run_reportgen("build", "--definitions", course, "--out", out, "--cache", store, cwd=tmp_path, env=env,
+                          timeout=120)
+    assert one_line(built, 2).startswith(f"Error: {expected}")
+    # Refused before any work: no output, and no run stored.
+    assert not out.exists() and not any(path.is_file() for path in store.rglob("*.npz"))
