@@ -83,6 +83,16 @@ def test_course_of_the_plugin_kind_builds_its_section_figure_and_table(first_bui
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")
 
 
+def test_the_introduction_explains_the_data_it_uses_and_nothing_the_course_does_not_train(first_build):
+    out, _, _ = first_build
+    html = (out / "report.html").read_text()
+    intro = html.split('id="introduction"')[1].split("</section>")[0]
+    # The basis study holds the lecture's data recipe (found by its type), but fits no polynomial, trains nothing.
+    assert 'id="data"' in intro and "The regression study uses one synthetic data set." in intro
+    for absent in ('id="linear-in-a-basis"', 'id="likelihood"', 'id="training"', "follows the lecture"):
+        assert absent not in intro
+
+
 def test_results_json_holds_every_run_of_the_sweep(first_build):
     out, _, _ = first_build
     runs = _runs(out)
