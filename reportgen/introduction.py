@@ -51,12 +51,15 @@ def parts(study: Study, kind: type) -> list[Part]:
 
 def introduction(studies: list[Study]) -> dict[str, Any]:
     """What the introduction covers for ``studies``: the studies with the lecture's data (``fitted``), those trained
-    by reportgen's kernels (``trained``), whether any holds a polynomial or an MLP, and each kind's own paragraphs
-    (template names, once per kind, in course order)."""
+    by reportgen's kernels (``trained``), whether any holds a polynomial or an MLP, whether ``all``, ``some`` or
+    ``none`` of their kinds write notebook code (``coded``), and each kind's own paragraphs (template names, once
+    per kind, in course order)."""
     fitted = [part for study in studies for part in parts(study, DataSpec)[:1]]
     trained = [part for study in studies if kinds.get(study.kind).trains for part in parts(study, TrainSpec)[:1]]
     paragraphs = [kinds.get(name).introduction for name in dict.fromkeys(study.kind for study in studies)]
+    coded = sum(kinds.get(study.kind).lab is not None for study in studies)
     return {"fitted": fitted, "trained": trained,
             "polynomial": any(parts(study, PolynomialSpec) for study in studies),
             "mlp": any(parts(study, MLPSpec) for study in studies),
+            "coded": "all" if coded == len(studies) else "some" if coded else "none",
             "paragraphs": [name for name in paragraphs if name]}

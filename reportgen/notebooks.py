@@ -108,23 +108,24 @@ class Lab:
 
     def cells(self) -> list[dict]:
         """Every cell: the title and how to work, the imports, then one section per study."""
-        self.title()
-        self.code(IMPORTS, "lab")
         labs = [lab_of(result.study) for result in self.results]
+        self.title(labs)
+        self.code(IMPORTS, "lab")
         if self.solutions:
             self.solution_code(solution_tools(), "lab")
             for tools in dict.fromkeys(lab.tools for lab in labs if lab is not None):
                 self.solution_code(tools, "lab")
         for result, lab in zip(self.results, labs):
             self.study(result, lab)
-        if self.solutions:
+        if self.solutions and any(labs):
             self.markdown(_("Every run of the report is now in `results`: `results[study_id]` lists its runs, each "
                             "with its `params`, `seed`, `status` and `metrics`, in the shape of the runs of "
                             "results.json, so the notebook can be checked against the report run by run."), "end")
         return self._cells
 
-    def title(self) -> None:
-        """The title cell and the introduction: what to do, and how."""
+    def title(self, labs: list) -> None:
+        """The title cell and the introduction: what to do, and how (``labs``: each study's notebook code writer,
+        None for a study whose kind has none)."""
         course = self.material.course
         kicker = _("Lab notebook · solutions") if self.solutions else _("Lab notebook")
         if len(self.results) == 1:
@@ -136,23 +137,44 @@ class Lab:
             parts.append("**" + _("Reduced profile “{name}”", name=course.profile) + "**"
                          + (f": {course.profile_description}" if course.profile_description else "") + ". "
                          + _("Its numbers differ from those of a full build."))
+        coded = [result for result, lab in zip(self.results, labs) if lab is not None]
         if self.solutions:
-            parts.append(_("This is the instructor's notebook. It holds the students' notebook, and after each "
-                           "study's activities the code that reproduces every run of the report: the same data, "
-                           "seeds and initial weights, trained one model at a time as in the lecture. It ends each "
-                           "study with the comparison the report makes."))
+            if len(coded) == len(labs):
+                parts.append(_("This is the instructor's notebook. It holds the students' notebook, and after each "
+                               "study's activities the code that reproduces every run of the report: the same data, "
+                               "seeds and initial weights, trained one model at a time as in the lecture. It ends "
+                               "each study with the comparison the report makes."))
+            elif coded:
+                parts.append(_("This is the instructor's notebook. It holds the students' notebook and, after the "
+                               "activities of each study that has notebook code, the code that reproduces its runs "
+                               "and the comparison the report makes."))
+            else:
+                parts.append(_("This is the instructor's notebook: the students' notebook, with a note after each "
+                               "activity. This course's studies come with no notebook code: their runs and results "
+                               "are in the instructor report."))
+        if self.solutions and any(kinds.get(result.study.kind).trains for result in coded):
             parts.append(_("Trained one at a time, runs agree with the report's batched training to float rounding "
                            "over the first hundred steps. Over thousands of steps Adam amplifies that rounding: most "
                            "runs end within a few percent of the report's numbers, and a few that fit the noise far "
                            "below its floor end further apart (see reportgen's docs/trainer.md, \"Exactness of "
                            "the batched trainer\")."))
+        if self.solutions:
             parts.append(_("For nbgrader, this is a source notebook: answer cells are graded by hand, and the "
                            "solution code between the BEGIN and END SOLUTION markers is left out of the release."))
-        else:
+        elif len(coded) == len(labs):
             parts.append(_("Run the cells in order from the top (Shift+Enter). The setup cells of each study hold "
                            "its data, model and training, as the report describes them. Each activity has a code "
                            "cell marked TODO: change a value there, run it again, and write what you see in the "
                            "answer cell below it."))
+        elif coded:
+            parts.append(_("Run the cells in order from the top (Shift+Enter). The setup cells of each study that "
+                           "has notebook code hold its data, model and training, as the report describes them, and "
+                           "each of its activities has a code cell marked TODO: change a value there, run it "
+                           "again, and write what you see in the answer cell below it."))
+        else:
+            parts.append(_("Write your answer to each activity in the cell below it. This course's studies come "
+                           "with no notebook code: the handout lists the setup of each."))
+        if not self.solutions and len(coded) > 1:
             parts.append(_("Studies share variable names: run a study's setup cells again before you go back to "
                            "one of its activities."))
         self.markdown("\n\n".join(parts), "lab")
@@ -191,9 +213,11 @@ class Lab:
             self.markdown("**" + _("Activity {n}.", n=number) + "** " + item, section)
             if todo:
                 self.code(todo, section, locked=False)
-            if self.solutions:
+            if self.solutions and todo:
                 answer = _("The instructor report discusses this activity with the numbers of its runs; the "
                            "comparison at the end of this study computes them again.")
+            elif self.solutions:
+                answer = _("Answer from this study's results in the instructor report.")
             else:
                 answer = _("*Write your answer here.*")
             self.markdown(answer, section, locked=False, solution=True, points=1)

@@ -51,6 +51,7 @@ KIND = Kind(name="counting", schema=CountFile, run="countkind:run", analysis="co
 SECTION = '''<p>{{ t("Each run adds its seed to {rounds} rounds.", rounds=result.facts.rounds | number) }}
 {{ t("The largest total is {total}.", total=result.facts.largest | number) }}</p>
 {{ m.table(result.tables.totals) }}
+{{ m.activities(result.study, [t("Change the scale: how do the totals change?")]) }}
 '''
 INTRO = '<p id="counting-intro">{{ t("Counting studies add numbers; nothing is trained.") }}</p>\n'
 COURSE = {
@@ -120,10 +121,10 @@ def test_the_introduction_is_the_courses_own_and_ignores_a_table_that_is_merely_
 
 @pytest.mark.parametrize("line, expected", [
     ('{{ result.study.base.train.optimizer }}',
-     "template studies/counting.html.j2, line 4: UndefinedError: "
+     "template studies/counting.html.j2, line 5: UndefinedError: "
      "'countkind.Train object' has no attribute 'optimizer'"),
     ('{{ m.training_row(result.study.base.train) }}',
-     "template macros.html.j2, line 112 (called from studies/counting.html.j2, line 4): UndefinedError: "
+     "template macros.html.j2, line 112 (called from studies/counting.html.j2, line 5): UndefinedError: "
      "'countkind.Train object' has no attribute 'optimizer'"),
 ])
 def test_a_template_error_is_refused_by_validate_and_build_before_any_run(tmp_path, line, expected):
@@ -137,3 +138,21 @@ def test_a_template_error_is_refused_by_validate_and_build_before_any_run(tmp_pa
     assert one_line(built, 2).startswith(f"Error: {expected}")
     # Refused before any work: no output, and no run stored.
     assert not out.exists() and not any(path.is_file() for path in store.rglob("*.npz"))
+
+
+def test_a_course_whose_kinds_write_no_notebook_code_is_not_promised_any(tmp_path):
+    env = install(tmp_path / "site")
+    course = write_files(tmp_path / "course", COURSE)
+    out = tmp_path / "out"
+    done = run_reportgen("build", "--definitions", course, "--out", out, "--audience", "all", "--no-cache",
+                         cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    handout = (out / "report-student.html").read_text()
+    assert "this course&#39;s studies come with no code to run in it" in handout
+    assert "TODO" not in handout and "PyTorch" not in handout
+    student, solutions = (json.loads((out / name).read_text()) for name in ("lab.ipynb", "lab-solutions.ipynb"))
+    text = {name: "\n".join("".join(cell["source"]) for cell in notebook["cells"])
+            for name, notebook in (("student", student), ("solutions", solutions))}
+    assert "come with no notebook code" in text["student"] and "TODO" not in text["student"]
+    assert "Adam" not in text["solutions"] and "Every run of the report is now in `results`" not in text["solutions"]
+    assert "Answer from this study's results in the instructor report." in text["solutions"]
