@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from reportgen.data import make_dataset
+from reportgen.formatting import fmt
 from reportgen.schema import DataSpec
 
 from .conftest import OUTPUTS, install_plugin, run_reportgen
@@ -203,7 +204,14 @@ def test_course_of_the_plugin_kind_builds_in_spanish_from_its_catalogue(plugin_e
     assert done.returncode == 0, done.stdout + done.stderr
     section = _section((out / "report.es.html").read_text(encoding="utf-8"))
     assert "Los coeficientes muestran cómo falla una base." in section
-    assert "Con campanas gaussianas, el error de prueba es mínimo con 6 funciones base" in section
+    assert "Con campanas gaussianas, entre las cantidades probadas, el error de prueba en este conjunto de datos es " \
+        "mínimo con 6 funciones base" in section
+    assert "la SSE de entrenamiento termina por debajo de 0,177" in section
+    assert "MSE de prueba fuera de los datos" in section  # the new column's header
+    page = (out / "report.es.html").read_text(encoding="utf-8")
+    # The course's own words are Spanish too: title, subtitle, authors and the study's title and summary.
+    assert "<title>Cómo elegir una base</title>" in page and "Equipo docente" in page
+    assert "Campanas gaussianas y características de Fourier" in page and "dónde generaliza o falla" in page
     assert "Ajustes en forma cerrada sobre una base fija" in section  # the figure's caption, from the analysis
     assert "MSE de prueba en el hueco" in section  # a table header
     # No English sentence of the section is left: no stretch of any of its messages between two fields.
@@ -223,3 +231,101 @@ def test_the_example_catalogue_is_complete_and_current(tmp_path):
                            cwd=tmp_path, timeout=120)
     assert update.returncode == 0, update.stdout + update.stderr
     assert (copy / "templates" / "locale" / "messages.pot").read_bytes() == (LOCALE / "messages.pot").read_bytes()
+
+
+def _fits(out: Path) -> list[dict]:
+    """Each run of the example course refitted here with lstsq on the basis as documented: its params, its training
+    SSE, its mean squared error per region of the test grid, and the share of its squared error beyond the data."""
+    definition = tomllib.loads((COURSE / "basis.toml").read_text())
+    data = make_dataset(DataSpec(**definition["data"]))
+    outside = (data.x_test < data.x_train.min()) | (data.x_test > data.x_train.max())
+    gap = (data.x_test > data.gap[0]) & (data.x_test < data.gap[1])
+    fits = []
+    for run in _runs(out):
+        family, count = run["params"]["model.family"], run["params"]["model.count"]
+        phi = _design_matrix(data.x_train, family, count, definition["model"]["width"], (0.0, 1.0))
+        coef, *_ = np.linalg.lstsq(phi, data.y_train, rcond=None)
+        squared = (_design_matrix(data.x_test, family, count, definition["model"]["width"], (0.0, 1.0)) @ coef
+                   - data.f_test) ** 2
+        fits.append({"family": family, "count": count, "train_sse": float(np.sum((phi @ coef - data.y_train) ** 2)),
+                     "mse": float(squared.mean()), "gap_mse": float(squared[gap].mean()),
+                     "outside_mse": float(squared[outside].mean()),
+                     "outside_share": float(squared[outside].sum() / squared.sum()),
+                     "gap_share": float(squared[gap].sum() / squared.sum()),
+                     "floor": float(np.sum((data.y_train - data.f_train) ** 2))})
+    return fits
+
+
+def _table_rows(page: str) -> list[list[str]]:
+    """The cells of the error table, as text, one list per row."""
+    table = re.search(r'<table id="tab-basis-errors">.*?</table>', page, re.S).group(0)
+    return [[html.unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+            for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:]]
+
+
+def test_the_table_reports_the_error_beyond_the_ends_of_the_data_as_recomputed(first_build):
+    out, _, _ = first_build
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "test MSE beyond the data" in page
+    rows = {(row[0], row[1]): row for row in _table_rows(page)}
+    names = {"gaussian": "Gaussian bumps", "fourier": "Fourier features"}
+    for fit in _fits(out):
+        row = rows[(names[fit["family"]], str(fit["count"]))]
+        # setting, functions, rank, train SSE, test MSE, in the gap, beyond the data
+        assert row[3:] == [fmt(fit[key], html=False) for key in ("train_sse", "mse", "gap_mse", "outside_mse")], row
+    (study,) = [s for s in json.loads((out / "results.json").read_text())["studies"] if s["kind"] == "basis"]
+    for run, fit in zip(study["runs"], _fits(out)):
+        assert run["metrics"]["outside_mse"] == pytest.approx(fit["outside_mse"], rel=1e-6)
+        assert run["metrics"]["outside_share"] == pytest.approx(fit["outside_share"], rel=1e-6)
+
+
+def test_the_noise_floor_sentence_lists_exactly_the_counts_that_train_below_it(first_build):
+    out, _, _ = first_build
+    section = " ".join(_section((out / "report.html").read_text(encoding="utf-8")).split())
+    fits = _fits(out)
+    floor = fits[0]["floor"]
+    for family in ("gaussian", "fourier"):
+        mine = [fit for fit in fits if fit["family"] == family]
+        below = [fit for fit in mine if fit["train_sse"] < floor]
+        above = [fit for fit in mine if fit["train_sse"] >= floor]
+        assert [fit["count"] for fit in below] == [6, 12] and [fit["count"] for fit in above] == [3]  # this data
+        listed = " and ".join(str(fit["count"]) for fit in below)
+        sses = " and ".join(fmt(fit["train_sse"], html=False) for fit in below)
+        assert (f"The training SSE ends below the {fmt(floor, html=False)} that the noiseless target itself scores on "
+                f"these points with {listed} basis functions ({sses}), so part of the noise has been fitted, and above "
+                f"it with 3 ({fmt(above[0]['train_sse'], html=False)}).") in section
+
+
+def test_the_failure_paragraph_cites_the_errors_by_region_and_where_most_of_it_lies(first_build):
+    out, _, _ = first_build
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = " ".join(_section(page).split())
+    fits = {(fit["family"], fit["count"]): fit for fit in _fits(out)}
+    fourier, gaussian = fits[("fourier", 12)], fits[("gaussian", 12)]
+    assert (f"That fit's test error is {fmt(fourier['gap_mse'], html=False)} inside the gap and "
+            f"{fmt(fourier['outside_mse'], html=False)} beyond the ends of the data.") in section
+    # Shares rounded down to a tenth of a percent: 72.8 % beyond the data for 12 Fourier features, 99.6 % in the gap
+    # for 12 bumps.
+    assert fourier["outside_share"] > 0.5 and gaussian["gap_share"] > 0.5
+    beyond = np.floor(1000 * fourier["outside_share"]) / 10
+    inside_gap = np.floor(1000 * gaussian["gap_share"]) / 10
+    assert f"The grid beyond the ends of the data holds {beyond:.1f} % of that fit's squared error" in section
+    assert f"The gap holds {inside_gap:.1f} % of that fit's squared error" in section
+    # Rankings are of the settings tried, on this one data set; no run has a ridge penalty, so none is claimed.
+    assert "Of the settings tried, Fourier features with 6 basis functions generalize best on this data set" in section
+    assert "No fit here has a ridge penalty; the activities ask you to try one" in section
+    assert "the other remedy" not in section
+
+
+def test_the_setup_leaves_what_the_sweep_varies_to_the_sweep_and_the_prose_is_american(first_build):
+    out, _, _ = first_build
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = " ".join(_section(page).split())
+    # The base count (6) and family (gaussian) describe no run: the Model row leaves both to the sweep row.
+    assert "Model a bias plus fixed basis functions, combined linearly; bump width 0.1; ridge penalty 0.0 Fit" \
+        in section
+    assert "a bias plus 6 Gaussian bumps" not in section
+    for british in ("generalise", "centre", "minimis", "optimis", "neighbour", "regularis", "penalis"):
+        assert british not in section, british
+    # Alt text writes numbers as the page does, with the minus sign.
+    assert 'alt="1 panel of 15 noisy observations of the target, x from 0.0 to 1.0, y from −0.500 to 0.856."' in page

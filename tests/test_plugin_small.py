@@ -1,5 +1,6 @@
 """The small example plug-in (examples/reportgen-noisefloor) builds its course in both languages, its numbers hold
-against the closed form n σ², and every example imports nothing from reportgen but ``reportgen.plugin``.
+against the closed form n σ², its sentences follow the facts recomputed from results.json, and every example imports
+nothing from reportgen but ``reportgen.plugin``.
 
 The package is pip-installed into a temporary folder on the PYTHONPATH of the reportgen subprocesses only
 (:func:`tests.conftest.install_plugin`), built once for the module with ``--lang all``.
@@ -12,14 +13,13 @@ import html
 import json
 import re
 import shutil
+import tomllib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from reportgen.data import make_dataset
 from reportgen.formatting import fmt
-from reportgen.schema import DataSpec
 from reportgen.stats import t975
 
 from .conftest import install_plugin, run_reportgen
@@ -53,20 +53,34 @@ def _section(page: str) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", section)))
 
 
+def _points() -> int:
+    """n, the number of training inputs the example's definition gives (the lecture's 15)."""
+    return tomllib.loads((COURSE / "noisefloor.toml").read_text(encoding="utf-8"))["points"]
+
+
 def _levels(out: Path) -> dict[float, dict]:
     """Per noise level, recomputed from results.json: the mean SSE over seeds, its 95 % t-interval's half-width,
-    the closed form n σ² (n from the lecture's recipe) and whether it lies inside."""
+    the closed form n σ², whether it lies inside, and each seed's SSE over n σ²."""
     (study,) = json.loads((out / "results.json").read_text())["studies"]
-    n = len(make_dataset(DataSpec()).x_train)
+    n = _points()
     sums: dict[float, list[float]] = {}
     for run in study["runs"]:
-        sums.setdefault(run["params"]["data.noise"], []).append(run["metrics"]["sse"])
+        sums.setdefault(run["params"]["noise"], []).append(run["metrics"]["sse"])
     levels = {}
     for sigma, values in sums.items():
         mean, closed = float(np.mean(values)), n * sigma ** 2
         half = t975(len(values) - 1) * float(np.std(values, ddof=1)) / np.sqrt(len(values))
-        levels[sigma] = {"mean": mean, "half": half, "closed": closed, "inside": abs(mean - closed) <= half}
+        levels[sigma] = {"mean": mean, "half": half, "closed": closed, "inside": abs(mean - closed) <= half,
+                         "draws": [value / closed for value in values]}
     return levels
+
+
+def _range_sentence(levels: dict[float, dict]) -> str:
+    """The sentence on how far single draws range, with the lowest and highest SSE / n σ² over every run."""
+    draws = [draw for level in levels.values() for draw in level["draws"]]
+    seeds = len(next(iter(levels.values()))["draws"])
+    return (f"Over the {seeds} seeds, the sum of squares of one draw ranges from {fmt(min(draws), html=False)} to "
+            f"{fmt(max(draws), html=False)} times n σ 2 , the same range at every level.")
 
 
 def test_small_example_builds_its_report_in_english_and_spanish(built):
@@ -76,6 +90,16 @@ def test_small_example_builds_its_report_in_english_and_spanish(built):
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF") and (out / "report.es.pdf").is_file()
     assert "The closed form lies inside the interval at each of the 3 noise levels tried." in english
     assert "La forma cerrada queda dentro del intervalo en cada uno de los 3 niveles de ruido probados." in spanish
+    assert "La SSE de entrenamiento de un modelo tiene un umbral del que solo puede bajar ajustando el ruido" in spanish
+    assert "Entre las 20 semillas, la suma de los cuadrados de una sola muestra de ruido va de 0,371 a 2,11" in spanish
+    # The setup says what the study uses, its own fields, and leaves the swept σ to the sweep row.
+    assert "Data 15 training inputs, each with Gaussian noise of the standard deviation σ that the sweep sets" \
+        " Sweep noise ∈ {0.05, 0.1, 0.3}" in english
+    page = (out / "report.html").read_text(encoding="utf-8")
+    # The study holds no DataSpec: the introduction does not describe the lecture's data recipe it does not use.
+    intro = page.split('id="introduction"')[1].split("</section>")[0]
+    assert 'id="data"' not in intro and "synthetic data set" not in intro and "seeded with 0" not in intro
+    assert "<title>Noise and error</title>" in page  # the course and its study have titles of their own
     assert "forma cerrada n σ²" in (out / "report.es.html").read_text(encoding="utf-8")  # a figure label, from code
     # No English sentence of the kind is left in Spanish: no stretch of any of its messages between two fields.
     stretches, left = english_left(LOCALE / "messages.pot", spanish)
@@ -113,13 +137,13 @@ def test_examples_import_nothing_from_reportgen_but_its_plugin_module():
 def test_each_run_sums_the_squares_of_the_noise_its_seed_draws(built):
     out, _ = built
     (study,) = json.loads((out / "results.json").read_text())["studies"]
-    n = len(make_dataset(DataSpec()).x_train)
+    n = _points()
+    assert n == 15  # the lecture's training inputs: 20 points less the 5 it deletes
     assert len(study["runs"]) == 3 * 20
     for run in study["runs"]:
-        sigma, seed = run["params"]["data.noise"], run["seed"]
+        sigma, seed = run["params"]["noise"], run["seed"]
         expected = sigma ** 2 * float(np.sum(np.random.default_rng(seed).standard_normal(n) ** 2))
         assert run["metrics"]["sse"] == pytest.approx(expected, rel=1e-12), run
-        assert run["metrics"]["points"] == n
 
 
 def test_table_and_verdict_follow_the_closed_form_and_the_recomputed_intervals(built):
@@ -136,8 +160,23 @@ def test_table_and_verdict_follow_the_closed_form_and_the_recomputed_intervals(b
         mean, half = row[2].split(" ± ")
         assert mean == fmt(level["mean"], html=False) and float(half) == pytest.approx(level["half"], rel=0.02)
         assert row[3] == "yes"
-    ratio = next(iter(levels.values()))["mean"] / next(iter(levels.values()))["closed"]
-    assert f"the same multiple of the closed form, {fmt(ratio, html=False)}, at every level" in _section(page)
+    first = next(iter(levels.values()))
+    ratio, relative = first["mean"] / first["closed"], first["half"] / first["closed"]
+    section = _section(page)
+    assert f"the same multiple of the closed form, {fmt(ratio, html=False)}, at every level" in section
+    # The range of single draws, not n σ² alone, is what one fit's training SSE is judged by.
+    assert _range_sentence(levels) in section
+    assert "A training SSE below that range is evidence that a fit has taken up part of the noise; one inside the " \
+        "range is not" in section
+    # The figure divides by n σ², so the closed form is the line at 1 and each interval is as wide as the points' scale
+    # allows; its alt text states the finding in the same numbers.
+    draws = [draw for level in levels.values() for draw in level["draws"]]
+    spread = f"{fmt(ratio, html=False)} ± {fmt(relative, 2, html=False)}"
+    alt = (f"At σ = 0.05, 0.1, and 0.3, the mean SSE is {spread}, {spread}, and {spread} times n σ² (95 % intervals): "
+           f"1 lies inside 3 of them, and single draws range from {fmt(min(draws), html=False)} to "
+           f"{fmt(max(draws), html=False)} times n σ².")
+    figure = re.search(r'<figure id="fig-noisefloor-floor".*?</figure>', page, re.S).group(0)
+    assert f'alt="{alt}"' in figure
 
 
 def test_verdict_flips_when_the_seeds_miss_the_closed_form(built, tmp_path):
@@ -152,11 +191,49 @@ def test_verdict_flips_when_the_seeds_miss_the_closed_form(built, tmp_path):
     done = run_reportgen("build", "--definitions", course, "--out", out, "--cache", tmp_path / "cache", "--jobs", "1",
                          "--no-notebooks", cwd=tmp_path, env=env, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert not any(level["inside"] for level in _levels(out).values())
+    levels = _levels(out)
+    assert not any(level["inside"] for level in levels.values())
     section = _section((out / "report.html").read_text(encoding="utf-8"))
     assert "The closed form lies outside the interval at each of the 3 noise levels tried." in section
     assert "A 95 % interval misses the true mean for about one set of seeds in twenty" in section
     assert "inside the interval" not in section
+    # The range of single draws is these seeds' own: the sentence follows the numbers.
+    assert _range_sentence(levels) in section and "Over the 10 seeds" in section
+
+
+def test_one_seed_gives_no_interval_and_no_range_and_the_handout_names_its_study_and_course(built, tmp_path):
+    _, env = built
+    course = shutil.copytree(COURSE, tmp_path / "course")
+    definition = course / "noisefloor.toml"
+    text = definition.read_text()
+    definition.write_text(re.sub(r"^seeds = .*$", "seeds = [3]", text, flags=re.M))
+    out = tmp_path / "out"
+    done = run_reportgen("build", "--definitions", course, "--out", out, "--cache", tmp_path / "cache", "--jobs", "1",
+                         "--audience", "all", "--no-notebooks", cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = (out / "report.html").read_text(encoding="utf-8")
+    section = _section(page)
+    assert "With one seed there is no interval to compare with the closed form: add seeds to the sweep." in section
+    assert "ranges from" not in section and "evidence" not in section and "lies inside" not in section
+    table = re.search(r'<table id="tab-noisefloor-floor">.*?</table>', page, re.S).group(0)
+    verdicts = [html.unescape(re.sub(r"<[^>]+>", "", row[-1])).strip() for row in
+                (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in re.findall(r"<tr>(.*?)</tr>", table, re.S)[1:])]
+    assert verdicts == ["—", "—", "—"]  # no interval: neither inside nor outside
+    handout = (out / "report-student.html").read_text(encoding="utf-8")
+    assert "<title>The noise floor · Noise and error</title>" in handout and 'id="noisefloor-results"' not in handout
+
+
+def test_the_schema_refuses_a_noise_level_or_a_point_count_that_is_not_positive(built, tmp_path):
+    _, env = built
+    course = shutil.copytree(COURSE, tmp_path / "course")
+    definition = course / "noisefloor.toml"
+    text = definition.read_text()
+    definition.write_text(re.sub(r"^points = 15", "points = 0", text, flags=re.M).replace("noise = [0.05,",
+                                                                                          "noise = [0.0,"))
+    done = run_reportgen("validate", "--definitions", course, cwd=tmp_path, env=env, timeout=120)
+    assert done.returncode == 2
+    assert "noisefloor.toml: points: expected an integer > 0, got 0" in done.stderr
+    assert "noisefloor.toml: sweep.noise[0]: expected a number > 0, got 0.0" in done.stderr
 
 
 def test_the_guide_quotes_the_small_example_as_it_is():

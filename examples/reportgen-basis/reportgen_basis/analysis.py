@@ -23,18 +23,26 @@ def analyze(study, runs, outcomes):
     return assemble(study, runs, outcomes, metrics, figures, {"errors": _table(study, series, facts)}, facts)
 
 
+REGIONS = ("gap", "outside")
+"""The regions of the test grid whose errors the study reports apart: the gap in the data, and the grid beyond the
+ends of the training inputs (``Dataset.regions()``)."""
+
+
 def _metrics(outcome: dict, data: Dataset) -> dict[str, float]:
-    error = outcome["test_pred"] - data.f_test
+    squared = (outcome["test_pred"] - data.f_test) ** 2
     metrics = {
         "train_sse": float(outcome["train_sse"]),
-        "test_mse": float(np.mean(error ** 2)),
+        "test_mse": float(np.mean(squared)),
         "weight_norm": float(np.sqrt(np.sum(outcome["coefficients"] ** 2))),
         "n_parameters": int(outcome["coefficients"].size),
         "rank": int(outcome["rank"]),
     }
-    if data.gap is not None:
-        inside = (data.x_test > data.gap[0]) & (data.x_test < data.gap[1])
-        metrics["gap_mse"] = float(np.mean(error[inside] ** 2)) if inside.any() else float("nan")
+    masks = data.regions()
+    for region in REGIONS:
+        if masks[region].any():
+            # Its mean squared error, and its share of the squared error summed over the whole grid.
+            metrics[f"{region}_mse"] = float(np.mean(squared[masks[region]]))
+            metrics[f"{region}_share"] = float(np.sum(squared[masks[region]]) / np.sum(squared))
     return metrics
 
 
@@ -95,12 +103,27 @@ def _best(cells: list[_Cell]) -> _Cell:
     return min(cells, key=lambda c: (np.nan_to_num(c.mean("test_mse"), nan=np.inf), c.count))
 
 
+def _regions(cell: _Cell) -> dict:
+    """The cell's mean error in each region of the grid that has test points (None where it has none), and the
+    region holding more than half of its squared error over the whole grid (None when no region does)."""
+    errors = {f"{region}_mse": cell.mean(f"{region}_mse") if f"{region}_mse" in cell.metrics[0] else None
+              for region in REGIONS}
+    shares = {region: cell.mean(f"{region}_share") for region in REGIONS if f"{region}_share" in cell.metrics[0]}
+    most = max(shares, key=shares.get) if shares and max(shares.values()) > 0.5 else None
+    return {**errors, "most": most, "most_share": shares[most] if most else None}
+
+
 def _facts(series: dict) -> dict:
     per_series = []
     for rest, cells in series.items():
         best, low, high = _best(cells), min(cells, key=lambda c: c.count), max(cells, key=lambda c: c.count)
         data, model = make_dataset(cells[0].config.data), cells[0].config.model
         other, family = _other(rest), _family_name(model.family)
+        # The training SSE of the noiseless target itself: the noise drawn into these very points. A fit whose
+        # training SSE ends below it sits closer to the noisy targets than the target does: it has fitted noise.
+        floor = float(np.sum((data.y_train - data.f_train) ** 2))
+        below = [c for c in cells if c.mean("train_sse") < floor]
+        above = [c for c in cells if c not in below]
         per_series.append({
             "family": model.family, "family_name": family, "other": other,
             # The setting as a label ("Fourier features, width 0.05") and as the prose names it.
@@ -112,15 +135,25 @@ def _facts(series: dict) -> dict:
             "lowest_train_sse": low.mean("train_sse"),
             "highest_count": high.count, "highest_test_mse": high.mean("test_mse"),
             "highest_train_sse": high.mean("train_sse"),
-            "highest_gap_mse": high.mean("gap_mse") if "gap_mse" in high.metrics[0] else None,
+            "highest": _regions(high),
             "best_weight_norm": best.mean("weight_norm"), "highest_weight_norm": high.mean("weight_norm"),
-            # The training SSE of the noiseless target itself: the noise drawn into these very points.
-            "noise_floor": float(np.sum((data.y_train - data.f_train) ** 2)),
+            "noise_floor": floor,
+            # The counts whose training SSE ends below the noise floor, and the others, each with its SSE.
+            "below_floor": [c.count for c in below], "below_floor_sse": [c.mean("train_sse") for c in below],
+            "above_floor": [c.count for c in above], "above_floor_sse": [c.mean("train_sse") for c in above],
         })
     overall = min(per_series, key=lambda s: (np.nan_to_num(s["best_test_mse"], nan=np.inf), s["best_count"]))
+    sets = [make_dataset(cells[0].config.data) for cells in series.values()]
     return {"series": per_series, "families": sorted({s["family"] for s in per_series}),
-            "gap": any(make_dataset(cells[0].config.data).gap is not None for cells in series.values()),
+            "gap": any(data.regions()["gap"].any() for data in sets),
+            "outside": any(data.regions()["outside"].any() for data in sets),
             "best": {"name": overall["name"], "count": overall["best_count"], "test_mse": overall["best_test_mse"]}}
+
+
+def _plain(value: float, digits: int = 3) -> str:
+    """A measured number for a caption or alt text: plain text, in the build's language, with the minus sign "−"
+    that ``number`` and the HTML numbers use."""
+    return fmt(value, digits, html=False).replace("-", "−")
 
 
 def _draw_data(ax, data: Dataset, legend: bool) -> None:
@@ -153,7 +186,7 @@ def _data_figure(study, runs):
     if data.gap is not None:
         caption = _("The training data: {points} noisy observations of the target (dashed), with no points between "
                     "x = {low} and {high} (shaded).", points=number(len(data.x_train)),
-                    low=fmt(data.gap[0], 2, html=False), high=fmt(data.gap[1], 2, html=False))
+                    low=_plain(data.gap[0], 2), high=_plain(data.gap[1], 2))
     else:
         caption = _("The training data: {points} noisy observations of the target (dashed).",
                     points=number(len(data.x_train)))
@@ -161,8 +194,9 @@ def _data_figure(study, runs):
     alt = ngettext("{n} panel of {points} noisy observations of the target, x from {low} to {high}, y from {ymin} "
                    "to {ymax}.", "{n} panels, each of {points} noisy observations of the target, x from {low} to "
                    "{high}; y from {ymin} to {ymax} over all panels.", len(sets), points=number(len(data.x_train)),
-                   low=fmt(data.x_train.min(), 2, html=False), high=fmt(data.x_train.max(), 2, html=False),
-                   ymin=fmt(ys.min(), 3, html=False), ymax=fmt(ys.max(), 3, html=False))
+                   # The ends of the training inputs as the definitions place them (0.0 and 1.0), measured y as fmt.
+                   low=number(float(data.x_train.min())), high=number(float(data.x_train.max())),
+                   ymin=_plain(ys.min()), ymax=_plain(ys.max()))
     return plot(draw, id=f"fig-{study.id}-data", caption=caption, alt=alt, ncols=len(sets), height=2.4, sharey=True)
 
 
@@ -182,9 +216,9 @@ def _fits_figure(study, series: dict, facts: dict):
         axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
     described = " ".join(
-        ngettext("{setting}: lowest test error with {n} function ({error}).",
-                 "{setting}: lowest test error with {n} functions ({error}).", s["best_count"],
-                 setting=s["label"], error=fmt(s["best_test_mse"], html=False)) for s in facts["series"])
+        ngettext("{setting}: of the counts tried, lowest test error with {n} function ({error}).",
+                 "{setting}: of the counts tried, lowest test error with {n} functions ({error}).", s["best_count"],
+                 setting=s["label"], error=_plain(s["best_test_mse"])) for s in facts["series"])
     if facts["gap"]:
         caption = _("Closed-form fits on a fixed basis (a bias plus the given number of functions) to the training "
                     "data (dots), with the noiseless target dashed and the gap in the data shaded.")
@@ -199,24 +233,21 @@ def _fits_figure(study, series: dict, facts: dict):
 
 def _table(study, series: dict, facts: dict) -> Table:
     multi = len(series) > 1
-    gap = facts["gap"]
+    regions = [region for region in REGIONS if facts[region]]  # the regions some data set has test points in
     rows = []
     for cells, s in zip(series.values(), facts["series"]):
         for cell in cells:
             row = ([s["label"]] if multi else []) + [number(cell.count), number(cell.metrics[0]["rank"]),
                                                      fmt(cell.mean("train_sse")), fmt(cell.mean("test_mse"))]
-            rows.append(tuple(row + ([fmt(cell.mean("gap_mse"))] if gap else [])))
+            rows.append(tuple(row + [fmt(cell.mean(f"{region}_mse")) for region in regions]))
+    names = {"gap": _("test MSE in the gap"), "outside": _("test MSE beyond the data")}
     columns = ([_("setting")] if multi else []) + [_("basis functions"), _("rank"), _("train SSE"), _("test MSE")]
-    columns += [_("test MSE in the gap")] if gap else []
-    if gap:
-        caption = _("Errors per basis: training SSE on the noisy points, and mean squared error against the "
-                    "noiseless target on the test grid (over the whole grid, and inside the gap). The rank is that "
-                    "of the design matrix (with its ridge rows): below the number of coefficients, some combination "
-                    "of basis functions is invisible at the training points.")
-    else:
-        caption = _("Errors per basis: training SSE on the noisy points, and mean squared error against the "
-                    "noiseless target on the test grid. The rank is that of the design matrix (with its ridge "
-                    "rows): below the number of coefficients, some combination of basis functions is invisible at "
-                    "the training points.")
+    columns += [names[region] for region in regions]
+    where = {"gap": _("inside the gap"), "outside": _("beyond the ends of the training inputs")}
+    over = conjoined([_("over the whole grid")] + [where[region] for region in regions])
+    caption = _("Errors per basis: training SSE on the noisy points, and mean squared error against the noiseless "
+                "target on the test grid: {regions}. The rank is that of the design matrix (with its ridge rows): "
+                "below the number of coefficients, some combination of basis functions is invisible at the training "
+                "points.", regions=over)
     return Table(id=f"tab-{study.id}-errors", columns=tuple(columns), rows=tuple(rows),
                  numeric=tuple([False] * multi + [True] * (len(columns) - multi)), caption=caption)

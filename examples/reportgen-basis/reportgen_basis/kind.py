@@ -1,6 +1,6 @@
 """The ``basis`` study kind: its definition files, one closed-form fit per run, and the ``KIND`` object.
 
-The model is ``f(x) = w_0 + sum_j w_j phi_j(x)``. Because it is linear in ``w``, minimising the training SSE plus
+The model is ``f(x) = w_0 + sum_j w_j phi_j(x)``. Because it is linear in ``w``, minimizing the training SSE plus
 ``ridge * sum_{j>=1} w_j**2`` is a least-squares problem on the design matrix stacked above ``sqrt(ridge)`` times
 the identity (without the bias column), solved once by SVD (``numpy.linalg.lstsq``): no training, no seed.
 """
@@ -23,7 +23,7 @@ class BasisSpec(Strict):
 
     kind: Literal["basis"]
     family: Literal["gaussian", "fourier"] = "gaussian"
-    """``gaussian``: bumps centred at equally spaced points of ``data.domain``; ``fourier``: cosines and sines
+    """``gaussian``: bumps centered at equally spaced points of ``data.domain``; ``fourier``: cosines and sines
     whose longest period is twice ``data.domain``."""
     count: Annotated[int, Field(ge=1, le=MAX_COUNT)] = 10
     """Number of basis functions besides the bias; the model has count + 1 coefficients."""
@@ -52,8 +52,8 @@ def design_matrix(x: np.ndarray, model: BasisSpec, domain: tuple[float, float]) 
     lo, hi = domain
     j = np.arange(1, model.count + 1)
     if model.family == "gaussian":
-        centres = np.linspace(lo, hi, model.count) if model.count > 1 else np.array([(lo + hi) / 2])
-        features = np.exp(-((x[:, None] - centres[None, :]) ** 2) / (2 * model.width ** 2))
+        centers = np.linspace(lo, hi, model.count) if model.count > 1 else np.array([(lo + hi) / 2])
+        features = np.exp(-((x[:, None] - centers[None, :]) ** 2) / (2 * model.width ** 2))
     else:
         # Odd j: cos(k pi t), even j: sin(k pi t), k = ceil(j / 2), t = x rescaled to [0, 1] on the domain.
         k = (j + 1) // 2
@@ -63,7 +63,7 @@ def design_matrix(x: np.ndarray, model: BasisSpec, domain: tuple[float, float]) 
 
 
 def solve(phi: np.ndarray, y: np.ndarray, ridge: float) -> tuple[np.ndarray, int]:
-    """Coefficients minimising ``|phi w - y|^2 + ridge |w[1:]|^2`` (minimum norm if not unique), and the rank."""
+    """Coefficients minimizing ``|phi w - y|^2 + ridge |w[1:]|^2`` (minimum norm if not unique), and the rank."""
     if ridge > 0:
         penalty = np.sqrt(ridge) * np.eye(phi.shape[1])[1:]
         phi, y = np.vstack([phi, penalty]), np.concatenate([y, np.zeros(len(penalty))])
