@@ -135,15 +135,16 @@ def template_folders(course: Course, given: tuple[Path, ...] = ()) -> list[Path]
     return folders
 
 
-def check_course_templates(course: Course, folders: list[Path], languages: tuple[str, ...] = ("en",)) -> None:
+def check_course_templates(course: Course, folders: list[Path], languages: tuple[str, ...] = ("en",),
+                           audiences: tuple[str, ...] = AUDIENCES["all"]) -> None:
     """Find and parse every template the course's report includes in each language, refuse unsafe ones, and
-    render the report with stand-ins for its results, so that a template error is refused (exit 2) before any
-    work."""
+    render the report for each of ``audiences`` with stand-ins for its results, so that a template error is
+    refused (exit 2) before any work."""
     from .rehearsal import rehearse
     from .render import check_templates
 
     check_templates(folders, sorted({study.template for study in course.studies}), languages)
-    rehearse(course, folders, languages[0])
+    rehearse(course, folders, languages[0], audiences)
 
 
 def user_texts(course: Course) -> list[tuple[str, Text]]:
@@ -221,9 +222,10 @@ class Target(ABC):
         are current already, which ends the run."""
         return False
 
-    def check_templates(self, course: Course, folders: list[Path], languages: tuple[str, ...]) -> None:
-        """Refuse the course's templates, before any work."""
-        check_course_templates(course, folders, languages)
+    def check_templates(self, course: Course, folders: list[Path], languages: tuple[str, ...],
+                        audiences: tuple[str, ...]) -> None:
+        """Refuse the course's templates for the editions of ``audiences``, before any work."""
+        check_course_templates(course, folders, languages, audiences)
 
     @abstractmethod
     def executor(self) -> ContextManager[Executor]:
@@ -302,7 +304,7 @@ def pipeline(options: BuildOptions, loaded: tuple[Course, str, list[Path]], targ
         return summary
     with _timed(summary, "definitions"):
         # After the up-to-date check: outputs recorded for these very inputs were rendered from valid templates.
-        target.check_templates(course, folders, languages)
+        target.check_templates(course, folders, languages, AUDIENCES[audience])
     summary.warnings += course_warnings(course, languages, folders)
     _fail_if_strict(options, summary)  # what the definitions alone reveal fails before any training
     # Student editions show no result: their studies' handouts need no run, unless a plug-in kind says otherwise.

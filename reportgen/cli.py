@@ -350,8 +350,8 @@ def list_studies(definitions: Path) -> None:
 @with_limits
 def validate(definitions: Path, templates: tuple[Path, ...], max_runs: int | None, max_memory_mb: int | None,
              max_file_kb: int | None) -> None:
-    """Check every definition file and every template the report includes (in every language), without running
-    anything."""
+    """Check every definition file and every template the report includes (in every language), and render the
+    report with stand-ins for its results, without running anything."""
     from .build import check_course_templates, template_folders
     from .spec import load_course
 

@@ -45,7 +45,8 @@ class Kind:
 
     Functions are named as ``"module:function"`` strings and imported only when needed, so listing or validating
     a course loads no numeric or plotting library, and the cache keys hash each function's own module (and what
-    it imports) and nothing else: editing the analysis redoes the analysis, not the runs.
+    it imports) and nothing else: editing an analysis that the run's module does not import redoes the analysis,
+    not the runs.
     """
 
     name: str
@@ -55,7 +56,7 @@ class Kind:
     ``Literal[name]``."""
     analysis: str
     """``"module:function"``: ``function(study, runs, outcomes)`` returns the study's
-    :class:`~reportgen.results.StudyResult` (see :func:`reportgen.plugin.result`)."""
+    :class:`~reportgen.results.StudyResult` (see :func:`reportgen.results.assemble`)."""
     template: str
     """Name of the Jinja template of its report section, e.g. ``studies/basis.html.j2``."""
     run: str | None = None

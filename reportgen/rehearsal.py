@@ -60,9 +60,10 @@ class StandInResult:
         self.metrics = self.figures = self.tables = self.facts = self.explorers = StandIn()
 
 
-def rehearse(course: Course, folders: list[Path], language: str, notebooks: bool = True) -> None:
-    """Render the course's report for each audience in ``language`` with stand-in results; BadInputError naming
-    the template and line of the first error."""
+def rehearse(course: Course, folders: list[Path], language: str, audiences: tuple[str, ...],
+             notebooks: bool = True) -> None:
+    """Render the course's report for each of ``audiences`` in ``language`` with stand-in results; BadInputError
+    naming the template and line of the first error."""
     material = Material(course=course, results=[StandInResult(study) for study in course.studies],
                         provenance=StandIn(), folders=folders, notebooks=notebooks)
     env = environment(folders, language)
@@ -73,5 +74,5 @@ def rehearse(course: Course, folders: list[Path], language: str, notebooks: bool
     env.globals["tn"] = lambda singular, plural, n, **values: StandIn() if isinstance(singular, StandIn) else (
         translate_count(singular, plural, n, **values))
     with speaking(language, folders):
-        for audience in ("instructor", "student"):
+        for audience in audiences:
             render_template(env, material.context(Edition(audience, language, language)), folders, language)

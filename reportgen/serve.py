@@ -221,14 +221,16 @@ class Session(Target):
             return False
         return True
 
-    def check_templates(self, course: Course, folders: list[Path], languages: tuple[str, ...]) -> None:
+    def check_templates(self, course: Course, folders: list[Path], languages: tuple[str, ...],
+                        audiences: tuple[str, ...]) -> None:
         """Check the templates as build does, unless only definitions changed since they were last checked."""
-        checking = (tuple(folders), tuple(sorted({study.template for study in course.studies})), languages)
+        checking = (tuple(folders), tuple(sorted({study.template for study in course.studies})), languages,
+                    audiences)
         definitions, changed = self.options.definitions.resolve(), self._changed
         if checking == self._checked and changed and all(path.parent == definitions for path in changed):
             return
         self._checked = None
-        check_course_templates(course, folders, languages)
+        check_course_templates(course, folders, languages, audiences)
         self._checked = checking
 
     def executor(self) -> Executor:
