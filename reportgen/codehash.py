@@ -99,7 +99,9 @@ def _imports(path: Path, module: str, is_package: bool) -> tuple[str, ...]:
             names += [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
             source = _absolute(node, module, is_package)
-            homes = {_home(source, alias.name) for alias in node.names if alias.name != "*"}
+            # Homes are looked for in the packages whose code is hashed: a library's own re-exports do not matter.
+            hashed = source.split(".")[0] in (OWN_PACKAGE, module.split(".")[0])
+            homes = {_home(source, alias.name) for alias in node.names if alias.name != "*"} if hashed else set()
             names += sorted(homes) if homes and source not in homes else [source]
             # ``from . import cache`` names a module, not an attribute; find_spec tells which.
             names += [f"{source}.{alias.name}" for alias in node.names if alias.name != "*"]
@@ -115,20 +117,28 @@ def _absolute(node: ast.ImportFrom, module: str, is_package: bool) -> str:
     return f"{base}.{node.module}" if node.module else base
 
 
-@lru_cache(maxsize=None)
 def _home(module: str, name: str) -> str:
     """The module that defines ``name`` as ``module`` offers it: ``module`` itself, unless it imports the name
     from another module at its top level (also for type checkers only), then that module's home."""
+    source = _relayed(module).get(name)
+    return module if source is None else _home(source, name)
+
+
+@lru_cache(maxsize=None)
+def _relayed(module: str) -> dict[str, str]:
+    """The names ``module`` imports at its top level (under ``if TYPE_CHECKING:`` too), each with the module it
+    takes it from; read once per module and process."""
     path = _source(module)
     if path is None:
-        return module
+        return {}
+    found = {}
     for node in parse(path.read_bytes(), filename=str(path)).body:
         nodes = node.body if isinstance(node, ast.If) and _type_checking(node) else [node]
         for statement in nodes:
-            if isinstance(statement, ast.ImportFrom) and any(alias.name == name and alias.asname is None
-                                                             for alias in statement.names):
-                return _home(_absolute(statement, module, path.name == "__init__.py"), name)
-    return module
+            if isinstance(statement, ast.ImportFrom):
+                source = _absolute(statement, module, path.name == "__init__.py")
+                found.update({alias.name: source for alias in statement.names if alias.asname is None})
+    return found
 
 
 def _type_checking(node: ast.If) -> bool:
