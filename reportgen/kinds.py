@@ -132,7 +132,8 @@ def compute_run(unit: RunUnit) -> Any:
     problem = check_outcome(outcome, unit.outcome)
     if problem:
         raise BuildError(f"study kind '{unit.kind}': {unit.target} returned {problem}")
-    return outcome
+    # In the order the store gives them back: an analysis reads a fresh outcome as it reads a stored one.
+    return {key: outcome[key] for key in sorted(outcome)} if isinstance(outcome, dict) else outcome
 
 
 def resolve(target: str) -> Callable:

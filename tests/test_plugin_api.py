@@ -7,6 +7,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from .conftest import run_reportgen, write_files
@@ -156,3 +157,26 @@ def test_a_course_whose_kinds_write_no_notebook_code_is_not_promised_any(tmp_pat
     assert "come with no notebook code" in text["student"] and "TODO" not in text["student"]
     assert "Adam" not in text["solutions"] and "Every run of the report is now in `results`" not in text["solutions"]
     assert "Answer from this study's results in the instructor report." in text["solutions"]
+
+
+def _unsorted(config, seed):
+    return {"zeta": np.arange(3.0) * seed, "alpha": 2.5, "status": "ok", "label": "x"}
+
+
+def test_a_dict_outcome_reads_the_same_fresh_and_from_the_store():
+    from reportgen.kinds import RunUnit, compute_run
+    from reportgen.outcomes import from_arrays, to_arrays
+
+    fresh = compute_run(RunUnit("counting", "tests.test_plugin_api:_unsorted", None, None, 2))
+    stored = from_arrays(to_arrays(fresh))
+    assert list(fresh) == list(stored) == ["alpha", "label", "status", "zeta"]
+    assert stored["alpha"] == 2.5 and stored["label"] == "x" and np.array_equal(stored["zeta"], [0.0, 2.0, 4.0])
+
+
+def test_a_run_that_returns_something_else_than_its_kind_declares_fails_naming_it():
+    from reportgen.errors import BuildError
+    from reportgen.kinds import RunUnit, compute_run
+
+    with pytest.raises(BuildError, match=r"study kind 'counting': tests.test_plugin_api:_unsorted returned a dict, "
+                                         r"not a Path"):
+        compute_run(RunUnit("counting", "tests.test_plugin_api:_unsorted", Path, None, 0))
