@@ -305,14 +305,17 @@ def slow_course(tmp_path) -> Path:
     return write_files(tmp_path / "course", {"course.toml": COURSE, "overfitting.toml": SLOW_STUDY})
 
 
+def one_line(result: subprocess.CompletedProcess, status: int) -> str:
+    """The only line of stderr, with exit ``status`` and no traceback."""
+    assert result.returncode == status, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
 def refuse(*args, cwd: Path | None = None) -> str:
     """Run reportgen, insist on exit 2 with one line and no traceback; return that line."""
-    result = run_reportgen(*args, cwd=cwd, timeout=REFUSAL_TIMEOUT)
-    assert result.returncode == 2, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "Traceback" not in result.stderr
-    return lines[0]
+    return one_line(run_reportgen(*args, cwd=cwd, timeout=REFUSAL_TIMEOUT), 2)
 
 
 CATALOGUE = "locale/es/LC_MESSAGES/messages.po"

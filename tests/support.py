@@ -182,12 +182,15 @@ def assert_shows_no_result(candidates: dict[str, str], instructor_html: str, stu
 # --------------------------------------------------------------------------- a stand-in plug-in distribution
 
 
-def fake_distribution(site: Path, module_source: str, entry: str = "broken = brokenkind:KIND") -> dict:
-    """A distribution on ``site`` (dist-info and module) registering one study kind; the env to see it."""
+def fake_distribution(site: Path, module_source: str, entry: str = "broken = brokenkind:KIND",
+                      name: str = "brokenkind", files: dict[str, str] | None = None) -> dict:
+    """A distribution ``name`` on ``site`` (dist-info, the module ``name`` and any other ``files``) registering one
+    study kind; the env to see it."""
     write_files(site, {
-        "brokenkind.py": module_source,
-        "brokenkind-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: brokenkind\nVersion: 0.1\n",
-        "brokenkind-0.1.dist-info/entry_points.txt": f"[reportgen.study_kinds]\n{entry}\n",
+        f"{name}.py": module_source,
+        f"{name}-0.1.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.1\n",
+        f"{name}-0.1.dist-info/entry_points.txt": f"[reportgen.study_kinds]\n{entry}\n",
+        **(files or {}),
     })
     return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
 

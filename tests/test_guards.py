@@ -16,7 +16,7 @@ import pytest
 from reportgen.progress import Reporter
 
 from .conftest import COURSE as SLOW_COURSE
-from .conftest import REPORTGEN, SLOW_STUDY, TINY_COURSE, run_reportgen, write_files
+from .conftest import REPORTGEN, SLOW_STUDY, TINY_COURSE, one_line, run_reportgen, write_files
 from .support import course_using, fake_distribution
 
 REFUSAL_TIMEOUT = 60
@@ -29,14 +29,6 @@ ESCAPES = ("\x1b", "\x07", "\x9b", "\u202e")
 def slow_course(tmp_path) -> Path:
     """A one-study course whose training would take minutes."""
     return write_files(tmp_path / "course", {"course.toml": SLOW_COURSE, "overfitting.toml": SLOW_STUDY})
-
-
-def one_line(result: subprocess.CompletedProcess, status: int) -> str:
-    """The only line of stderr, with exit ``status`` and no traceback."""
-    assert result.returncode == status, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
 
 
 def clean_env(**changes: str) -> dict[str, str]:

@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import run_reportgen, write_files
+from .conftest import one_line, run_reportgen, write_files
+from .support import fake_distribution
 
 PLUGIN = '''
 """A kind that counts: each run's total is scale * rounds + seed (nothing is trained)."""
@@ -64,24 +65,10 @@ COURSE = {
 
 def install(site: Path, section: str = SECTION) -> dict[str, str]:
     """The counting kind as an installed distribution on ``site``; the environment that sees it."""
-    import os
-
-    write_files(site, {
-        "countkind.py": PLUGIN,
+    return fake_distribution(site, PLUGIN, "counting = countkind:KIND", name="countkind", files={
         "countkind_templates/studies/counting.html.j2": section,
         "countkind_templates/intro/counting.html.j2": INTRO,
-        "countkind-0.1.dist-info/METADATA": "Metadata-Version: 2.1\nName: countkind\nVersion: 0.1\n",
-        "countkind-0.1.dist-info/entry_points.txt": "[reportgen.study_kinds]\ncounting = countkind:KIND\n",
     })
-    return os.environ | {"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")]))}
-
-
-def one_line(result: subprocess.CompletedProcess, status: int) -> str:
-    """The only line of stderr, with exit ``status`` and no traceback."""
-    assert result.returncode == status, result.stdout + result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
-    return lines[0]
 
 
 @pytest.fixture(scope="module")
